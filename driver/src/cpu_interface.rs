@@ -1,0 +1,230 @@
+//! The CPU interface (GICC, IHI 0048B 4.4): acknowledge, end and deactivate
+//! interrupts on one CPU. A guest uses the same type on the virtual CPU
+//! interface (GICV), which has the same layout.
+
+use tock_registers::interfaces::{Readable, Writeable};
+use tock_registers::LocalRegisterCopy;
+
+use crate::bus::RegisterBus;
+use crate::regs::gicc::{offset, APR_COUNT, BPR, CTLR, IAR, PMR, RPR};
+use crate::regs::Reg;
+use crate::{Error, IntId, Priority};
+
+/// How an interrupt is completed (GICC_CTLR.EOImode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum EoiMode {
+    /// GICC_EOIR drops the running priority and deactivates the interrupt.
+    Combined,
+    /// GICC_EOIR only drops the running priority; GICC_DIR deactivates. A
+    /// hypervisor uses this to leave a forwarded interrupt active until
+    /// its guest completes it.
+    Split,
+}
+
+/// How [`CpuInterface::init`] sets up the interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct CpuInterfaceConfig {
+    /// GICC_PMR: interrupts with a priority value at or above this are masked.
+    pub priority_mask: Priority,
+    /// GICC_BPR, 0-7: bits below `binary_point + 1` are subpriority.
+    pub binary_point: u8,
+    /// GICC_CTLR.EnableGrp0.
+    pub group0: bool,
+    /// GICC_CTLR.EnableGrp1.
+    pub group1: bool,
+    /// GICC_CTLR.AckCtl: IAR acknowledges Group 1 interrupts too (else it
+    /// returns 1022 for them).
+    pub ack_ctl: bool,
+    /// GICC_CTLR.FIQEn: Group 0 interrupts are signalled as FIQ.
+    pub fiq_group0: bool,
+    /// GICC_CTLR.EOImode.
+    pub eoi_mode: EoiMode,
+}
+
+impl Default for CpuInterfaceConfig {
+    /// Linux's choice: PMR 0xF0, binary point 0, both groups signalled as
+    /// IRQ and acknowledged, combined EOI.
+    fn default() -> Self {
+        CpuInterfaceConfig {
+            priority_mask: Priority(0xF0),
+            binary_point: 0,
+            group0: true,
+            group1: true,
+            ack_ctl: true,
+            fiq_group0: false,
+            eoi_mode: EoiMode::Combined,
+        }
+    }
+}
+
+/// An acknowledged interrupt: the GICC_IAR value, which must be written
+/// back unchanged to GICC_EOIR (and GICC_DIR in split mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Acknowledged(u32);
+
+impl Acknowledged {
+    /// Wraps a raw IAR value (as read from GICC_IAR or GICV_IAR).
+    pub const fn from_raw(raw: u32) -> Self {
+        Acknowledged(raw)
+    }
+    /// The interrupt ID (IAR.InterruptID).
+    pub fn intid(self) -> IntId {
+        // The field is 10 bits wide, so the value is always below 1024.
+        IntId::new(IAR::InterruptID.read(self.0)).unwrap_or(IntId::SPURIOUS)
+    }
+    /// For an SGI, the CPU that sent it (IAR.CPUID).
+    pub fn source_cpu(self) -> Option<u8> {
+        self.intid().is_sgi().then(|| IAR::CPUID.read(self.0) as u8)
+    }
+    /// The raw IAR value.
+    pub const fn raw(self) -> u32 {
+        self.0
+    }
+}
+
+/// One CPU's interface to the GIC (GICC), or a guest's virtual one (GICV).
+pub struct CpuInterface<B> {
+    bus: B,
+}
+
+impl<B: RegisterBus> CpuInterface<B> {
+    /// The interface behind `bus`: the calling CPU's GICC, or GICV in a guest.
+    pub const fn new(bus: B) -> Self {
+        CpuInterface { bus }
+    }
+
+    /// The bus this interface uses.
+    pub fn bus(&self) -> &B {
+        &self.bus
+    }
+
+    fn ctlr(&self) -> Reg<'_, B, CTLR::Register> {
+        Reg::new(&self.bus, offset::CTLR)
+    }
+
+    /// Sets the priority mask and binary point, clears the active
+    /// priorities (GICC_APRn), then enables the interface per `config`
+    /// (GICC_CTLR, keeping the bypass bits).
+    pub fn init(&self, config: &CpuInterfaceConfig) -> Result<(), Error> {
+        if config.binary_point > 7 {
+            return Err(Error::InvalidBinaryPoint(config.binary_point));
+        }
+        Reg::<_, PMR::Register>::new(&self.bus, offset::PMR)
+            .write(PMR::Priority.val(config.priority_mask.get() as u32));
+        Reg::<_, BPR::Register>::new(&self.bus, offset::BPR)
+            .write(BPR::BinaryPoint.val(config.binary_point as u32));
+        for n in 0..APR_COUNT {
+            self.bus.write32(offset::APR + 4 * n, 0);
+        }
+        let bypass = self.ctlr().read(CTLR::Bypass);
+        self.ctlr().write(
+            CTLR::Bypass.val(bypass)
+                + CTLR::EnableGrp0.val(config.group0 as u32)
+                + CTLR::EnableGrp1.val(config.group1 as u32)
+                + CTLR::AckCtl.val(config.ack_ctl as u32)
+                + CTLR::FIQEn.val(config.fiq_group0 as u32)
+                + CTLR::EOImode.val((config.eoi_mode == EoiMode::Split) as u32),
+        );
+        Ok(())
+    }
+
+    /// Stops signalling both groups (GICC_CTLR group enables cleared).
+    pub fn disable(&self) {
+        let bypass = self.ctlr().read(CTLR::Bypass);
+        self.ctlr().write(CTLR::Bypass.val(bypass));
+    }
+
+    /// The EOI mode in force (GICC_CTLR.EOImode).
+    pub fn eoi_mode(&self) -> EoiMode {
+        if self.ctlr().is_set(CTLR::EOImode) {
+            EoiMode::Split
+        } else {
+            EoiMode::Combined
+        }
+    }
+
+    /// Acknowledges the highest-priority pending interrupt (reads
+    /// GICC_IAR), making it active. `None` when nothing was acknowledged:
+    /// the spurious ID 1023, or 1022 (a Group 1 interrupt with AckCtl clear).
+    #[inline]
+    pub fn acknowledge(&self) -> Option<Acknowledged> {
+        let ack = Acknowledged(self.bus.read32(offset::IAR));
+        (!ack.intid().is_special()).then_some(ack)
+    }
+
+    /// Signals the end of `ack` (writes GICC_EOIR): drops the running
+    /// priority and, in combined mode, deactivates it.
+    #[inline]
+    pub fn end_of_interrupt(&self, ack: Acknowledged) {
+        self.bus.write32(offset::EOIR, ack.raw());
+    }
+
+    /// Deactivates `ack` (writes GICC_DIR). Only meaningful in split mode.
+    #[inline]
+    pub fn deactivate(&self, ack: Acknowledged) {
+        self.bus.write32(offset::DIR, ack.raw());
+    }
+
+    /// Acknowledges every pending interrupt in turn, calls `handler` for
+    /// each, and ends it afterwards (EOIR, plus DIR in split mode) so no
+    /// handler can forget. Returns how many were handled.
+    pub fn handle_pending(&self, mut handler: impl FnMut(Acknowledged)) -> usize {
+        let split = self.eoi_mode() == EoiMode::Split;
+        let mut n = 0;
+        while let Some(ack) = self.acknowledge() {
+            handler(ack);
+            self.end_of_interrupt(ack);
+            if split {
+                self.deactivate(ack);
+            }
+            n += 1;
+        }
+        n
+    }
+
+    /// The running priority (GICC_RPR): 0xFF when no interrupt is active.
+    pub fn running_priority(&self) -> Priority {
+        Priority(Reg::<_, RPR::Register>::new(&self.bus, offset::RPR).read(RPR::Priority) as u8)
+    }
+
+    /// The highest-priority pending interrupt (GICC_HPPIR), without
+    /// acknowledging it; `None` when it reads as a special ID.
+    pub fn highest_pending(&self) -> Option<Acknowledged> {
+        let v = Acknowledged(self.bus.read32(offset::HPPIR));
+        (!v.intid().is_special()).then_some(v)
+    }
+
+    /// Sets the priority mask (GICC_PMR).
+    pub fn set_priority_mask(&self, mask: Priority) {
+        Reg::<_, PMR::Register>::new(&self.bus, offset::PMR)
+            .write(PMR::Priority.val(mask.get() as u32));
+    }
+
+    /// The priority mask (GICC_PMR), with unimplemented bits read as zero.
+    pub fn priority_mask(&self) -> Priority {
+        Priority(Reg::<_, PMR::Register>::new(&self.bus, offset::PMR).read(PMR::Priority) as u8)
+    }
+
+    /// Sets the binary point (GICC_BPR), 0-7. The GIC may raise it to its minimum.
+    pub fn set_binary_point(&self, bpr: u8) -> Result<(), Error> {
+        if bpr > 7 {
+            return Err(Error::InvalidBinaryPoint(bpr));
+        }
+        Reg::<_, BPR::Register>::new(&self.bus, offset::BPR)
+            .write(BPR::BinaryPoint.val(bpr as u32));
+        Ok(())
+    }
+
+    /// The binary point (GICC_BPR).
+    pub fn binary_point(&self) -> u8 {
+        Reg::<_, BPR::Register>::new(&self.bus, offset::BPR).read(BPR::BinaryPoint) as u8
+    }
+
+    /// GICC_CTLR as a field-accessible copy.
+    pub fn control(&self) -> LocalRegisterCopy<u32, CTLR::Register> {
+        LocalRegisterCopy::new(self.ctlr().get())
+    }
+}

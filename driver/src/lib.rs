@@ -1,0 +1,33 @@
+//! A `no_std` driver for the Arm Generic Interrupt Controller v2 (IHI 0048B)
+//! and its Virtualization Extensions.
+//!
+//! Every register is reached through a [`bus::RegisterBus`]: [`bus::Mmio`] on
+//! hardware, the `gic-model` crate's frames in host tests. Register offsets
+//! and fields are declared once, in [`regs`].
+//!
+//! | type | frame | for |
+//! |---|---|---|
+//! | [`Distributor`] | GICD | enabling, routing and prioritising interrupts |
+//! | [`CpuInterface`] | GICC (or GICV, in a guest) | acknowledging and completing interrupts |
+#![no_std]
+#![deny(missing_docs)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+pub mod bus;
+mod cpu_interface;
+mod cpu_mask;
+mod distributor;
+mod error;
+mod intid;
+mod priority;
+pub mod regs;
+pub mod snapshot;
+mod types;
+
+pub use cpu_interface::{Acknowledged, CpuInterface, CpuInterfaceConfig, EoiMode};
+pub use cpu_mask::CpuMask;
+pub use distributor::{Distributor, DistributorConfig, DistributorInfo};
+pub use error::Error;
+pub use intid::{IntId, IntIdKind};
+pub use priority::Priority;
+pub use types::{Group, SgiTarget, Trigger};

@@ -1,0 +1,112 @@
+//! GICD: the Distributor (IHI 0048B 4.3). 4 KiB frame, shared by all CPUs;
+//! the registers for INTIDs 0-31 are banked per CPU.
+
+/// Byte offsets of the Distributor registers, in offset order.
+pub mod offset {
+    /// GICD_CTLR, Distributor Control Register (4.3.1).
+    pub const CTLR: usize = 0x000;
+    /// GICD_TYPER, Interrupt Controller Type Register (4.3.2), read-only.
+    pub const TYPER: usize = 0x004;
+    /// GICD_IIDR, Distributor Implementer Identification Register (4.3.3), read-only.
+    pub const IIDR: usize = 0x008;
+    /// GICD_IGROUPRn, Interrupt Group Registers (4.3.4), 1 bit per INTID.
+    pub const IGROUPR: usize = 0x080;
+    /// GICD_ISENABLERn, Interrupt Set-Enable Registers (4.3.5), 1 bit per INTID.
+    pub const ISENABLER: usize = 0x100;
+    /// GICD_ICENABLERn, Interrupt Clear-Enable Registers (4.3.6), 1 bit per INTID.
+    pub const ICENABLER: usize = 0x180;
+    /// GICD_ISPENDRn, Interrupt Set-Pending Registers (4.3.7), 1 bit per INTID.
+    pub const ISPENDR: usize = 0x200;
+    /// GICD_ICPENDRn, Interrupt Clear-Pending Registers (4.3.8), 1 bit per INTID.
+    pub const ICPENDR: usize = 0x280;
+    /// GICD_ISACTIVERn, Interrupt Set-Active Registers (4.3.9), 1 bit per INTID.
+    pub const ISACTIVER: usize = 0x300;
+    /// GICD_ICACTIVERn, Interrupt Clear-Active Registers (4.3.10), 1 bit per INTID.
+    pub const ICACTIVER: usize = 0x380;
+    /// GICD_IPRIORITYRn, Interrupt Priority Registers (4.3.11), 1 byte per INTID, byte-accessible.
+    pub const IPRIORITYR: usize = 0x400;
+    /// GICD_ITARGETSRn, Interrupt Processor Targets Registers (4.3.12), 1 byte per INTID, byte-accessible.
+    pub const ITARGETSR: usize = 0x800;
+    /// GICD_ICFGRn, Interrupt Configuration Registers (4.3.13), 2 bits per INTID.
+    pub const ICFGR: usize = 0xC00;
+    /// GICD_SGIR, Software Generated Interrupt Register (4.3.15), write-only.
+    pub const SGIR: usize = 0xF00;
+    /// GICD_CPENDSGIRn, SGI Clear-Pending Registers (4.3.16), 1 byte per SGI, bit = source CPU.
+    pub const CPENDSGIR: usize = 0xF10;
+    /// GICD_SPENDSGIRn, SGI Set-Pending Registers (4.3.17), 1 byte per SGI, bit = source CPU.
+    pub const SPENDSGIR: usize = 0xF20;
+    /// GICD_PIDR4, first of the identification registers (4.3.18).
+    pub const PIDR4: usize = 0xFD0;
+    /// GICD_PIDR2 (ICPIDR2): bits [7:4] give the architecture version (2 for GICv2).
+    pub const PIDR2: usize = 0xFE8;
+    /// Size of the Distributor frame in bytes.
+    pub const FRAME_SIZE: usize = 0x1000;
+}
+
+/// Number of bytes of one one-bit-per-INTID register array (1020 INTIDs, 32 words).
+pub const BIT_ARRAY_BYTES: usize = 0x80;
+/// Number of bytes of one one-byte-per-INTID register array (IPRIORITYR, ITARGETSR).
+pub const BYTE_ARRAY_BYTES: usize = 0x400;
+/// Number of bytes of the ICFGR array (2 bits per INTID).
+pub const ICFGR_BYTES: usize = 0x100;
+
+/// Register fields, from tock-registers' `register_bitfields!` (the macro's
+/// generated helper items carry no docs of their own).
+#[allow(missing_docs)]
+mod fields {
+    use tock_registers::register_bitfields;
+
+    register_bitfields![u32,
+        /// GICD_CTLR without the Security Extensions (4.3.1).
+        pub CTLR [
+            /// Forward pending Group 0 interrupts to the CPU interfaces.
+            EnableGrp0 OFFSET(0) NUMBITS(1) [],
+            /// Forward pending Group 1 interrupts to the CPU interfaces.
+            EnableGrp1 OFFSET(1) NUMBITS(1) []
+        ],
+        /// GICD_TYPER (4.3.2).
+        pub TYPER [
+            /// Number of implemented interrupt lines: 32 * (N + 1).
+            ITLinesNumber OFFSET(0) NUMBITS(5) [],
+            /// Number of implemented CPU interfaces, minus one.
+            CPUNumber OFFSET(5) NUMBITS(3) [],
+            /// The GIC implements the Security Extensions.
+            SecurityExtn OFFSET(10) NUMBITS(1) [],
+            /// Number of lockable SPIs (Security Extensions only).
+            LSPI OFFSET(11) NUMBITS(5) []
+        ],
+        /// GICD_IIDR (4.3.3).
+        pub IIDR [
+            /// JEP106 code of the implementer (0x43B for Arm).
+            Implementer OFFSET(0) NUMBITS(12) [],
+            /// Revision number.
+            Revision OFFSET(12) NUMBITS(4) [],
+            /// Variant number.
+            Variant OFFSET(16) NUMBITS(4) [],
+            /// Product identifier.
+            ProductID OFFSET(24) NUMBITS(8) []
+        ],
+        /// GICD_SGIR (4.3.15).
+        pub SGIR [
+            /// The SGI to generate, 0-15.
+            SGIINTID OFFSET(0) NUMBITS(4) [],
+            /// Security Extensions only: which group the SGI may be forwarded as.
+            NSATT OFFSET(15) NUMBITS(1) [],
+            /// CPUs to forward to when TargetListFilter is TargetList.
+            CPUTargetList OFFSET(16) NUMBITS(8) [],
+            /// How the target CPUs are chosen.
+            TargetListFilter OFFSET(24) NUMBITS(2) [
+                /// The CPUs in CPUTargetList.
+                TargetList = 0,
+                /// Every CPU except the requesting one.
+                AllOthers = 1,
+                /// Only the requesting CPU.
+                SelfOnly = 2
+            ]
+        ]
+    ];
+}
+pub use fields::*;
+
+/// ICFGR: bit `2i+1` of the pair for interrupt `i` set means edge-triggered.
+pub const ICFGR_EDGE_BIT: u32 = 0b10;
