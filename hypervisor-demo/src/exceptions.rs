@@ -1,0 +1,213 @@
+//! EL2 exception handling: the vector table, interrupt routing, IRQ masking.
+//!
+//! An exception taken to EL2 jumps to VBAR_EL2 plus an offset chosen by its
+//! origin and type (Arm ARM D1.10.2): four groups of four 0x80-byte entries,
+//!
+//! | offset | taken from | entries (+0x000, +0x080, +0x100, +0x180) |
+//! |---|---|---|
+//! | 0x000 | EL2, using SP_EL0 | Synchronous, IRQ, FIQ, SError |
+//! | 0x200 | EL2, using SP_EL2 | Synchronous, IRQ, FIQ, SError |
+//! | 0x400 | EL1/EL0 in AArch64 | Synchronous, IRQ, FIQ, SError |
+//! | 0x600 | EL1/EL0 in AArch32 | Synchronous, IRQ, FIQ, SError |
+//!
+//! The demo runs at EL2 on SP_EL2 with no guest yet, so the only exception it
+//! expects is an IRQ from "EL2, using SP_EL2". That entry saves the state the
+//! interrupted code may still need (every register the AAPCS64 lets a Rust
+//! function clobber, plus ELR_EL2/SPSR_EL2), calls [`crate::irq::handle`],
+//! restores and returns with `eret`. Every other entry reports the exception
+//! on the UART and ends the run with a failure status.
+
+use core::arch::global_asm;
+
+use aarch64_cpu::asm::barrier;
+use aarch64_cpu::registers::{
+    ReadWriteable, Readable, Writeable, DAIF, ELR_EL2, ESR_EL2, FAR_EL2, HCR_EL2, VBAR_EL2,
+};
+
+use crate::semihosting::{self, status};
+
+// SAFETY (of the whole block): the table is 2 KiB aligned as VBAR_EL2
+// requires, every entry fits in its 0x80 bytes, and `el2_irq` restores every
+// register it or the Rust handler may change before `eret`, on a frame it
+// allocates and frees on the current stack (kept 16-byte aligned).
+global_asm!(
+    r#"
+    // An entry that reports exception `index` (0-15) and never returns.
+    .macro unexpected index
+    .balign 0x80
+    mov     x0, #\index
+    b       el2_unexpected
+    .endm
+
+    .section .text.vectors, "ax"
+    .balign 0x800
+    .global el2_vectors
+el2_vectors:
+    // Current EL with SP_EL0.
+    unexpected 0
+    unexpected 1
+    unexpected 2
+    unexpected 3
+    // Current EL with SP_EL2: an IRQ is the one expected exception.
+    unexpected 4
+    .balign 0x80
+    b       el2_irq
+    unexpected 6
+    unexpected 7
+    // Lower EL using AArch64.
+    unexpected 8
+    unexpected 9
+    unexpected 10
+    unexpected 11
+    // Lower EL using AArch32.
+    unexpected 12
+    unexpected 13
+    unexpected 14
+    unexpected 15
+
+    // Frame: x0-x18 and x30 (160 bytes), ELR_EL2 and SPSR_EL2 (16), FPCR
+    // and FPSR (16), q0-q31 (512: the interrupted code may be using any of
+    // them, and a callee need not preserve the upper halves of v8-v15).
+    .equ    FRAME_SIZE, 704
+    .equ    FRAME_ELR, 160
+    .equ    FRAME_FPCR, 176
+    .equ    FRAME_Q, 192
+
+el2_irq:
+    sub     sp, sp, #FRAME_SIZE
+    stp     x0, x1, [sp, #(16 * 0)]
+    stp     x2, x3, [sp, #(16 * 1)]
+    stp     x4, x5, [sp, #(16 * 2)]
+    stp     x6, x7, [sp, #(16 * 3)]
+    stp     x8, x9, [sp, #(16 * 4)]
+    stp     x10, x11, [sp, #(16 * 5)]
+    stp     x12, x13, [sp, #(16 * 6)]
+    stp     x14, x15, [sp, #(16 * 7)]
+    stp     x16, x17, [sp, #(16 * 8)]
+    stp     x18, x30, [sp, #(16 * 9)]
+    // A nested exception would overwrite these; save them with the rest.
+    mrs     x0, elr_el2
+    mrs     x1, spsr_el2
+    stp     x0, x1, [sp, #FRAME_ELR]
+    stp     q0, q1, [sp, #(FRAME_Q + 32 * 0)]
+    stp     q2, q3, [sp, #(FRAME_Q + 32 * 1)]
+    stp     q4, q5, [sp, #(FRAME_Q + 32 * 2)]
+    stp     q6, q7, [sp, #(FRAME_Q + 32 * 3)]
+    stp     q8, q9, [sp, #(FRAME_Q + 32 * 4)]
+    stp     q10, q11, [sp, #(FRAME_Q + 32 * 5)]
+    stp     q12, q13, [sp, #(FRAME_Q + 32 * 6)]
+    stp     q14, q15, [sp, #(FRAME_Q + 32 * 7)]
+    stp     q16, q17, [sp, #(FRAME_Q + 32 * 8)]
+    stp     q18, q19, [sp, #(FRAME_Q + 32 * 9)]
+    stp     q20, q21, [sp, #(FRAME_Q + 32 * 10)]
+    stp     q22, q23, [sp, #(FRAME_Q + 32 * 11)]
+    stp     q24, q25, [sp, #(FRAME_Q + 32 * 12)]
+    stp     q26, q27, [sp, #(FRAME_Q + 32 * 13)]
+    stp     q28, q29, [sp, #(FRAME_Q + 32 * 14)]
+    stp     q30, q31, [sp, #(FRAME_Q + 32 * 15)]
+    mrs     x0, fpcr
+    mrs     x1, fpsr
+    stp     x0, x1, [sp, #FRAME_FPCR]
+
+    bl      el2_irq_handler
+
+    ldp     x0, x1, [sp, #FRAME_FPCR]
+    msr     fpcr, x0
+    msr     fpsr, x1
+    ldp     q0, q1, [sp, #(FRAME_Q + 32 * 0)]
+    ldp     q2, q3, [sp, #(FRAME_Q + 32 * 1)]
+    ldp     q4, q5, [sp, #(FRAME_Q + 32 * 2)]
+    ldp     q6, q7, [sp, #(FRAME_Q + 32 * 3)]
+    ldp     q8, q9, [sp, #(FRAME_Q + 32 * 4)]
+    ldp     q10, q11, [sp, #(FRAME_Q + 32 * 5)]
+    ldp     q12, q13, [sp, #(FRAME_Q + 32 * 6)]
+    ldp     q14, q15, [sp, #(FRAME_Q + 32 * 7)]
+    ldp     q16, q17, [sp, #(FRAME_Q + 32 * 8)]
+    ldp     q18, q19, [sp, #(FRAME_Q + 32 * 9)]
+    ldp     q20, q21, [sp, #(FRAME_Q + 32 * 10)]
+    ldp     q22, q23, [sp, #(FRAME_Q + 32 * 11)]
+    ldp     q24, q25, [sp, #(FRAME_Q + 32 * 12)]
+    ldp     q26, q27, [sp, #(FRAME_Q + 32 * 13)]
+    ldp     q28, q29, [sp, #(FRAME_Q + 32 * 14)]
+    ldp     q30, q31, [sp, #(FRAME_Q + 32 * 15)]
+    ldp     x0, x1, [sp, #FRAME_ELR]
+    msr     elr_el2, x0
+    msr     spsr_el2, x1
+    ldp     x0, x1, [sp, #(16 * 0)]
+    ldp     x2, x3, [sp, #(16 * 1)]
+    ldp     x4, x5, [sp, #(16 * 2)]
+    ldp     x6, x7, [sp, #(16 * 3)]
+    ldp     x8, x9, [sp, #(16 * 4)]
+    ldp     x10, x11, [sp, #(16 * 5)]
+    ldp     x12, x13, [sp, #(16 * 6)]
+    ldp     x14, x15, [sp, #(16 * 7)]
+    ldp     x16, x17, [sp, #(16 * 8)]
+    ldp     x18, x30, [sp, #(16 * 9)]
+    add     sp, sp, #FRAME_SIZE
+    eret
+    "#
+);
+
+extern "C" {
+    /// The vector table above (only its address is used).
+    static el2_vectors: [u8; 0x800];
+}
+
+/// Installs the EL2 vector table and routes physical interrupts to EL2.
+///
+/// HCR_EL2.IMO/FMO/AMO route physical IRQs, FIQs and SErrors to EL2. Without
+/// them they target EL1, and an interrupt targeting a lower exception level
+/// is never taken while the CPU runs at EL2, whatever PSTATE.I says. RW
+/// declares that EL1 (the future guest) runs in AArch64.
+pub fn install() {
+    let vectors = core::ptr::addr_of!(el2_vectors) as u64;
+    VBAR_EL2.set(vectors);
+    HCR_EL2.write(
+        HCR_EL2::RW::EL1IsAarch64 + HCR_EL2::IMO::SET + HCR_EL2::FMO::SET + HCR_EL2::AMO::SET,
+    );
+    barrier::isb(barrier::SY);
+}
+
+/// Lets IRQs interrupt the CPU (clears PSTATE.I).
+pub fn unmask_irqs() {
+    DAIF.modify(DAIF::I::Unmasked);
+    barrier::isb(barrier::SY);
+}
+
+/// Stops IRQs from interrupting the CPU (sets PSTATE.I).
+pub fn mask_irqs() {
+    DAIF.modify(DAIF::I::Masked);
+    barrier::isb(barrier::SY);
+}
+
+/// Called by the vector table for an IRQ taken at EL2, with IRQs masked.
+#[no_mangle]
+extern "C" fn el2_irq_handler() {
+    crate::irq::handle();
+}
+
+/// Called by the vector table for every other exception: prints what
+/// happened and where, then ends the run.
+#[no_mangle]
+extern "C" fn el2_unexpected(index: u64) -> ! {
+    const ORIGIN: [&str; 4] = [
+        "EL2 with SP_EL0",
+        "EL2 with SP_EL2",
+        "a lower EL in AArch64",
+        "a lower EL in AArch32",
+    ];
+    const KIND: [&str; 4] = ["synchronous exception", "IRQ", "FIQ", "SError"];
+    let index = (index & 0xF) as usize;
+    let esr = ESR_EL2.get();
+    crate::println!(
+        "\nunexpected {} from {}: ESR_EL2 {:#010x} (EC {:#04x}, ISS {:#x}), ELR_EL2 {:#x}, FAR_EL2 {:#x}",
+        KIND[index % 4],
+        ORIGIN[index / 4],
+        esr,
+        ESR_EL2.read(ESR_EL2::EC),
+        ESR_EL2.read(ESR_EL2::ISS),
+        ELR_EL2.get(),
+        FAR_EL2.get(),
+    );
+    semihosting::exit(status::UNEXPECTED_EXCEPTION)
+}

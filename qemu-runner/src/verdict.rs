@@ -1,0 +1,173 @@
+//! Turning how QEMU ended, and what it printed, into the runner's exit
+//! status and a one-line explanation.
+
+use crate::qemu::Ending;
+
+/// Exit status when QEMU ran past the time limit (as `timeout(1)` uses).
+pub const TIMED_OUT: u8 = 124;
+/// Exit status when the runner itself failed (QEMU missing, build failed).
+pub const RUNNER_FAILED: u8 = 125;
+/// Exit status when the demo exited 0 but an `--expect`ed line is missing.
+pub const EXPECTATION_FAILED: u8 = 1;
+
+/// The runner's exit status and what it means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// The process exit status.
+    pub code: u8,
+    /// One line for the user.
+    pub message: String,
+}
+
+/// What the demo's exit statuses mean (see hypervisor-demo's
+/// `semihosting::status`; keep the two in step).
+pub fn describe_demo_status(code: i32) -> &'static str {
+    match code {
+        0 => "success",
+        1 => "unexpected interrupts, or in the wrong order",
+        2 => "interrupts missing before the demo's own deadline",
+        3 => "unexpected exception",
+        4 => "not started at EL2",
+        5 => "the GIC driver refused a call",
+        101 => "panic",
+        _ => "unknown status",
+    }
+}
+
+/// The lines of `expected` that do not appear as whole lines of `output`
+/// (trailing whitespace, including the UART's `\r`, is ignored on both).
+pub fn missing_lines<'a>(output: &str, expected: &'a [String]) -> Vec<&'a str> {
+    expected
+        .iter()
+        .map(|line| line.trim_end())
+        .filter(|want| !output.lines().any(|line| line.trim_end() == *want))
+        .collect()
+}
+
+/// The runner's verdict: the demo's status when QEMU exited (so a demo
+/// failure is the runner's failure), [`TIMED_OUT`] when it hung, 128 + the
+/// signal when QEMU was killed, and [`EXPECTATION_FAILED`] when the demo
+/// passed but printed less than expected.
+pub fn verdict(ending: Ending, missing: &[&str]) -> Verdict {
+    let missing_note = if missing.is_empty() {
+        String::new()
+    } else {
+        let quoted: Vec<String> = missing.iter().map(|l| format!("{l:?}")).collect();
+        format!(
+            "; expected line(s) missing from the output: {}",
+            quoted.join(", ")
+        )
+    };
+    match ending {
+        Ending::Exited(0) if missing.is_empty() => Verdict {
+            code: 0,
+            message: "demo exited with status 0 (success)".into(),
+        },
+        Ending::Exited(0) => Verdict {
+            code: EXPECTATION_FAILED,
+            message: format!("demo exited with status 0{missing_note}"),
+        },
+        Ending::Exited(code) => Verdict {
+            // A status outside 1-255 would read as success or wrap; keep it a failure.
+            code: u8::try_from(code).ok().filter(|&c| c != 0).unwrap_or(1),
+            message: format!(
+                "demo failed with status {code} ({}){missing_note}",
+                describe_demo_status(code)
+            ),
+        },
+        Ending::Signalled(signal) => Verdict {
+            code: signal.and_then(|s| u8::try_from(128 + s).ok()).unwrap_or(1),
+            message: match signal {
+                Some(s) => format!("QEMU was killed by signal {s}{missing_note}"),
+                None => format!("QEMU was killed by a signal{missing_note}"),
+            },
+        },
+        Ending::TimedOut(limit) => Verdict {
+            code: TIMED_OUT,
+            message: format!(
+                "timed out after {} s: killed QEMU (the demo never exited; \
+                 raise the limit with --timeout){missing_note}",
+                limit.as_secs_f64()
+            ),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn demo_success_is_runner_success() {
+        let v = verdict(Ending::Exited(0), &[]);
+        assert_eq!(v.code, 0);
+        assert!(v.message.contains("status 0"), "{}", v.message);
+    }
+
+    #[test]
+    fn demo_failure_status_is_passed_through() {
+        for code in [1, 2, 3, 4, 5, 101, 255] {
+            assert_eq!(verdict(Ending::Exited(code), &[]).code, code as u8);
+        }
+        assert!(verdict(Ending::Exited(2), &[])
+            .message
+            .contains("interrupts missing"));
+    }
+
+    #[test]
+    fn out_of_range_status_stays_a_failure() {
+        assert_eq!(verdict(Ending::Exited(256), &[]).code, 1);
+        assert_eq!(verdict(Ending::Exited(-1), &[]).code, 1);
+    }
+
+    #[test]
+    fn timeout_is_124_and_says_so() {
+        let v = verdict(Ending::TimedOut(Duration::from_secs(30)), &[]);
+        assert_eq!(v.code, TIMED_OUT);
+        assert!(v.message.contains("timed out after 30 s"), "{}", v.message);
+        assert!(v.message.contains("killed QEMU"), "{}", v.message);
+    }
+
+    #[test]
+    fn signal_is_128_plus_signal() {
+        assert_eq!(verdict(Ending::Signalled(Some(9)), &[]).code, 137);
+        assert_eq!(verdict(Ending::Signalled(None), &[]).code, 1);
+    }
+
+    #[test]
+    fn missing_expectation_fails_a_successful_demo() {
+        let v = verdict(Ending::Exited(0), &["verdict: PASS"]);
+        assert_eq!(v.code, EXPECTATION_FAILED);
+        assert!(v.message.contains("\"verdict: PASS\""), "{}", v.message);
+    }
+
+    #[test]
+    fn demo_status_wins_over_missing_expectation() {
+        let v = verdict(Ending::Exited(3), &["verdict: PASS"]);
+        assert_eq!(v.code, 3);
+        assert!(v.message.contains("unexpected exception"), "{}", v.message);
+        assert!(v.message.contains("verdict: PASS"), "{}", v.message);
+    }
+
+    #[test]
+    fn expected_lines_match_whole_lines_ignoring_carriage_returns() {
+        let output = "banner\r\nreceived SGI 3 from CPU 0\r\nverdict: PASS\r\n";
+        let expected = vec![
+            "received SGI 3 from CPU 0".to_string(),
+            "verdict: PASS".to_string(),
+            "verdict".to_string(),
+            "received SGI 4 from CPU 0".to_string(),
+        ];
+        assert_eq!(
+            missing_lines(output, &expected),
+            ["verdict", "received SGI 4 from CPU 0"]
+        );
+    }
+
+    #[test]
+    fn no_expectations_are_never_missing() {
+        assert!(missing_lines("", &[]).is_empty());
+    }
+}
