@@ -1,0 +1,270 @@
+//! The whole GIC: Distributor, physical CPU interfaces and optional
+//! virtual interfaces, with frame dispatch, input lines and outputs.
+
+use gic_driver::regs::{gicc, gich};
+
+use crate::config::{Config, ConfigError, MAX_CPUS};
+use crate::cpu_interface::{CpuInterface, Signal};
+use crate::distributor::Distributor;
+use crate::{Frame, ModelError, VirtualInterface, Width};
+
+/// The maintenance interrupt: PPI 9, INTID 25 (IHI 0048B 5.3.4; the
+/// INTID Arm recommends and QEMU's `virt` board uses). With the
+/// Virtualization Extensions it is a level-sensitive input driven by each
+/// CPU's virtual interface.
+pub const MAINTENANCE_INTID: u32 = 25;
+
+/// An architectural GICv2 model. See the [crate documentation](crate).
+///
+/// Accesses with a CPU number beyond the configured CPUs read as zero and
+/// ignore writes; no input makes it panic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gic {
+    pub(crate) config: Config,
+    pub(crate) dist: Distributor,
+    pub(crate) cpus: [CpuInterface; MAX_CPUS],
+    pub(crate) virt: Option<[VirtualInterface; MAX_CPUS]>,
+}
+
+impl Gic {
+    /// A GIC of shape `config`, in its reset state.
+    pub fn new(config: Config) -> Result<Gic, ConfigError> {
+        config.validate()?;
+        Ok(Gic {
+            config,
+            dist: Distributor::new(&config),
+            cpus: core::array::from_fn(|_| CpuInterface::new(&config)),
+            virt: config
+                .virtualization
+                .map(|v| core::array::from_fn(|_| VirtualInterface::new(v))),
+        })
+    }
+
+    /// The configuration this model was built with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Back to the reset state; input lines go low.
+    pub fn reset(&mut self) {
+        let config = self.config;
+        self.dist = Distributor::new(&config);
+        self.cpus = core::array::from_fn(|_| CpuInterface::new(&config));
+        if let Some(virt) = &mut self.virt {
+            virt.iter_mut().for_each(VirtualInterface::reset);
+        }
+        self.update_maintenance();
+    }
+
+    /// The index of CPU `cpu`, if it exists.
+    fn cpu(&self, cpu: u8) -> Option<usize> {
+        (cpu < self.config.cpus).then_some(cpu as usize)
+    }
+
+    /// A read of `width` at `offset` in `frame`, by CPU `cpu` (for GICH and
+    /// GICV: of CPU `cpu`'s virtual interface). A byte read returns the
+    /// byte in bits 7:0. Reads of GICC_IAR and GICV_IAR acknowledge.
+    pub fn read(&mut self, frame: Frame, cpu: u8, offset: usize, width: Width) -> u32 {
+        let Some(c) = self.cpu(cpu) else {
+            return 0;
+        };
+        let value = match frame {
+            Frame::Gicd => self.dist.read(c, offset, width),
+            Frame::Gicc => match self.cpus.get_mut(c) {
+                Some(cif) => cif.read(&mut self.dist, c, offset, width),
+                None => 0,
+            },
+            Frame::Gich => match self.virt_word(c, offset, width, gich::offset::FRAME_SIZE) {
+                Some(v) => v.read_gich(offset),
+                None => 0,
+            },
+            Frame::Gicv => match self.virt_word(c, offset, width, gicc::offset::FRAME_SIZE) {
+                Some(v) => v.read_gicv(offset),
+                None => 0,
+            },
+        };
+        self.update_maintenance();
+        value
+    }
+
+    /// A write of `width` at `offset` in `frame`, by CPU `cpu` (for GICH
+    /// and GICV: of CPU `cpu`'s virtual interface). A byte write uses bits
+    /// 7:0 of `value`.
+    ///
+    /// A GICV write that deactivates a list register with HW = 1
+    /// deactivates its physical interrupt in the Distributor (5.4.2; for a
+    /// PPI on this CPU; IDs below 16 or not implemented are ignored).
+    pub fn write(&mut self, frame: Frame, cpu: u8, offset: usize, width: Width, value: u32) {
+        let Some(c) = self.cpu(cpu) else {
+            return;
+        };
+        let value = match width {
+            Width::Byte => value & 0xFF,
+            Width::Word => value,
+        };
+        match frame {
+            Frame::Gicd => self.dist.write(c, offset, width, value),
+            Frame::Gicc => {
+                if let Some(cif) = self.cpus.get_mut(c) {
+                    cif.write(&mut self.dist, c, offset, width, value);
+                }
+            }
+            Frame::Gich => {
+                if let Some(v) = self.virt_word(c, offset, width, gich::offset::FRAME_SIZE) {
+                    v.write_gich(offset, value);
+                }
+            }
+            Frame::Gicv => {
+                if let Some(v) = self.virt_word(c, offset, width, gicc::offset::FRAME_SIZE) {
+                    let effect = v.write_gicv(offset, value);
+                    if let Some(id) = effect.deactivate_physical {
+                        if id >= 16 {
+                            self.dist.deactivate(c, id);
+                        }
+                    }
+                }
+            }
+        }
+        self.update_maintenance();
+    }
+
+    /// CPU `c`'s virtual interface, for an aligned word access inside a
+    /// frame of `size` bytes; `None` (RAZ/WI) otherwise.
+    fn virt_word(
+        &mut self,
+        c: usize,
+        offset: usize,
+        width: Width,
+        size: usize,
+    ) -> Option<&mut VirtualInterface> {
+        if width != Width::Word || !offset.is_multiple_of(4) || offset >= size {
+            return None;
+        }
+        self.virt.as_mut()?.get_mut(c)
+    }
+
+    /// Drives the input line of a PPI (`intid` 16-31, banked: CPU `cpu`'s)
+    /// or an SPI (32 and up; `cpu` is ignored). Edge-triggered interrupts
+    /// latch pending on a rising edge; level-sensitive ones are pending
+    /// while the line is high (IHI 0048B 1.4.2, 3.2.4).
+    pub fn set_line(&mut self, cpu: u8, intid: u32, level: bool) -> Result<(), ModelError> {
+        let lines = self.config.implemented_intids();
+        if intid < 16 {
+            return Err(ModelError::IsAnSgi(intid));
+        }
+        if intid >= lines {
+            return Err(ModelError::NotImplemented {
+                intid,
+                lines: self.config.lines,
+            });
+        }
+        let c = if intid < 32 {
+            if intid == MAINTENANCE_INTID && self.virt.is_some() {
+                return Err(ModelError::DrivenByModel(intid));
+            }
+            self.cpu(cpu).ok_or(ModelError::InvalidCpu(cpu))?
+        } else {
+            0
+        };
+        self.dist.set_level(c, intid, level);
+        self.update_maintenance();
+        Ok(())
+    }
+
+    /// Drives each CPU's maintenance interrupt input from its virtual
+    /// interface (GICH_HCR.En and a non-zero GICH_MISR, 5.3.4).
+    pub(crate) fn update_maintenance(&mut self) {
+        let cpus = self.config.cpus as usize;
+        if let Some(virt) = &self.virt {
+            for (c, v) in virt.iter().enumerate().take(cpus) {
+                self.dist.set_level(c, MAINTENANCE_INTID, v.maintenance());
+            }
+        }
+    }
+
+    fn signal(&self, cpu: u8) -> Option<Signal> {
+        let c = self.cpu(cpu)?;
+        self.cpus.get(c)?.signal(&self.dist, c)
+    }
+
+    /// CPU `cpu`'s IRQ output.
+    pub fn irq(&self, cpu: u8) -> bool {
+        self.signal(cpu) == Some(Signal::Irq)
+    }
+
+    /// CPU `cpu`'s FIQ output (Group 0 interrupts with GICC_CTLR.FIQEn).
+    pub fn fiq(&self, cpu: u8) -> bool {
+        self.signal(cpu) == Some(Signal::Fiq)
+    }
+
+    /// CPU `cpu`'s virtual IRQ output (false without virtualization).
+    pub fn virq(&self, cpu: u8) -> bool {
+        self.virtual_interface(cpu).is_some_and(|v| v.virq())
+    }
+
+    /// CPU `cpu`'s virtual FIQ output (false without virtualization).
+    pub fn vfiq(&self, cpu: u8) -> bool {
+        self.virtual_interface(cpu).is_some_and(|v| v.vfiq())
+    }
+
+    /// CPU `cpu`'s maintenance interrupt output (false without virtualization).
+    pub fn maintenance(&self, cpu: u8) -> bool {
+        self.virtual_interface(cpu).is_some_and(|v| v.maintenance())
+    }
+
+    /// CPU `cpu`'s virtual interface, if configured.
+    pub fn virtual_interface(&self, cpu: u8) -> Option<&VirtualInterface> {
+        let c = self.cpu(cpu)?;
+        self.virt.as_ref()?.get(c)
+    }
+
+    /// Whether `intid` is pending (for CPU `cpu`, if it is an SGI or PPI).
+    pub fn is_pending(&self, cpu: u8, intid: u32) -> bool {
+        self.cpu(cpu)
+            .is_some_and(|c| self.dist.is_pending(c, intid))
+    }
+
+    /// Whether `intid` is active (on CPU `cpu`, if it is an SGI or PPI).
+    pub fn is_active(&self, cpu: u8, intid: u32) -> bool {
+        self.cpu(cpu).is_some_and(|c| self.dist.is_active(c, intid))
+    }
+
+    /// Whether `intid` is enabled (for CPU `cpu`, if it is an SGI or PPI).
+    pub fn is_enabled(&self, cpu: u8, intid: u32) -> bool {
+        self.cpu(cpu)
+            .is_some_and(|c| self.dist.is_enabled(c, intid))
+    }
+
+    /// The priority of `intid` (CPU `cpu`'s copy for an SGI or PPI), or
+    /// `None` if the CPU or INTID does not exist.
+    pub fn priority(&self, cpu: u8, intid: u32) -> Option<u8> {
+        let c = self.cpu(cpu)?;
+        (intid < self.config.implemented_intids()).then(|| self.dist.priority_of(c, intid))
+    }
+
+    /// The level of the input line of `intid` (CPU `cpu`'s, for a PPI).
+    pub fn line_level(&self, cpu: u8, intid: u32) -> bool {
+        self.cpu(cpu)
+            .is_some_and(|c| self.dist.line_level(c, intid))
+    }
+
+    /// The CPUs SGI `sgi` is pending from, on CPU `cpu` (GICD_SPENDSGIR).
+    pub fn sgi_sources(&self, cpu: u8, sgi: u32) -> u8 {
+        self.cpu(cpu)
+            .map_or(0, |c| self.dist.sgi_sources_of(c, sgi))
+    }
+
+    /// The INTID of CPU `cpu`'s highest-priority pending interrupt, ignoring
+    /// GICC_PMR and the running priority; `None` if nothing is pending.
+    pub fn highest_pending(&self, cpu: u8) -> Option<u32> {
+        let c = self.cpu(cpu)?;
+        self.dist.highest_pending(c).map(|p| p.id)
+    }
+
+    /// CPU `cpu`'s running priority (GICC_RPR; 0xFF when idle).
+    pub fn running_priority(&self, cpu: u8) -> u8 {
+        self.cpu(cpu)
+            .and_then(|c| self.cpus.get(c))
+            .map_or(0xFF, |cif| cif.rpr(self.dist.shape.pre_bits))
+    }
+}
