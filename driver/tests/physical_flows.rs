@@ -117,7 +117,10 @@ fn level_interrupt_still_asserted_after_eoi_is_taken_again() {
     d.enable_interrupt(id).unwrap();
     g.lock().set_line(0, id.get(), true).unwrap();
     let ack = c.acknowledge().unwrap();
-    assert!(d.is_pending(id).unwrap(), "level line high: active and pending");
+    assert!(
+        d.is_pending(id).unwrap(),
+        "level line high: active and pending"
+    );
     c.end_of_interrupt(ack);
     assert_eq!(c.acknowledge().map(|a| a.intid()), Some(id));
 }
@@ -217,7 +220,11 @@ fn binary_point_groups_priorities_so_close_ones_do_not_preempt() {
     d.enable_interrupt(b).unwrap();
     d.set_pending(a).unwrap();
     let ack = c.acknowledge().unwrap();
-    assert_eq!(c.running_priority(), Priority(0x80), "group priority of 0xA0 with BPR 5");
+    assert_eq!(
+        c.running_priority(),
+        Priority(0x80),
+        "group priority of 0xA0 with BPR 5"
+    );
     d.set_pending(b).unwrap();
     assert!(!g.lock().irq(0), "0x90 has the same group priority 0x80");
     assert!(c.acknowledge().is_none());
@@ -268,7 +275,10 @@ fn split_eoi_drops_priority_on_eoir_and_deactivates_on_dir() {
     assert_eq!(c.running_priority(), Priority::LOWEST, "priority dropped");
     assert!(d.is_active(id).unwrap(), "still active until DIR");
     d.set_pending(id).unwrap();
-    assert!(c.acknowledge().is_none(), "an active interrupt is not taken again");
+    assert!(
+        c.acknowledge().is_none(),
+        "an active interrupt is not taken again"
+    );
     c.deactivate(ack);
     assert!(!d.is_active(id).unwrap());
     assert_eq!(c.acknowledge().map(|a| a.intid()), Some(id));
@@ -289,7 +299,10 @@ fn sgis_reach_their_targets_with_the_source_cpu() {
     c[1].end_of_interrupt(ack);
 
     d[1].send_sgi(sgi, SgiTarget::AllOthers).unwrap();
-    assert!(c[1].acknowledge().is_none(), "all-but-self excludes the sender");
+    assert!(
+        c[1].acknowledge().is_none(),
+        "all-but-self excludes the sender"
+    );
     for cpu in [0, 2] {
         let ack = c[cpu].acknowledge().unwrap();
         assert_eq!((ack.intid(), ack.source_cpu()), (sgi, Some(1)));
@@ -330,7 +343,10 @@ fn ppis_are_banked_per_cpu() {
     let timer = IntId::ppi(10).unwrap();
     d0.enable_interrupt(timer).unwrap();
     d0.set_priority(timer, Priority(0x20)).unwrap();
-    assert!(!d1.is_interrupt_enabled(timer).unwrap(), "CPU 1's copy untouched");
+    assert!(
+        !d1.is_interrupt_enabled(timer).unwrap(),
+        "CPU 1's copy untouched"
+    );
     assert_eq!(d1.priority(timer).unwrap(), Priority::DEFAULT);
     {
         let mut m = g.lock();
@@ -441,10 +457,7 @@ fn out_of_range_arguments_are_refused_and_change_nothing() {
         })
     );
     assert!(c.acknowledge().is_none(), "no refused call sent an SGI");
-    assert_eq!(
-        c.set_binary_point(8),
-        Err(Error::InvalidBinaryPoint(8))
-    );
+    assert_eq!(c.set_binary_point(8), Err(Error::InvalidBinaryPoint(8)));
     assert_eq!(CpuMask::cpu(8), Err(Error::InvalidCpu(8)));
 }
 
