@@ -52,6 +52,12 @@ pub enum Error {
     AlreadyQueued(u32),
     /// The pending-interrupt queue is full; the interrupt was not accepted.
     QueueFull(u32),
+    /// The virtual interface holds no vCPU: it was saved and nothing was
+    /// restored since.
+    NoVcpuLoaded,
+    /// A vCPU is already loaded: restoring would lose the interrupts the
+    /// loaded one holds (save it first), or the context is the one loaded.
+    VcpuLoaded,
     /// A saved context could not be decoded.
     Snapshot(crate::snapshot::SnapshotError),
 }
@@ -93,6 +99,10 @@ impl fmt::Display for Error {
                 "virtual INTID {n} is already queued or in a list register"
             ),
             Error::QueueFull(n) => write!(f, "pending queue full; virtual INTID {n} not accepted"),
+            Error::NoVcpuLoaded => f.write_str("no vCPU is loaded on the virtual interface"),
+            Error::VcpuLoaded => f.write_str(
+                "a vCPU is already loaded on the virtual interface (or this context is the one loaded)",
+            ),
             Error::Snapshot(e) => write!(f, "saved context: {e}"),
         }
     }

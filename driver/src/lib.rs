@@ -9,6 +9,8 @@
 //! |---|---|---|
 //! | [`Distributor`] | GICD | enabling, routing and prioritising interrupts |
 //! | [`CpuInterface`] | GICC (or GICV, in a guest) | acknowledging and completing interrupts |
+//! | [`VirtualInterface`] | GICH | list registers: injecting virtual interrupts, maintenance, world switch |
+//! | [`VcpuContext`] | (memory) | a vCPU's saved GICH state; same bytes as the model's snapshots |
 #![no_std]
 #![deny(missing_docs)]
 #![deny(clippy::undocumented_unsafe_blocks)]
@@ -23,6 +25,7 @@ mod priority;
 pub mod regs;
 pub mod snapshot;
 mod types;
+pub mod virt;
 
 pub use cpu_interface::{Acknowledged, CpuInterface, CpuInterfaceConfig, EoiMode};
 pub use cpu_mask::CpuMask;
@@ -31,3 +34,4 @@ pub use error::Error;
 pub use intid::{IntId, IntIdKind};
 pub use priority::Priority;
 pub use types::{Group, SgiTarget, Trigger};
+pub use virt::{ListRegister, VcpuContext, VirtualInterface};

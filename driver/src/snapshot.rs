@@ -33,6 +33,11 @@ pub mod tag {
     pub const BASE: u16 = 1;
     /// Virtual interface state (GICH: HCR, VMCR, APR, list registers) of one or more CPUs.
     pub const VIRT: u16 = 2;
+    /// The driver's queue of interrupts waiting for a free list register
+    /// (`VcpuContext` bytes only, written when something is queued). The
+    /// model skips it. Payload: count u32 LE, then that many list-register
+    /// values u32 LE, next to deliver first.
+    pub const PENDING_QUEUE: u16 = 3;
 }
 
 /// Why saved state could not be written or read. On a read error nothing

@@ -1,0 +1,121 @@
+//! The Virtualization Extensions, hypervisor side (GICH, IHI 0048B chapter 5).
+//!
+//! | item | what it is |
+//! |---|---|
+//! | [`ListRegister`] | one GICH_LRn value, typed: encode/decode round-trip exactly |
+//! | [`Hcr`], [`Vmcr`], [`Misr`], [`VtrInfo`] | typed GICH_HCR, GICH_VMCR, GICH_MISR, GICH_VTR |
+//! | [`VirtualInterface`] | one CPU's GICH frame: injection, pending queue, maintenance, world switch |
+//! | [`VcpuContext`] | a vCPU's saved virtual-interface state, convertible to [`VcpuRecord`](crate::snapshot::VcpuRecord) |
+//! | [`MaintenanceSummary`] | what [`VirtualInterface::handle_maintenance`] did |
+//!
+//! The guest needs nothing from this module: it drives its virtual CPU
+//! interface (GICV, which has the GICC layout) with [`CpuInterface`](crate::CpuInterface).
+//!
+//! # Register cost
+//!
+//! The driver keeps its own record of the list registers it filled (an
+//! occupancy bitmap and the last value it wrote or read for each), so it
+//! touches the GIC only when it has to:
+//!
+//! * injecting into a free list register: 1 write;
+//! * GICH_ELRSR is read only when the record says every list register is
+//!   taken (a guest completes interrupts without telling the hypervisor);
+//! * an EOI maintenance interrupt: GICH_EISR read + 1 write per completed LR
+//!   (GICH_MISR is read only when a condition other than EOI is enabled);
+//! * [`save`](VirtualInterface::save): 1 read per LR in use + GICH_HCR = 0;
+//!   [`restore`](VirtualInterface::restore): 1 write per LR in use + GICH_HCR;
+//!   both cost nothing when no LR is in use and GICH_HCR enables nothing but En.
+//!   VMCR and APR move in [`put`](VirtualInterface::put) / [`load`](VirtualInterface::load).
+//!
+//! The record keeps, per list register, the value last written or read.
+//! The guest changes only the State field, so every other field is exact;
+//! the state is re-read whenever a decision depends on it (an interrupt
+//! injected again, an eviction, a save).
+//!
+//! # One list register per interrupt
+//!
+//! An interrupt (virtual ID, plus source CPU for a software SGI) already in
+//! a list register is never given a second one: pending stays pending,
+//! active with HW = 0 becomes pending+active in place, active with HW = 1
+//! is left alone (the physical distributor keeps it pending). One already
+//! queued is merged ([`Injection::AlreadyQueued`]).
+//!
+//! # Refilling, and no maintenance storm
+//!
+//! More pending interrupts than list registers wait in a fixed-capacity
+//! queue ordered by priority, then arrival. A more urgent interrupt may
+//! evict the least urgent *pending* list register (read first: the guest
+//! may have acknowledged it since) back to the head of its priority in the
+//! queue; active ones are never evicted. A full queue is an error
+//! ([`Error::QueueFull`](crate::Error::QueueFull)); nothing is dropped.
+//!
+//! While something is queued the driver enables one refill condition in
+//! GICH_HCR, and none when the queue is empty:
+//!
+//! * NPIE while some list register is pending: "no LR pending" is exactly
+//!   when the guest has taken everything offered and a register may be free.
+//! * UIE when every list register is active (nested, or EOImode 1 guests):
+//!   NP would be asserted at once and stay asserted with nothing to refill
+//!   (the interrupt storm); "at most one LR valid" means at least one is
+//!   free. NP seen with nothing free switches to UIE.
+//! * With a single list register UIE storms too: the driver sets the EOI
+//!   bit of that active software interrupt itself (its completion is not
+//!   reported), so its EOI maintenance interrupt triggers the refill. An
+//!   active hardware interrupt cannot carry the EOI bit: then the queue is
+//!   refilled at the next `inject`, `refill` or `handle_maintenance`.
+//!
+//! After [`handle_maintenance`](VirtualInterface::handle_maintenance) no
+//! condition stays asserted (one extra interrupt at most when the record
+//! thought a register pending that the guest had already taken).
+
+mod context;
+mod control;
+mod list_register;
+mod maintenance;
+mod queue;
+mod virtual_interface;
+
+pub use context::VcpuContext;
+pub use control::{Hcr, Misr, Vmcr, VtrInfo};
+pub use list_register::{ListRegister, LrKind, LrState};
+pub use maintenance::{Completion, MaintenanceSummary};
+pub use queue::Injection;
+pub use virtual_interface::VirtualInterface;
+
+use tock_registers::fields::Field;
+use tock_registers::RegisterLongName;
+
+/// The in-register mask of a tock-registers field (its bits at their position).
+#[inline(always)]
+pub(crate) const fn field_mask<R: RegisterLongName>(f: &Field<u32, R>) -> u32 {
+    f.mask << f.shift
+}
+
+/// A bitmap with the low `n` bits set (`n` up to 64).
+#[inline(always)]
+pub(crate) const fn low_bits(n: usize) -> u64 {
+    if n >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << n) - 1
+    }
+}
+
+/// Iterates over the set bits of a 64-bit map, lowest first.
+#[inline(always)]
+pub(crate) fn bits(mut map: u64) -> impl Iterator<Item = usize> {
+    core::iter::from_fn(move || {
+        if map == 0 {
+            None
+        } else {
+            let n = map.trailing_zeros() as usize;
+            map &= map - 1;
+            Some(n)
+        }
+    })
+}
+
+#[cfg(test)]
+mod fake;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,487 @@
+//! Injection: the driver's record of the list registers it filled, the
+//! queue of interrupts waiting for one, and the placement rules.
+//!
+//! The same logic serves a loaded vCPU (list registers in the GIC, reached
+//! through a [`Port`] over the GICH bus) and a saved one (list registers
+//! held in a [`VcpuContext`](super::VcpuContext), exact in memory).
+//!
+//! # Rules
+//!
+//! * One list register per interrupt. An interrupt is identified by its
+//!   virtual ID, plus the source CPU for a software SGI. If it is already in
+//!   a list register, that register is read (the guest may have moved it on):
+//!   pending or pending+active: nothing to do; active with HW = 0: made
+//!   pending+active in place (one write); active with HW = 1: nothing to do,
+//!   the physical distributor holds the pending state until the guest
+//!   deactivates; completed: the register is free again.
+//! * An interrupt already queued is merged (pending is a state, not a count):
+//!   [`Injection::AlreadyQueued`].
+//! * A free list register is taken from the record without touching the GIC;
+//!   GICH_ELRSR is read only when the record says all are taken.
+//! * Otherwise the interrupt is queued, ordered by priority then arrival. An
+//!   interrupt that outranks the lowest-priority *pending* list register
+//!   takes it (after reading it, to be sure the guest has not acknowledged it
+//!   since); the evicted interrupt goes back to the head of its priority in
+//!   the queue. Active list registers are never evicted.
+//! * A full queue refuses with [`Error::QueueFull`]; nothing is dropped.
+
+use heapless::Vec;
+
+use super::list_register::raw;
+use super::maintenance::Completion;
+use super::{bits, low_bits};
+use crate::regs::gich::MAX_LIST_REGISTERS;
+use crate::Error;
+
+/// Where an injected interrupt went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Injection {
+    /// Written, pending, into the free list register `n`.
+    Written(usize),
+    /// Took list register `n` from a lower-priority pending interrupt, which
+    /// went back to the queue.
+    Evicted(usize),
+    /// Was active in list register `n` (HW = 0); now pending+active there.
+    MadePendingActive(usize),
+    /// Already pending in list register `n`, or active there with HW = 1
+    /// (its pending state is the physical distributor's): nothing written.
+    AlreadyInListRegister(usize),
+    /// Waiting in the queue for a list register.
+    Queued,
+    /// Already waiting in the queue; merged with that entry.
+    AlreadyQueued,
+}
+
+/// Access to the list registers the logic works on.
+pub(crate) trait Port {
+    /// The current value of list register `n`, or `None` if the record
+    /// already holds it exactly (a saved context).
+    fn fetch(&self, n: usize) -> Option<u32>;
+    /// Writes list register `n`.
+    fn store(&self, n: usize, value: u32);
+    /// GICH_ELRSR, or `None` to compute it from the record.
+    fn empty_map(&self) -> Option<u64>;
+}
+
+/// The list registers of a saved context: the record is the state.
+pub(crate) struct InMemory;
+
+impl Port for InMemory {
+    #[inline(always)]
+    fn fetch(&self, _: usize) -> Option<u32> {
+        None
+    }
+    #[inline(always)]
+    fn store(&self, _: usize, _: u32) {}
+    #[inline(always)]
+    fn empty_map(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// A queued interrupt: its list-register value (pending) and its order key,
+/// priority field above a sequence number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Entry {
+    key: u64,
+    lr: u32,
+}
+
+const SEQ_BITS: u32 = 58;
+/// First sequence number for arrivals; evicted interrupts count down from below it.
+const SEQ_START: u64 = 1 << (SEQ_BITS - 1);
+
+/// Interrupts waiting for a list register, by priority then arrival.
+///
+/// Kept sorted so that the next to deliver is last: `pop` is O(1), an
+/// insertion shifts at most `Q` entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PendingQueue<const Q: usize> {
+    entries: Vec<Entry, Q>,
+    next_seq: u64,
+    front_seq: u64,
+}
+
+impl<const Q: usize> PendingQueue<Q> {
+    pub(crate) const fn new() -> Self {
+        PendingQueue {
+            entries: Vec::new(),
+            next_seq: SEQ_START,
+            front_seq: SEQ_START - 1,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+    pub(crate) fn is_full(&self) -> bool {
+        self.entries.is_full()
+    }
+    pub(crate) fn clear(&mut self) {
+        self.entries.clear();
+    }
+
+    fn order_key(lr: u32, seq: u64) -> u64 {
+        ((raw::priority(lr) as u64) << SEQ_BITS) | (seq & low_bits(SEQ_BITS as usize))
+    }
+
+    fn insert(&mut self, e: Entry) -> Result<(), ()> {
+        let at = self.entries.partition_point(|x| x.key > e.key);
+        self.entries.insert(at, e).map_err(|_| ())
+    }
+
+    /// Queues `lr` behind everything of its priority.
+    pub(crate) fn push(&mut self, lr: u32) -> Result<(), ()> {
+        let key = Self::order_key(lr, self.next_seq);
+        self.insert(Entry { key, lr })?;
+        self.next_seq += 1;
+        Ok(())
+    }
+
+    /// Queues `lr` ahead of everything of its priority (an evicted interrupt
+    /// arrived before any queued one).
+    pub(crate) fn push_front(&mut self, lr: u32) -> Result<(), ()> {
+        let key = Self::order_key(lr, self.front_seq);
+        self.insert(Entry { key, lr })?;
+        self.front_seq -= 1;
+        Ok(())
+    }
+
+    /// The next interrupt to deliver.
+    pub(crate) fn peek(&self) -> Option<u32> {
+        self.entries.last().map(|e| e.lr)
+    }
+    /// Takes the next interrupt to deliver.
+    pub(crate) fn pop(&mut self) -> Option<u32> {
+        self.entries.pop().map(|e| e.lr)
+    }
+
+    /// Whether an interrupt with the same identity is queued.
+    pub(crate) fn contains_key(&self, key: u32) -> bool {
+        self.entries.iter().any(|e| raw::key(e.lr) == key)
+    }
+
+    /// The queued list-register values, next to deliver first.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.entries.iter().rev().map(|e| e.lr)
+    }
+}
+
+/// The driver's record of one vCPU's list registers and queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Ledger<const Q: usize> {
+    /// List registers holding one of this vCPU's interrupts (valid, or
+    /// completed with an EOI maintenance condition not yet handled).
+    pub(crate) in_use: u64,
+    /// The last value written to or read from each list register. The
+    /// guest changes only the State field, so every other field is exact;
+    /// registers not in use hold a value that is free (GICH_ELRSR set).
+    pub(crate) lrs: [u32; MAX_LIST_REGISTERS],
+    pub(crate) queue: PendingQueue<Q>,
+    /// List registers whose EOI bit the driver set itself (see
+    /// [`settle`](Self::settle)): their completion is not reported.
+    pub(crate) eoi_added: u64,
+}
+
+impl<const Q: usize> Ledger<Q> {
+    pub(crate) const fn new() -> Self {
+        Ledger {
+            in_use: 0,
+            lrs: [0; MAX_LIST_REGISTERS],
+            queue: PendingQueue::new(),
+            eoi_added: 0,
+        }
+    }
+
+    /// Nothing in a list register and nothing queued.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.in_use == 0 && self.queue.is_empty()
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.in_use = 0;
+        self.eoi_added = 0;
+        self.queue.clear();
+    }
+
+    /// Copies `other`'s record and queue.
+    pub(crate) fn copy_from(&mut self, other: &Self) {
+        self.in_use = other.in_use;
+        self.eoi_added = other.eoi_added;
+        self.lrs = other.lrs;
+        self.queue.clone_from(&other.queue);
+    }
+
+    #[inline(always)]
+    fn refresh<P: Port>(&mut self, port: &P, n: usize) -> u32 {
+        if let Some(v) = port.fetch(n) {
+            self.lrs[n] = v;
+        }
+        self.lrs[n]
+    }
+
+    #[inline(always)]
+    fn put<P: Port>(&mut self, port: &P, n: usize, v: u32) {
+        port.store(n, v);
+        self.lrs[n] = v;
+        self.in_use |= 1 << n;
+    }
+
+    /// Like `put`, for a new interrupt (not the same one updated in place).
+    #[inline(always)]
+    fn put_new<P: Port>(&mut self, port: &P, n: usize, v: u32) {
+        self.eoi_added &= !(1 << n);
+        self.put(port, n, v);
+    }
+
+    /// Drops from `in_use` the list registers the guest has finished with
+    /// (GICH_ELRSR, or computed from the record). Returns them.
+    pub(crate) fn reclaim_empty<P: Port>(&mut self, port: &P) -> u64 {
+        let empty = match port.empty_map() {
+            Some(map) => map,
+            None => bits(self.in_use)
+                .filter(|&n| raw::is_empty(self.lrs[n]))
+                .fold(0, |m, n| m | 1 << n),
+        } & self.in_use;
+        self.in_use &= !empty;
+        // The guest changes only the State field, so the record becomes exact again.
+        for n in bits(empty) {
+            self.lrs[n] = raw::as_invalid(self.lrs[n]);
+        }
+        empty
+    }
+
+    /// Places the pending list-register value `req` (see the module rules).
+    /// `avail` has a bit per implemented list register.
+    pub(crate) fn inject<P: Port>(
+        &mut self,
+        port: &P,
+        avail: u64,
+        req: u32,
+    ) -> Result<Injection, Error> {
+        let key = raw::key(req);
+        // Already in a list register?
+        for n in bits(self.in_use) {
+            if raw::key(self.lrs[n]) != key {
+                continue;
+            }
+            let v = self.refresh(port, n);
+            if raw::has_pending(v) || (raw::is_active_only(v) && raw::is_hw(v)) {
+                return Ok(Injection::AlreadyInListRegister(n));
+            }
+            if raw::is_active_only(v) {
+                self.put(port, n, raw::to_pending_active(v));
+                return Ok(Injection::MadePendingActive(n));
+            }
+            if raw::is_empty(v) {
+                // Completed silently: the register is free again.
+                self.in_use &= !(1 << n);
+            }
+            // else: completed with an EOI to report; it keeps its register
+            // until handle_maintenance, and the new one needs another.
+        }
+        if self.queue.contains_key(key) {
+            return Ok(Injection::AlreadyQueued);
+        }
+        // Fast path: the record shows a free list register and nothing waits.
+        let free = avail & !self.in_use;
+        if free != 0 && self.queue.is_empty() {
+            let n = free.trailing_zeros() as usize;
+            self.put_new(port, n, req);
+            return Ok(Injection::Written(n));
+        }
+        let mut free = free;
+        if free == 0 {
+            self.reclaim_empty(port);
+            free = avail & !self.in_use;
+        }
+        let intid = raw::key(req) & low_bits(10) as u32;
+        if self.queue.is_full() {
+            if free == 0 {
+                return Err(Error::QueueFull(intid));
+            }
+            // Make room: whichever of the queue's head and `req` comes first
+            // takes the free register (the head on a tie: it arrived first).
+            let n = free.trailing_zeros() as usize;
+            match self.queue.peek() {
+                Some(head) if raw::priority(head) <= raw::priority(req) => {
+                    self.queue.pop();
+                    self.put_new(port, n, head);
+                }
+                _ => {
+                    self.put_new(port, n, req);
+                    self.balance(port, avail, u32::MAX);
+                    return Ok(Injection::Written(n));
+                }
+            }
+        }
+        // Cannot fail: the queue had room or was just given one.
+        self.queue.push(req).map_err(|_| Error::QueueFull(intid))?;
+        Ok(self.balance(port, avail, key).0)
+    }
+
+    /// Moves queued interrupts into list registers: into free ones first,
+    /// then over lower-priority pending ones (evicting them back to the
+    /// queue). Reports where the interrupt with identity `watch` went, and
+    /// how many list registers were written.
+    pub(crate) fn balance<P: Port>(
+        &mut self,
+        port: &P,
+        avail: u64,
+        watch: u32,
+    ) -> (Injection, usize) {
+        let mut placed = Injection::Queued;
+        let mut written = 0;
+        while let Some(head) = self.queue.peek() {
+            let free = avail & !self.in_use;
+            let (n, evicted) = if free != 0 {
+                (free.trailing_zeros() as usize, None)
+            } else {
+                let Some(n) = self.eviction_candidate(raw::priority(head)) else {
+                    break;
+                };
+                let v = self.refresh(port, n);
+                if !raw::is_pending_only(v) {
+                    // The guest moved it on since we wrote it: record that and look again.
+                    if raw::is_empty(v) {
+                        self.in_use &= !(1 << n);
+                    }
+                    continue;
+                }
+                // Back to the queue as the caller injected it: without an
+                // EOI bit the driver added itself.
+                let v = if self.eoi_added & 1 << n != 0 {
+                    v & !raw::EOI
+                } else {
+                    v
+                };
+                (n, Some(v))
+            };
+            self.queue.pop();
+            if let Some(v) = evicted {
+                // Room: the head was just taken.
+                let _ = self.queue.push_front(v);
+            }
+            self.put_new(port, n, head);
+            written += 1;
+            if raw::key(head) == watch {
+                placed = match evicted {
+                    Some(_) => Injection::Evicted(n),
+                    None => Injection::Written(n),
+                };
+            }
+        }
+        (placed, written)
+    }
+
+    /// The lowest-priority list register the record says is pending (not
+    /// active), if it is strictly lower in priority than `than`.
+    fn eviction_candidate(&self, than: u32) -> Option<usize> {
+        let mut best: Option<(u32, usize)> = None;
+        for n in bits(self.in_use) {
+            let v = self.lrs[n];
+            let p = raw::priority(v);
+            if raw::is_pending_only(v) && p > than && best.is_none_or(|(bp, _)| p >= bp) {
+                best = Some((p, n));
+            }
+        }
+        best.map(|(_, n)| n)
+    }
+
+    /// Refills free list registers from the queue, reading GICH_ELRSR only
+    /// if the record shows none free. Returns how many were written.
+    pub(crate) fn refill<P: Port>(&mut self, port: &P, avail: u64) -> usize {
+        if self.queue.is_empty() {
+            return 0;
+        }
+        if avail & !self.in_use == 0 {
+            self.reclaim_empty(port);
+        }
+        self.balance(port, avail, u32::MAX).1
+    }
+
+    /// Retires the list registers in `eisr` (their EOI maintenance
+    /// condition is being handled): records the completions of those in use
+    /// in `out`, and frees them. The caller writes them (refill or 0).
+    pub(crate) fn retire(&mut self, eisr: u64, out: &mut Vec<Completion, MAX_LIST_REGISTERS>) {
+        for n in bits(eisr & self.in_use & !self.eoi_added) {
+            // Capacity is the architectural maximum of list registers.
+            let _ = out.push(Completion::from_lr(self.lrs[n]));
+        }
+        self.in_use &= !eisr;
+        self.eoi_added &= !eisr;
+        for n in bits(eisr) {
+            self.lrs[n] = 0;
+        }
+    }
+
+    /// With a single list register, neither UIE nor NPIE can ask for a
+    /// refill while it is active (both would fire at once and forever). So
+    /// while something is queued, the driver sets the EOI bit of that
+    /// active software interrupt itself (one read, one write, once), and its
+    /// completion raises the EOI maintenance interrupt, which refills; the
+    /// completion is not reported, as the caller did not ask for it. An
+    /// active hardware interrupt cannot carry the EOI bit: the queue then
+    /// waits for the next inject or maintenance call.
+    pub(crate) fn settle<P: Port>(&mut self, port: &P, avail: u64, nlr: usize) {
+        if nlr != 1 || self.queue.is_empty() || self.eoi_added & 1 != 0 {
+            return;
+        }
+        if self.in_use & 1 != 0 && raw::is_pending_only(self.lrs[0]) {
+            // NPIE asks for the refill once the guest takes it.
+            return;
+        }
+        let v = if self.in_use & 1 != 0 {
+            self.refresh(port, 0)
+        } else {
+            0
+        };
+        if raw::is_empty(v) {
+            self.in_use = 0;
+            self.balance(port, avail, u32::MAX);
+        } else if !raw::is_pending_only(v) && !raw::is_hw(v) && v & raw::EOI == 0 {
+            // Active or pending+active.
+            self.put(port, 0, v | raw::EOI);
+            self.eoi_added |= 1;
+        }
+    }
+
+    /// GICH_MISR.NP was seen: no list register is pending, so those the
+    /// record thought pending have been acknowledged.
+    pub(crate) fn note_none_pending(&mut self) {
+        for n in bits(self.in_use) {
+            if raw::has_pending(self.lrs[n]) {
+                self.lrs[n] = raw::as_active(self.lrs[n]);
+            }
+        }
+    }
+
+    /// Which of UIE / NPIE the queue needs, given `nlr` list registers.
+    ///
+    /// * Nothing queued: neither, so no maintenance interrupt stays asserted.
+    /// * Some list register pending (not pending+active): NPIE, which fires
+    ///   once the guest has taken them all, when a register may be refilled.
+    /// * All taken and active (nested or EOImode 1 guests): NP would be
+    ///   asserted at once and nothing could be refilled (a storm); UIE
+    ///   instead, which fires when at most one is valid, so at least one can
+    ///   be refilled. With a single list register UIE would storm too, so
+    ///   neither: the queue is refilled at the next inject or maintenance
+    ///   interrupt (an EOI-maintenance interrupt, for instance).
+    pub(crate) fn wants(&self, nlr: usize) -> (bool, bool) {
+        if self.queue.is_empty() {
+            return (false, false);
+        }
+        // Only a purely pending register counts: whether NP treats
+        // pending+active as pending is not something to rely on.
+        let pending = bits(self.in_use).any(|n| raw::is_pending_only(self.lrs[n]));
+        if pending {
+            (false, true)
+        } else {
+            (nlr >= 2, false)
+        }
+    }
+}

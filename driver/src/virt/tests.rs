@@ -1,0 +1,1141 @@
+//! Unit tests for the GICH side, against the small computed-register fake
+//! in `fake.rs`. Register costs are measured with `bus::Counting`.
+
+extern crate std;
+
+use std::vec::Vec;
+
+use super::fake::FakeGich;
+use super::*;
+use crate::bus::{Counting, RegisterBus};
+use crate::regs::gich::{offset, HCR};
+use crate::snapshot::VcpuRecord;
+use crate::{EoiMode, Error, Group, IntId, Priority};
+
+type Vif<const Q: usize = 32> = VirtualInterface<Counting<FakeGich>, Q>;
+
+fn id(n: u32) -> IntId {
+    IntId::new(n).unwrap()
+}
+fn sw(n: u32, prio: u8) -> ListRegister {
+    ListRegister::software(id(n), Priority(prio), Group::Group1).unwrap()
+}
+fn sw_eoi(n: u32, prio: u8) -> ListRegister {
+    sw(n, prio).with_eoi_maintenance()
+}
+fn hw(n: u32, p: u32, prio: u8) -> ListRegister {
+    ListRegister::hardware(id(n), id(p), Priority(prio), Group::Group1).unwrap()
+}
+
+fn setup<const Q: usize>(nlr: usize) -> Vif<Q> {
+    let mut v = VirtualInterface::new(Counting::new(FakeGich::new(nlr)));
+    v.init();
+    v.bus().reset();
+    v
+}
+fn guest<const Q: usize>(v: &Vif<Q>) -> &FakeGich {
+    v.bus().inner()
+}
+/// (reads, writes) since the last reset, then reset.
+fn cost<const Q: usize>(v: &Vif<Q>) -> (u32, u32) {
+    let c = (v.bus().reads(), v.bus().writes());
+    v.bus().reset();
+    c
+}
+/// Handles maintenance interrupts while asserted; the line must drop
+/// within two calls (no storm). Returns the completions.
+fn service<const Q: usize>(v: &mut Vif<Q>) -> Vec<u32> {
+    let mut done = Vec::new();
+    for _ in 0..2 {
+        if !guest(v).maintenance() {
+            return done;
+        }
+        let s = v.handle_maintenance();
+        done.extend(s.completed.iter().map(|c| c.intid().get()));
+    }
+    assert!(!guest(v).maintenance(), "maintenance interrupt storm");
+    done
+}
+/// The guest takes and completes everything it is offered, servicing
+/// maintenance interrupts; returns the IDs in delivery order.
+fn drain<const Q: usize>(v: &mut Vif<Q>) -> Vec<u32> {
+    let mut order = Vec::new();
+    for _ in 0..1000 {
+        service(v);
+        match guest(v).ack() {
+            Some(iar) => {
+                order.push(iar & 0x3FF);
+                guest(v).eoi(iar);
+            }
+            None => {
+                if v.queued_len() == 0 {
+                    service(v);
+                    return order;
+                }
+                // Nothing offered yet something queued: the driver must have
+                // asked for a maintenance interrupt. The one exception: a
+                // single list register whose active interrupt was a hardware
+                // one (no EOI bit possible), refilled at the next driver call.
+                if !guest(v).maintenance() {
+                    assert_eq!(guest(v).nlr, 1, "queued interrupts stranded");
+                    assert!(v.refill() > 0, "queued interrupts stranded");
+                }
+            }
+        }
+    }
+    panic!("did not drain");
+}
+
+// -------------------------------------------------------------------
+// ListRegister
+// -------------------------------------------------------------------
+
+#[test]
+fn software_sgi_encoding_matches_the_register_layout() {
+    let lr = ListRegister::software(IntId::sgi(3).unwrap(), Priority(0xA0), Group::Group1)
+        .unwrap()
+        .with_source_cpu(5)
+        .unwrap()
+        .with_eoi_maintenance();
+    // Grp1 | Pending | priority 0xA0 >> 3 = 0x14 | EOI | CPUID 5 | VirtualID 3
+    assert_eq!(lr.encode(), 0x5A08_1403);
+    assert_eq!(ListRegister::decode(0x5A08_1403).unwrap(), lr);
+    assert_eq!(lr.source_cpu(), Some(5));
+    assert!(lr.eoi_maintenance());
+}
+
+#[test]
+fn hardware_encoding_matches_the_register_layout() {
+    let lr = hw(27, 27, 0xA0);
+    assert_eq!(lr.encode(), 0xDA00_6C1B);
+    assert_eq!(lr.physical_id(), Some(id(27)));
+    assert_eq!(lr.source_cpu(), None);
+    assert!(!lr.with_eoi_maintenance().eoi_maintenance());
+    assert_eq!(ListRegister::decode(0xDA00_6C1B).unwrap(), lr);
+}
+
+#[test]
+fn priority_with_low_bits_is_an_error_not_a_truncation() {
+    assert_eq!(
+        ListRegister::software(id(40), Priority(0xA1), Group::Group0),
+        Err(Error::PriorityNotImplemented {
+            priority: 0xA1,
+            implemented: 0xF8
+        })
+    );
+    assert!(ListRegister::hardware(id(40), id(40), Priority(0x07), Group::Group0).is_err());
+    let lr = sw(40, 0xF8);
+    assert_eq!(
+        ListRegister::decode(lr.encode()).unwrap().priority(),
+        Priority(0xF8)
+    );
+}
+
+#[test]
+fn hardware_needs_a_ppi_or_spi_physical_id() {
+    let p = Priority(0x80);
+    assert_eq!(
+        ListRegister::hardware(id(40), id(15), p, Group::Group1),
+        Err(Error::IsAnSgi(15))
+    );
+    assert_eq!(
+        ListRegister::hardware(id(40), id(1020), p, Group::Group1),
+        Err(Error::InvalidIntId(1020))
+    );
+    assert!(ListRegister::hardware(id(40), id(16), p, Group::Group1).is_ok());
+    assert!(ListRegister::hardware(id(40), id(1019), p, Group::Group1).is_ok());
+    assert_eq!(
+        ListRegister::software(id(1023), p, Group::Group1),
+        Err(Error::InvalidIntId(1023))
+    );
+}
+
+#[test]
+fn source_cpu_only_for_software_sgis() {
+    assert_eq!(sw(16, 0).with_source_cpu(1), Err(Error::NotAnSgi(16)));
+    assert_eq!(sw(1, 0).with_source_cpu(8), Err(Error::InvalidCpu(8)));
+    assert_eq!(hw(2, 20, 0).with_source_cpu(1), Err(Error::NotAnSgi(2)));
+    assert_eq!(sw(15, 0).with_source_cpu(7).unwrap().source_cpu(), Some(7));
+}
+
+#[test]
+fn decode_rejects_what_encode_cannot_produce() {
+    let good = sw(40, 0xA0).encode();
+    for bad in [
+        good | 1 << 20,            // reserved [22:20]
+        good | 1 << 13,            // HW = 0: reserved [18:13]
+        good | 1 << 10,            // CPUID for a non-SGI
+        (good & !0x3FF) | 1020,    // special virtual ID
+        1 << 31 | 15 << 10 | 40,   // HW = 1, physical SGI
+        1 << 31 | 1023 << 10 | 40, // HW = 1, physical special
+    ] {
+        assert_eq!(
+            ListRegister::decode(bad),
+            Err(Error::InvalidListRegisterValue(bad)),
+            "{bad:#x}"
+        );
+    }
+    let zero = ListRegister::decode(0).unwrap();
+    assert_eq!(zero.state(), LrState::Invalid);
+    assert_eq!(zero.encode(), 0);
+}
+
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn any_lr() -> impl Strategy<Value = ListRegister> {
+        (
+            0u32..1020,
+            16u32..1020,
+            0u8..32,
+            any::<bool>(),
+            0u8..4,
+            any::<bool>(),
+            any::<bool>(),
+            0u8..8,
+        )
+            .prop_map(|(v, p, prio, g1, st, is_hw, eoi, cpu)| {
+                let group = if g1 { Group::Group1 } else { Group::Group0 };
+                let state = [
+                    LrState::Invalid,
+                    LrState::Pending,
+                    LrState::Active,
+                    LrState::PendingActive,
+                ][st as usize];
+                let prio = Priority(prio << 3);
+                let lr = if is_hw {
+                    ListRegister::hardware(id(v), id(p), prio, group).unwrap()
+                } else {
+                    let mut lr = ListRegister::software(id(v), prio, group).unwrap();
+                    if eoi {
+                        lr = lr.with_eoi_maintenance();
+                    }
+                    if v < 16 {
+                        lr = lr.with_source_cpu(cpu).unwrap();
+                    }
+                    lr
+                };
+                lr.with_state(state)
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn list_register_round_trips(lr in any_lr()) {
+            prop_assert_eq!(ListRegister::decode(lr.encode()), Ok(lr));
+        }
+
+        #[test]
+        fn every_decodable_word_encodes_back_exactly(raw in any::<u32>()) {
+            if let Ok(lr) = ListRegister::decode(raw) {
+                prop_assert_eq!(lr.encode(), raw);
+            }
+        }
+    }
+}
+
+// -------------------------------------------------------------------
+// Control registers
+// -------------------------------------------------------------------
+
+#[test]
+fn vtr_list_regs_is_six_bits_plus_one() {
+    assert_eq!(
+        VtrInfo::from_raw(0x9000_0003),
+        VtrInfo {
+            list_registers: 4,
+            priority_bits: 5,
+            preemption_bits: 5
+        }
+    );
+    let max = VtrInfo::from_raw(0x9000_003F);
+    assert_eq!(max.list_registers, 64);
+    assert_eq!(max.list_register_mask(), u64::MAX);
+    assert_eq!(VtrInfo::from_raw(0x20).list_registers, 33);
+}
+
+#[test]
+fn hcr_fields() {
+    let mut h = Hcr::from_raw(0xF800_00FF);
+    assert!(h.en() && h.uie() && h.lrenpie() && h.npie());
+    assert!(h.vgrp0eie() && h.vgrp0die() && h.vgrp1eie() && h.vgrp1die());
+    assert_eq!(h.eoi_count(), 31);
+    h.clear_eoi_count();
+    h.set_uie(false);
+    assert_eq!(h.raw(), 0xFD);
+    assert_eq!(Hcr::ENABLED.raw(), 1);
+}
+
+#[test]
+fn vmcr_fields_and_checks() {
+    let mut v = Vmcr::from_raw(0x004C_0000); // QEMU's reset value
+    assert_eq!((v.abpr(), v.bpr()), (3, 2));
+    assert!(!v.grp0_enabled() && !v.grp1_enabled() && !v.ack_ctl());
+    assert_eq!(v.eoi_mode(), EoiMode::Combined);
+    v.set_priority_mask(Priority(0xF0)).unwrap();
+    assert_eq!(v.raw() >> 27, 0x1E);
+    assert_eq!(v.priority_mask(), Priority(0xF0));
+    assert!(v.set_priority_mask(Priority(0xF1)).is_err());
+    assert_eq!(v.set_bpr(8), Err(Error::InvalidBinaryPoint(8)));
+    v.set_grp1_enabled(true);
+    v.set_eoi_mode(EoiMode::Split);
+    v.set_fiq_en(true);
+    v.set_cbpr(true);
+    v.set_ack_ctl(true);
+    v.set_abpr(5).unwrap();
+    assert!(v.grp1_enabled() && v.fiq_en() && v.cbpr() && v.ack_ctl());
+    assert_eq!(v.eoi_mode(), EoiMode::Split);
+    assert_eq!(v.abpr(), 5);
+    assert_eq!(v.raw() & 0x3FF, 0x21E);
+}
+
+#[test]
+fn misr_fields() {
+    let m = Misr::from_raw(0xFF);
+    assert!(m.eoi() && m.underflow() && m.lr_entry_not_present() && m.no_pending());
+    assert!(m.vgrp0_enabled() && m.vgrp0_disabled() && m.vgrp1_enabled() && m.vgrp1_disabled());
+    assert!(Misr::from_raw(0).is_empty());
+}
+
+// -------------------------------------------------------------------
+// Injection
+// -------------------------------------------------------------------
+
+#[test]
+fn inject_into_a_free_list_register_is_one_write() {
+    let mut v = setup::<32>(4);
+    // First injection also makes the vCPU's HCR live.
+    assert_eq!(v.inject(sw(40, 0xA0)), Ok(Injection::Written(0)));
+    assert_eq!(cost(&v), (0, 2));
+    assert_eq!(v.inject(sw(41, 0xA0)), Ok(Injection::Written(1)));
+    assert_eq!(cost(&v), (0, 1));
+    assert_eq!(guest(&v).pending_ids(), [40, 41]);
+    assert_eq!(v.bus().inner().hcr.get(), 1);
+}
+
+#[test]
+fn elrsr_is_read_only_when_the_record_is_full() {
+    let mut v = setup::<32>(4);
+    for n in 0..4 {
+        v.inject(sw(40 + n, 0xA0)).unwrap();
+    }
+    cost(&v);
+    // The guest completes LR 0 without telling us (no EOI bit).
+    let iar = guest(&v).ack().unwrap();
+    guest(&v).eoi(iar);
+    assert_eq!(v.inject(sw(50, 0xA0)), Ok(Injection::Written(0)));
+    assert_eq!(cost(&v), (1, 1), "ELRSR read + LR write");
+    assert_eq!(v.queued_len(), 0);
+}
+
+#[test]
+fn elrsr1_is_read_only_with_more_than_32_list_registers() {
+    let mut v = setup::<32>(40);
+    for n in 0..40 {
+        v.inject(sw(100 + n, 0xA0)).unwrap();
+    }
+    cost(&v);
+    assert_eq!(v.inject(sw(200, 0xA0)), Ok(Injection::Queued));
+    let (reads, _) = cost(&v);
+    assert_eq!(reads, 2, "ELRSR0 and ELRSR1");
+    let mut v = setup::<32>(32);
+    for n in 0..32 {
+        v.inject(sw(100 + n, 0xA0)).unwrap();
+    }
+    cost(&v);
+    v.inject(sw(200, 0xA0)).unwrap();
+    assert_eq!(cost(&v).0, 1, "ELRSR0 only");
+}
+
+#[test]
+fn an_interrupt_already_in_a_list_register_gets_no_second_one() {
+    let mut v = setup::<32>(4);
+    v.inject(sw(40, 0xA0)).unwrap();
+    cost(&v);
+    // Still pending: one read, nothing written.
+    assert_eq!(
+        v.inject(sw(40, 0xA0)),
+        Ok(Injection::AlreadyInListRegister(0))
+    );
+    assert_eq!(cost(&v), (1, 0));
+    // Active with HW = 0: pending+active in place, one write.
+    let iar = guest(&v).ack().unwrap();
+    assert_eq!(v.inject(sw(40, 0xA0)), Ok(Injection::MadePendingActive(0)));
+    assert_eq!(cost(&v), (1, 1));
+    assert_eq!(guest(&v).ids_in_state(3), [40]);
+    // The guest sees it again after completing it.
+    guest(&v).eoi(iar);
+    assert_eq!(guest(&v).ack(), Some(40));
+    assert_eq!(v.in_use(), 1);
+}
+
+#[test]
+fn a_completed_interrupt_reuses_its_register() {
+    let mut v = setup::<32>(4);
+    v.inject(sw(40, 0xA0)).unwrap();
+    v.inject(sw(41, 0xA0)).unwrap();
+    let iar = guest(&v).ack().unwrap();
+    guest(&v).eoi(iar);
+    cost(&v);
+    assert_eq!(v.inject(sw(40, 0xA0)), Ok(Injection::Written(0)));
+    assert_eq!(cost(&v), (1, 1));
+}
+
+#[test]
+fn active_hardware_interrupt_is_not_made_pending_active() {
+    let mut v = setup::<32>(4);
+    v.inject(hw(27, 27, 0xA0)).unwrap();
+    let iar = guest(&v).ack().unwrap();
+    assert_eq!(
+        v.inject(hw(27, 27, 0xA0)),
+        Ok(Injection::AlreadyInListRegister(0))
+    );
+    assert_eq!(guest(&v).active_ids(), [27]);
+    guest(&v).eoi(iar);
+    assert_eq!(*guest(&v).deactivated.borrow(), [27]);
+}
+
+#[test]
+fn sgis_from_different_sources_are_different_interrupts() {
+    let mut v = setup::<32>(4);
+    let sgi = |cpu| sw(1, 0x80).with_source_cpu(cpu).unwrap();
+    assert_eq!(v.inject(sgi(0)), Ok(Injection::Written(0)));
+    assert_eq!(v.inject(sgi(2)), Ok(Injection::Written(1)));
+    assert_eq!(v.inject(sgi(2)), Ok(Injection::AlreadyInListRegister(1)));
+    assert_eq!(guest(&v).ack(), Some(1));
+    assert_eq!(guest(&v).ack(), Some(1 | 2 << 10));
+}
+
+#[test]
+fn more_interrupts_than_list_registers_queue_by_priority_then_arrival() {
+    let mut v = setup::<32>(2);
+    v.inject(sw(40, 0xC0)).unwrap();
+    v.inject(sw(41, 0xC0)).unwrap();
+    // Both LRs pending at 0xC0; these are not more urgent, so they queue.
+    for (n, p) in [(50, 0xE0), (51, 0xC0), (52, 0xE0), (53, 0xC0)] {
+        assert_eq!(v.inject(sw(n, p)), Ok(Injection::Queued));
+    }
+    assert_eq!(v.inject(sw(52, 0xE0)), Ok(Injection::AlreadyQueued));
+    let queued: Vec<u32> = v.queued().map(|l| l.virtual_id().get()).collect();
+    assert_eq!(queued, [51, 53, 50, 52]);
+    // Something is pending in an LR: NPIE asks for the refill.
+    let hcr = Hcr::from_raw(guest(&v).hcr.get());
+    assert!(hcr.npie() && !hcr.uie());
+    assert_eq!(drain(&mut v), [40, 41, 51, 53, 50, 52]);
+    // Nothing queued: no refill condition left enabled.
+    assert_eq!(guest(&v).hcr.get(), 1);
+    assert!(!guest(&v).maintenance());
+}
+
+#[test]
+fn a_more_urgent_interrupt_evicts_the_least_urgent_pending_one() {
+    let mut v = setup::<32>(2);
+    v.inject(sw(40, 0xC0)).unwrap();
+    v.inject(sw(41, 0xE0)).unwrap();
+    v.inject(sw(42, 0xE0)).unwrap(); // queued behind 41
+    cost(&v);
+    assert_eq!(v.inject(sw(43, 0x80)), Ok(Injection::Evicted(1)));
+    // ELRSR, the victim read, the LR write (HCR unchanged: NPIE already set).
+    assert_eq!(cost(&v), (2, 1));
+    let queued: Vec<u32> = v.queued().map(|l| l.virtual_id().get()).collect();
+    assert_eq!(queued, [41, 42], "the evicted one keeps its place ahead");
+    assert_eq!(drain(&mut v), [43, 40, 41, 42]);
+}
+
+#[test]
+fn active_list_registers_are_never_evicted() {
+    let mut v = setup::<32>(2);
+    v.inject(sw(40, 0xE0)).unwrap();
+    v.inject(sw(41, 0xE0)).unwrap();
+    let a = guest(&v).ack().unwrap();
+    let b = guest(&v).ack().unwrap();
+    assert_eq!(v.inject(sw(42, 0x00)), Ok(Injection::Queued));
+    assert_eq!(guest(&v).active_ids(), [40, 41]);
+    // NPIE was chosen from the stale record; NP fires, the driver learns
+    // that every LR is active and switches to UIE: no storm.
+    service(&mut v);
+    let hcr = Hcr::from_raw(guest(&v).hcr.get());
+    assert!(hcr.uie() && !hcr.npie());
+    assert!(!guest(&v).maintenance());
+    guest(&v).eoi(b);
+    // One valid LR left: underflow, refill.
+    assert!(guest(&v).maintenance());
+    let s = v.handle_maintenance();
+    assert!(s.misr.underflow());
+    assert_eq!((s.refilled, s.queued), (1, 0));
+    assert!(!guest(&v).maintenance());
+    assert_eq!(guest(&v).ack(), Some(42));
+    guest(&v).eoi(a);
+}
+
+#[test]
+fn no_pending_storm_when_every_list_register_is_active() {
+    // The mistake to avoid: NPIE left set with all LRs active.
+    let mut v = setup::<32>(4);
+    for n in 0..4 {
+        v.inject(sw(40 + n, 0xA0)).unwrap();
+    }
+    v.inject(sw(50, 0xA0)).unwrap();
+    let acks: Vec<u32> = (0..4).map(|_| guest(&v).ack().unwrap()).collect();
+    for _ in 0..3 {
+        service(&mut v);
+    }
+    assert!(!guest(&v).maintenance());
+    for iar in acks {
+        guest(&v).eoi(iar);
+    }
+    assert_eq!(drain(&mut v), [50]);
+}
+
+#[test]
+fn single_list_register_never_storms() {
+    let mut v = setup::<32>(1);
+    v.inject(sw(40, 0xA0)).unwrap();
+    v.inject(sw(41, 0xA0)).unwrap();
+    let iar = guest(&v).ack().unwrap();
+    service(&mut v);
+    assert!(!guest(&v).maintenance());
+    // With one LR neither UIE nor NPIE can be used while it is active: the
+    // driver set its EOI bit itself, so its completion asks for the refill.
+    assert_eq!(guest(&v).lr(0) & 1 << 19, 1 << 19);
+    guest(&v).eoi(iar);
+    assert!(guest(&v).maintenance());
+    let s = v.handle_maintenance();
+    assert_eq!(s.refilled, 1);
+    assert!(
+        s.completed.is_empty(),
+        "the caller did not ask for this completion"
+    );
+    assert!(!guest(&v).maintenance());
+    assert_eq!(drain(&mut v), [41]);
+}
+
+#[test]
+fn full_queue_refuses_and_changes_nothing() {
+    let mut v = setup::<2>(1);
+    v.inject(sw(40, 0xA0)).unwrap();
+    v.inject(sw(41, 0xA0)).unwrap();
+    v.inject(sw(42, 0xA0)).unwrap();
+    cost(&v);
+    assert_eq!(v.inject(sw(43, 0x00)), Err(Error::QueueFull(43)));
+    assert_eq!(cost(&v).1, 0, "nothing written");
+    assert_eq!(v.queued_len(), 2);
+    assert_eq!(drain(&mut v), [40, 41, 42]);
+}
+
+#[test]
+fn full_queue_with_a_free_register_makes_room() {
+    let mut v = setup::<1>(2);
+    v.inject(sw(40, 0xA0)).unwrap();
+    v.inject(sw(41, 0xA0)).unwrap();
+    v.inject(sw(42, 0xA0)).unwrap(); // queue full
+    let iar = guest(&v).ack().unwrap();
+    guest(&v).eoi(iar); // LR 0 free, unknown to the driver
+    assert_eq!(v.inject(sw(43, 0x80)), Ok(Injection::Written(0)));
+    assert_eq!(v.queued().next().unwrap().virtual_id(), id(42));
+    assert_eq!(v.inject(sw(44, 0xA0)), Err(Error::QueueFull(44)));
+    assert_eq!(drain(&mut v), [43, 41, 42]);
+}
+
+#[test]
+fn queue_capacity_zero_still_uses_free_registers() {
+    let mut v = setup::<0>(1);
+    assert_eq!(v.inject(sw(40, 0xA0)), Ok(Injection::Written(0)));
+    assert_eq!(v.inject(sw(41, 0xA0)), Err(Error::QueueFull(41)));
+    let iar = guest(&v).ack().unwrap();
+    guest(&v).eoi(iar);
+    assert_eq!(v.inject(sw(41, 0xA0)), Ok(Injection::Written(0)));
+}
+
+// -------------------------------------------------------------------
+// Maintenance
+// -------------------------------------------------------------------
+
+#[test]
+fn eoi_maintenance_reports_the_completion_in_two_accesses() {
+    let mut v = setup::<32>(4);
+    v.inject(sw(40, 0xA0)).unwrap();
+    v.inject(sw_eoi(41, 0x80)).unwrap();
+    let iar = guest(&v).ack().unwrap();
+    assert_eq!(iar, 41);
+    guest(&v).eoi(iar);
+    assert!(guest(&v).maintenance());
+    cost(&v);
+    let s = v.handle_maintenance();
+    assert_eq!(cost(&v), (1, 1), "EISR read + LR write");
+    assert!(s.misr.eoi());
+    assert_eq!(s.completed.len(), 1);
+    assert_eq!(s.completed[0].intid(), id(41));
+    assert_eq!(s.completed[0].source_cpu(), None);
+    assert!(!guest(&v).maintenance());
+    assert_eq!(v.in_use(), 1);
+    assert_eq!(guest(&v).lr(1), 0);
+}
+
+#[test]
+fn eoi_maintenance_reports_the_sgi_source() {
+    let mut v = setup::<32>(4);
+    v.inject(sw_eoi(2, 0x80).with_source_cpu(3).unwrap())
+        .unwrap();
+    let iar = guest(&v).ack().unwrap();
+    guest(&v).eoi(iar);
+    let s = v.handle_maintenance();
+    assert_eq!(s.completed[0].intid(), id(2));
+    assert_eq!(s.completed[0].source_cpu(), Some(3));
+}
+
+#[test]
+fn a_retired_register_is_refilled_directly() {
+    let mut v = setup::<32>(1);
+    v.inject(sw_eoi(40, 0xA0)).unwrap();
+    v.inject(sw(41, 0xA0)).unwrap();
+    let iar = guest(&v).ack().unwrap();
+    guest(&v).eoi(iar);
+    cost(&v);
+    let s = v.handle_maintenance();
+    assert_eq!(s.refilled, 1);
+    // MISR (NPIE was on), EISR; the LR written with 41 instead of 0; HCR NPIE off.
+    assert_eq!(cost(&v), (2, 2));
+    assert_eq!(guest(&v).pending_ids(), [41]);
+    assert!(!guest(&v).maintenance());
+}
+
+#[test]
+fn reinjecting_while_the_completion_is_unreported_takes_another_register() {
+    let mut v = setup::<32>(4);
+    v.inject(sw_eoi(40, 0xA0)).unwrap();
+    let iar = guest(&v).ack().unwrap();
+    guest(&v).eoi(iar);
+    // The EOI condition is outstanding in LR 0; the new one goes elsewhere.
+    assert_eq!(v.inject(sw_eoi(40, 0xA0)), Ok(Injection::Written(1)));
+    let s = v.handle_maintenance();
+    assert_eq!(s.completed.len(), 1);
+    assert_eq!(guest(&v).pending_ids(), [40]);
+    assert_eq!(v.in_use(), 0b10);
+}
+
+#[test]
+fn lrenp_consumes_eoicount() {
+    let mut v = setup::<32>(4);
+    let mut h = Hcr::ENABLED;
+    h.set_lrenpie(true);
+    v.set_hcr(h).unwrap();
+    // The guest EOIs something no LR holds.
+    guest(&v).eoi(99);
+    guest(&v).eoi(98);
+    assert!(guest(&v).maintenance());
+    let s = v.handle_maintenance();
+    assert!(s.misr.lr_entry_not_present());
+    assert_eq!(s.unmatched_eois, 2);
+    assert_eq!(Hcr::from_raw(guest(&v).hcr.get()).eoi_count(), 0);
+    assert!(!guest(&v).maintenance());
+}
+
+#[test]
+fn eoicount_survives_an_hcr_update_with_lrenpie() {
+    let mut v = setup::<32>(1);
+    let mut h = Hcr::ENABLED;
+    h.set_lrenpie(true);
+    v.set_hcr(h).unwrap();
+    v.inject(sw(40, 0xA0)).unwrap();
+    guest(&v).eoi(99);
+    // Queuing changes NPIE; the count the guest made is kept.
+    v.inject(sw(41, 0xA0)).unwrap();
+    assert_eq!(Hcr::from_raw(guest(&v).hcr.get()).eoi_count(), 1);
+    let s = v.handle_maintenance();
+    assert_eq!(s.unmatched_eois, 1);
+}
+
+#[test]
+fn group_enable_conditions_are_one_shot() {
+    let mut v = setup::<32>(4);
+    let mut h = Hcr::ENABLED;
+    h.set_vgrp1eie(true);
+    v.set_hcr(h).unwrap();
+    assert!(!guest(&v).maintenance());
+    guest(&v).vmcr.set(0b10); // the guest enables Group 1
+    assert!(guest(&v).maintenance());
+    let s = v.handle_maintenance();
+    assert!(s.misr.vgrp1_enabled());
+    assert!(!guest(&v).maintenance());
+    assert!(!v.hcr().vgrp1eie());
+}
+
+#[test]
+fn spurious_maintenance_costs_one_read() {
+    let mut v = setup::<32>(4);
+    v.inject(sw(40, 0xA0)).unwrap();
+    cost(&v);
+    let s = v.handle_maintenance();
+    assert!(s.is_spurious());
+    assert_eq!(cost(&v), (1, 0));
+}
+
+// -------------------------------------------------------------------
+// World switch
+// -------------------------------------------------------------------
+
+/// Linux 5-6 (vgic-v2-sr.c): save = ELRSR + (2u - k) LR accesses + HCR
+/// write when u > 0; restore = HCR + u LR writes when u > 0.
+fn linux_save(u: u32, k: u32) -> u32 {
+    if u == 0 {
+        0
+    } else {
+        1 + 2 * u - k + 1
+    }
+}
+fn linux_restore(u: u32) -> u32 {
+    if u == 0 {
+        0
+    } else {
+        1 + u
+    }
+}
+
+#[test]
+fn save_and_restore_cost_no_more_than_linux() {
+    for u in [0u32, 1, 4] {
+        let mut v = setup::<32>(4);
+        for n in 0..u {
+            v.inject(sw(40 + n, 0xA0)).unwrap();
+        }
+        let mut ctx = v.new_context();
+        cost(&v);
+        v.save(&mut ctx).unwrap();
+        let (sr, sw_) = cost(&v);
+        v.restore(&mut ctx).unwrap();
+        let (rr, rw) = cost(&v);
+        std::println!("u={u}: save {sr}r+{sw_}w, restore {rr}r+{rw}w");
+        assert!(sr + sw_ <= linux_save(u, 0), "save u={u}");
+        assert!(rr + rw <= linux_restore(u), "restore u={u}");
+        assert_eq!((sr, sw_), (u, (u > 0) as u32));
+        assert_eq!((rr, rw), (0, if u > 0 { u + 1 } else { 0 }));
+        assert_eq!(guest(&v).pending_ids().len(), u as usize);
+        // put/load: VMCR and APR.
+        v.put(&mut ctx);
+        assert_eq!(cost(&v), (2, 0));
+        v.load(&ctx);
+        assert_eq!(cost(&v), (0, 2));
+    }
+}
+
+#[test]
+fn save_of_completed_registers_drops_them_and_skips_hcr() {
+    let mut v = setup::<32>(4);
+    v.inject(sw(40, 0xA0)).unwrap();
+    let iar = guest(&v).ack().unwrap();
+    guest(&v).eoi(iar);
+    let mut ctx = v.new_context();
+    cost(&v);
+    v.save(&mut ctx).unwrap();
+    // One LR read; it is free, nothing else valid, HCR holds only En.
+    assert_eq!(cost(&v), (1, 0));
+    assert_eq!(ctx.in_use(), 0);
+    v.restore(&mut ctx).unwrap();
+    assert_eq!(cost(&v), (0, 0));
+    // Still usable: the next injection makes it live.
+    v.inject(sw(41, 0xA0)).unwrap();
+    assert_eq!(guest(&v).pending_ids(), [41]);
+}
+
+#[test]
+fn pending_and_active_states_survive_a_switch() {
+    let mut v = setup::<32>(4);
+    v.set_vmcr(Vmcr::from_raw(0x0000_0003));
+    v.inject(sw(40, 0x80)).unwrap();
+    v.inject(sw_eoi(41, 0xA0)).unwrap();
+    v.inject(hw(27, 27, 0xA0)).unwrap();
+    let first = guest(&v).ack().unwrap(); // 40 active
+    assert_eq!(first, 40);
+    guest(&v).apr.set(0x0001_0000);
+    let mut a = v.new_context();
+    v.switch_out(&mut a).unwrap();
+    assert_eq!(Hcr::from_raw(guest(&v).hcr.get()), Hcr::DISABLED);
+    assert_eq!(a.vmcr().raw(), 3);
+    assert_eq!(a.apr(), 0x0001_0000);
+    let before = a.clone();
+
+    // Another vCPU runs meanwhile, with one interrupt.
+    let mut b = v.new_context();
+    v.switch_in(&mut b).unwrap();
+    v.inject(sw(60, 0x80)).unwrap();
+    assert_eq!(
+        guest(&v).pending_ids(),
+        [60],
+        "A's list registers were cleared"
+    );
+    let iar = guest(&v).ack().unwrap();
+    guest(&v).eoi(iar);
+    v.switch_out(&mut b).unwrap();
+
+    v.switch_in(&mut a).unwrap();
+    assert_eq!(guest(&v).vmcr.get(), 3);
+    assert_eq!(guest(&v).apr.get(), 0x0001_0000);
+    for n in 0..3 {
+        assert_eq!(guest(&v).lr(n), before.ledger.lrs[n], "LR{n}");
+    }
+    assert_eq!(guest(&v).lr(3), 0);
+    guest(&v).eoi(first);
+    assert_eq!(drain(&mut v), [41, 27]);
+    assert_eq!(*guest(&v).deactivated.borrow(), [27]);
+}
+
+#[test]
+fn restore_zeroes_only_registers_left_by_another_vcpu() {
+    let mut v = setup::<32>(4);
+    for n in 0..3 {
+        v.inject(sw(40 + n, 0xA0)).unwrap();
+    }
+    let mut a = v.new_context();
+    v.save(&mut a).unwrap();
+    let mut b = v.new_context();
+    b.inject(sw(60, 0xA0)).unwrap();
+    cost(&v);
+    v.restore(&mut b).unwrap();
+    // B's LR 0, zero A's LRs 1 and 2, HCR.
+    assert_eq!(cost(&v), (0, 4));
+    assert_eq!(guest(&v).pending_ids(), [60]);
+}
+
+#[test]
+fn restore_with_nothing_to_do_defers_clearing_stale_registers() {
+    let mut v = setup::<32>(4);
+    for n in 0..3 {
+        v.inject(sw(40 + n, 0xA0)).unwrap();
+    }
+    let mut a = v.new_context();
+    v.save(&mut a).unwrap();
+    let mut b = v.new_context();
+    cost(&v);
+    v.restore(&mut b).unwrap();
+    assert_eq!(cost(&v), (0, 0));
+    // HCR is 0: A's interrupts are not visible to B's guest.
+    assert_eq!(guest(&v).ack(), None);
+    v.inject(sw(60, 0xA0)).unwrap();
+    assert_eq!(guest(&v).pending_ids(), [60]);
+    assert_eq!(cost(&v), (0, 4));
+}
+
+#[test]
+fn world_switch_misuse_is_refused() {
+    let mut v = setup::<32>(4);
+    v.inject(sw(40, 0xA0)).unwrap();
+    let mut a = v.new_context();
+    assert_eq!(v.restore(&mut a), Err(Error::VcpuLoaded));
+    v.save(&mut a).unwrap();
+    assert_eq!(v.inject(sw(41, 0xA0)), Err(Error::NoVcpuLoaded));
+    assert_eq!(v.save(&mut a), Err(Error::NoVcpuLoaded));
+    v.restore(&mut a).unwrap();
+    assert!(a.is_resident());
+    assert_eq!(a.inject(sw(41, 0xA0)), Err(Error::VcpuLoaded));
+    let mut other = v.new_context();
+    assert_eq!(v.restore(&mut other), Err(Error::VcpuLoaded));
+    v.save(&mut a).unwrap();
+    assert_eq!(v.restore(&mut a), Ok(()));
+    assert_eq!(v.restore(&mut a), Err(Error::VcpuLoaded));
+    // A context using more list registers than this GIC has.
+    let mut big = setup::<32>(8);
+    for n in 0..6 {
+        big.inject(sw(40 + n, 0xA0)).unwrap();
+    }
+    let mut c = big.new_context();
+    big.save(&mut c).unwrap();
+    let mut small = setup::<32>(4);
+    assert_eq!(small.restore(&mut c), Err(Error::InvalidListRegister(5)));
+}
+
+#[test]
+fn a_saved_vcpu_can_be_injected_into() {
+    let mut v = setup::<32>(2);
+    let mut never_ran = VcpuContext::<32>::new();
+    for (n, p) in [(40, 0xC0), (41, 0x80), (42, 0xA0)] {
+        assert_eq!(never_ran.inject(sw(n, p)), Ok(Injection::Queued));
+    }
+    v.save(&mut v.new_context()).unwrap();
+    v.restore(&mut never_ran).unwrap();
+    assert_eq!(guest(&v).pending_ids(), [41, 42]);
+    assert_eq!(drain(&mut v), [41, 42, 40]);
+
+    let mut ctx = v.new_context();
+    assert_eq!(ctx.inject(sw(50, 0xA0)), Ok(Injection::Written(0)));
+    assert_eq!(
+        ctx.inject(sw(50, 0xA0)),
+        Ok(Injection::AlreadyInListRegister(0))
+    );
+    assert_eq!(ctx.list_register(0).unwrap().virtual_id(), id(50));
+}
+
+// -------------------------------------------------------------------
+// Records and bytes
+// -------------------------------------------------------------------
+
+/// A context with two LRs (one pending, one active SGI) and two queued;
+/// returns it and the active interrupt's IAR value.
+fn busy_context() -> (VcpuContext<32>, u32) {
+    let mut v = setup::<32>(2);
+    v.set_vmcr(Vmcr::from_raw(0xF000_0203));
+    v.inject(sw(40, 0xA0)).unwrap();
+    v.inject(sw_eoi(2, 0x80).with_source_cpu(1).unwrap())
+        .unwrap();
+    v.inject(sw(42, 0xC0)).unwrap();
+    v.inject(hw(43, 43, 0xC0)).unwrap();
+    let iar = guest(&v).ack().unwrap();
+    assert_eq!(iar, 2 | 1 << 10);
+    guest(&v).apr.set(0x10);
+    let mut ctx = v.new_context();
+    v.switch_out(&mut ctx).unwrap();
+    (ctx, iar)
+}
+
+#[test]
+fn context_converts_to_and_from_a_record() {
+    let (ctx, _) = busy_context();
+    let r = ctx.to_record();
+    assert_eq!(r.lr_count, 2);
+    assert_eq!(r.vmcr, 0xF000_0203);
+    assert_eq!(r.apr, 0x10);
+    assert!(Hcr::from_raw(r.hcr).npie());
+    let back = VcpuContext::<32>::from_record(&r).unwrap();
+    assert_eq!(back.to_record(), r);
+    assert_eq!(back.in_use(), ctx.in_use());
+    assert_eq!(back.queued_len(), 0, "the queue is not part of the record");
+}
+
+#[test]
+fn context_bytes_carry_the_queue_and_stay_model_compatible() {
+    let (ctx, active) = busy_context();
+    let mut buf = [0u8; 512];
+    let n = ctx.save_bytes(&mut buf).unwrap();
+    // The VIRT section is what the model reads.
+    assert_eq!(VcpuRecord::load(&buf[..n]).unwrap(), ctx.to_record());
+    let back = VcpuContext::<32>::load_bytes(&buf[..n]).unwrap();
+    assert_eq!(back.to_record(), ctx.to_record());
+    let q: Vec<_> = back.queued().collect();
+    let q0: Vec<_> = ctx.queued().collect();
+    assert_eq!(q, q0);
+    assert_eq!(q.len(), 2);
+    // A record saved by the model (no queue section) loads too.
+    let mut plain = [0u8; 512];
+    let m = ctx.to_record().save(&mut plain).unwrap();
+    assert_eq!(m, n - 8 - 4 - 8, "same bytes without the queue section");
+    assert_eq!(&plain[..m], &buf[..m]);
+    let from_model = VcpuContext::<32>::load_bytes(&plain[..m]).unwrap();
+    assert_eq!(from_model.to_record(), ctx.to_record());
+    // Too small a queue to hold it.
+    assert_eq!(
+        VcpuContext::<1>::load_bytes(&buf[..n]),
+        Err(Error::Snapshot(crate::snapshot::SnapshotError::Oversized))
+    );
+    // Restores and delivers everything.
+    let mut v = setup::<32>(2);
+    let mut back = back;
+    v.switch_in(&mut back).unwrap();
+    guest(&v).eoi(active);
+    let s = v.handle_maintenance();
+    assert_eq!(s.completed[0].source_cpu(), Some(1));
+    assert_eq!(drain(&mut v), [40, 42, 43]);
+}
+
+#[test]
+fn from_record_rejects_impossible_list_registers() {
+    let mut r = VcpuRecord {
+        lr_count: 2,
+        ..VcpuRecord::default()
+    };
+    r.lrs[0] = 1 << 31 | 5 << 10 | 40; // HW with physical SGI
+    assert_eq!(
+        VcpuContext::<32>::from_record(&r),
+        Err(Error::InvalidListRegisterValue(r.lrs[0]))
+    );
+    r.lrs[0] = sw(40, 0xA0).encode();
+    r.lrs[1] = sw(40, 0xC0).encode();
+    assert!(
+        VcpuContext::<32>::from_record(&r).is_err(),
+        "duplicate valid interrupt"
+    );
+    r.lrs[1] = sw(40, 0xC0).with_state(LrState::Invalid).encode();
+    let ctx = VcpuContext::<32>::from_record(&r).unwrap();
+    assert_eq!(ctx.in_use(), 0b01);
+}
+
+// -------------------------------------------------------------------
+// Randomized: nothing lost, nothing doubled, no storm
+// -------------------------------------------------------------------
+
+mod random {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Inject { n: u32, prio: u8, eoi: bool },
+        InjectHw { n: u32, prio: u8 },
+        Ack,
+        Eoi,
+        Switch,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (0u32..8, 0u8..4, any::<bool>()).prop_map(|(n, p, eoi)| Op::Inject {
+                n: 32 + n,
+                prio: 0x80 + (p << 4),
+                eoi
+            }),
+            1 => (0u32..4, 0u8..4).prop_map(|(n, p)| Op::InjectHw {
+                n: 48 + n,
+                prio: 0x80 + (p << 4),
+            }),
+            3 => Just(Op::Ack),
+            3 => Just(Op::Eoi),
+            1 => Just(Op::Switch),
+        ]
+    }
+
+    fn check_invariants(v: &Vif<8>) {
+        let g = guest(v);
+        let mut seen = Vec::new();
+        for n in 0..g.nlr {
+            let lr = g.lr(n);
+            if lr >> 28 & 3 != 0 {
+                assert!(v.in_use() & 1 << n != 0, "LR{n} valid but untracked");
+                let key = lr & 0x3FF;
+                assert!(!seen.contains(&key), "interrupt {key} in two LRs");
+                seen.push(key);
+            }
+        }
+        for q in v.queued() {
+            assert!(!seen.contains(&q.virtual_id().get()), "queued and in an LR");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+        #[test]
+        fn injected_interrupts_are_delivered_exactly_as_pending_states(
+            nlr in 1usize..5,
+            np_counts_pending_active in any::<bool>(),
+            ops in proptest::collection::vec(op(), 1..80),
+        ) {
+            let mut v = setup::<8>(nlr);
+            guest(&v).np_counts_pending_active.set(np_counts_pending_active);
+            let mut ctx = v.new_context();
+            let mut switched_out = false;
+            // Interrupts made pending and not yet acknowledged since.
+            let mut owed: Vec<u32> = Vec::new();
+            let mut active: Vec<u32> = Vec::new();
+            for op in ops {
+                if switched_out && !matches!(op, Op::Switch | Op::Inject { .. }) {
+                    continue;
+                }
+                match op {
+                    Op::Inject { n, prio, eoi } => {
+                        let lr = if eoi { sw_eoi(n, prio) } else { sw(n, prio) };
+                        // A saved vCPU is injected into in memory.
+                        let r = if switched_out { ctx.inject(lr) } else { v.inject(lr) };
+                        match r {
+                            Ok(_) => if !owed.contains(&n) { owed.push(n) },
+                            Err(Error::QueueFull(_)) => {}
+                            Err(e) => panic!("{e:?}"),
+                        }
+                    }
+                    Op::InjectHw { n, prio } => {
+                        // The physical interrupt cannot fire again while the
+                        // guest holds it pending or active.
+                        if owed.contains(&n) || active.iter().any(|a| a & 0x3FF == n) {
+                            continue;
+                        }
+                        match v.inject(hw(n, n, prio)) {
+                            Ok(_) => owed.push(n),
+                            Err(Error::QueueFull(_)) => {}
+                            Err(e) => panic!("{e:?}"),
+                        }
+                    }
+                    Op::Ack => {
+                        if let Some(iar) = guest(&v).ack() {
+                            let n = iar & 0x3FF;
+                            prop_assert!(owed.contains(&n), "{n} delivered but not owed");
+                            owed.retain(|&x| x != n);
+                            active.push(iar);
+                        }
+                    }
+                    Op::Eoi => {
+                        if let Some(iar) = active.pop() {
+                            guest(&v).eoi(iar);
+                        }
+                    }
+                    Op::Switch => {
+                        if switched_out {
+                            v.switch_in(&mut ctx).unwrap();
+                        } else {
+                            v.switch_out(&mut ctx).unwrap();
+                        }
+                        switched_out = !switched_out;
+                    }
+                }
+                if !switched_out {
+                    service(&mut v);
+                    check_invariants(&v);
+                }
+            }
+            if switched_out {
+                v.switch_in(&mut ctx).unwrap();
+            }
+            for iar in active.drain(..).rev() {
+                guest(&v).eoi(iar);
+            }
+            for n in drain(&mut v) {
+                prop_assert!(owed.contains(&n), "{n} delivered twice");
+                owed.retain(|&x| x != n);
+            }
+            prop_assert!(owed.is_empty(), "lost: {owed:?}");
+            prop_assert_eq!(v.queued_len(), 0);
+            prop_assert!(!guest(&v).maintenance());
+        }
+    }
+}
+
+#[test]
+fn hcr_register_field_used_by_fake_matches() {
+    // Guards the fake: HCR writes keep EOICount and the enables only.
+    let f = FakeGich::new(4);
+    f.write32(offset::HCR, u32::MAX);
+    assert_eq!(f.read32(offset::HCR), 0xF800_00FF);
+    assert_eq!(HCR::EOICount.read(f.read32(offset::HCR)), 31);
+}
+
+#[test]
+fn register_costs_per_interrupt_and_per_round_trip() {
+    // A software interrupt with the EOI bit, injected and completed.
+    let mut v = setup::<32>(4);
+    v.inject(sw(39, 0xA0)).unwrap(); // makes HCR live
+    cost(&v);
+    v.inject(sw_eoi(40, 0x80)).unwrap();
+    let inject = cost(&v);
+    let iar = guest(&v).ack().unwrap();
+    assert_eq!(iar, 40);
+    guest(&v).eoi(iar);
+    assert_eq!(v.handle_maintenance().completed.len(), 1);
+    let maint = cost(&v);
+    std::println!("inject {inject:?}, EOI maintenance {maint:?}");
+    assert_eq!((inject, maint), ((0, 1), (1, 1)));
+
+    // Linux 5-6's "took one interrupt and completed it": 2 (restore: HCR +
+    // LR) + 3 (save: ELRSR, LR = 0, HCR = 0) = 5 accesses.
+    let mut v = setup::<32>(4);
+    let mut ctx = v.new_context();
+    v.save(&mut ctx).unwrap();
+    v.restore(&mut ctx).unwrap();
+    cost(&v);
+    v.inject(sw(40, 0xA0)).unwrap(); // entry: LR + HCR
+    let entry = cost(&v);
+    let iar = guest(&v).ack().unwrap();
+    guest(&v).eoi(iar);
+    v.save(&mut ctx).unwrap(); // exit: LR read; completed, so HCR left at En
+    let exit = cost(&v);
+    v.restore(&mut ctx).unwrap();
+    let back = cost(&v);
+    std::println!("round trip: inject {entry:?}, save {exit:?}, restore {back:?}");
+    assert_eq!((entry, exit, back), ((0, 2), (1, 0), (0, 0)));
+}

@@ -1,0 +1,566 @@
+//! One CPU's virtual interface control frame (GICH, IHI 0048B 5.3): inject
+//! virtual interrupts through the list registers, refill them from a queue,
+//! handle the maintenance interrupt, and switch vCPUs.
+
+use tock_registers::interfaces::{Readable, Writeable};
+
+use super::bits;
+use super::context::VcpuContext;
+use super::control::{Hcr, Misr, Vmcr, VtrInfo};
+use super::list_register::{raw, ListRegister};
+use super::maintenance::MaintenanceSummary;
+use super::queue::{InMemory, Injection, Ledger, Port};
+use crate::bus::RegisterBus;
+use crate::regs::gich::{self, offset, HCR, MISR, VMCR, VTR};
+use crate::regs::Reg;
+use crate::Error;
+
+/// The list registers of the loaded vCPU, in the GIC.
+struct Hw<'a, B> {
+    bus: &'a B,
+    nlr: usize,
+}
+
+impl<B: RegisterBus> Port for Hw<'_, B> {
+    #[inline(always)]
+    fn fetch(&self, n: usize) -> Option<u32> {
+        Some(self.bus.read32(gich::lr(n)))
+    }
+    #[inline(always)]
+    fn store(&self, n: usize, value: u32) {
+        self.bus.write32(gich::lr(n), value)
+    }
+    #[inline(always)]
+    fn empty_map(&self) -> Option<u64> {
+        Some(read_bitmap(self.bus, offset::ELRSR, self.nlr))
+    }
+}
+
+/// A one-bit-per-list-register status register pair (GICH_EISR0/1,
+/// GICH_ELRSR0/1); the second word is read only with more than 32 LRs.
+#[inline(always)]
+fn read_bitmap<B: RegisterBus>(bus: &B, base: usize, nlr: usize) -> u64 {
+    let low = bus.read32(base) as u64;
+    if nlr > 32 {
+        low | (bus.read32(base + 4) as u64) << 32
+    } else {
+        low
+    }
+}
+
+/// One CPU's virtual interface control (GICH): the hypervisor's side of the
+/// virtual CPU interface its guest uses through GICV.
+///
+/// It holds the *loaded* vCPU's injection state: which list registers the
+/// driver filled (an occupancy bitmap and the value last written or read
+/// for each), and a queue of up to `Q` interrupts waiting for a list
+/// register, ordered by priority then arrival. Other vCPUs' state lives in
+/// [`VcpuContext`]s, moved in and out by [`restore`](Self::restore) /
+/// [`save`](Self::save) (every entry/exit that switches) and
+/// [`load`](Self::load) / [`put`](Self::put) (VMCR and APR).
+///
+/// A new interface holds an empty vCPU, so a hypervisor with one vCPU per
+/// CPU never needs a context at all:
+///
+/// ```
+/// # use gic_driver::virt::{VirtualInterface, ListRegister, Injection};
+/// # use gic_driver::{Group, IntId, Priority};
+/// # fn demo<B: gic_driver::bus::RegisterBus>(gich: B) -> Result<(), gic_driver::Error> {
+/// let mut vif: VirtualInterface<B> = VirtualInterface::new(gich);
+/// vif.init();
+/// let timer = ListRegister::hardware(IntId::ppi(11)?, IntId::ppi(11)?, Priority(0xA0), Group::Group1)?;
+/// vif.inject(timer)?;
+/// let uart = ListRegister::software(IntId::spi(1)?, Priority(0xA0), Group::Group1)?.with_eoi_maintenance();
+/// vif.inject(uart)?;
+/// // ... on the maintenance interrupt (PPI 9):
+/// let summary = vif.handle_maintenance();
+/// for done in &summary.completed {
+///     // resample the emulated line of done.intid()
+/// #   let _ = done;
+/// }
+/// # Ok(()) }
+/// ```
+pub struct VirtualInterface<B, const Q: usize = 32> {
+    bus: B,
+    info: VtrInfo,
+    /// One bit per implemented list register.
+    avail: u64,
+    /// The loaded vCPU's GICH_HCR (EOICount as last written).
+    hcr: Hcr,
+    /// GICH_HCR in the GIC is `hcr`, and the list registers in `in_use` are
+    /// the loaded vCPU's. When false, GICH_HCR is 0, or En alone with no
+    /// valid list register, and nothing of the loaded vCPU is in the GIC.
+    live: bool,
+    /// List registers that may still hold another vCPU's interrupts (left
+    /// by `save`); zeroed before this vCPU's state goes live.
+    stale: u64,
+    /// A vCPU is loaded (false between `save` and `restore`).
+    loaded: bool,
+    ledger: Ledger<Q>,
+}
+
+impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
+    /// The virtual interface behind `bus` (this CPU's GICH frame). Reads
+    /// GICH_VTR and nothing else; the list registers are treated as holding
+    /// unknown values until first used or [`init`](Self::init).
+    pub fn new(bus: B) -> Self {
+        let info = VtrInfo::from_raw(Reg::<_, VTR::Register>::new(&bus, offset::VTR).get());
+        let avail = info.list_register_mask();
+        VirtualInterface {
+            bus,
+            info,
+            avail,
+            hcr: Hcr::ENABLED,
+            live: false,
+            stale: avail,
+            loaded: true,
+            ledger: Ledger::new(),
+        }
+    }
+
+    /// Resets the interface and loads an empty vCPU: GICH_HCR = 0, every
+    /// GICH_LRn = 0, GICH_APR = 0, GICH_VMCR = 0 (the GIC raises the binary
+    /// points to its minimum). Drops any loaded state and queue.
+    pub fn init(&mut self) {
+        self.hcr_reg().set(0);
+        for n in 0..self.nlr() {
+            self.bus.write32(gich::lr(n), 0);
+        }
+        self.bus.write32(offset::APR, 0);
+        Reg::<_, VMCR::Register>::new(&self.bus, offset::VMCR).set(0);
+        self.ledger = Ledger::new();
+        self.hcr = Hcr::ENABLED;
+        self.live = false;
+        self.stale = 0;
+        self.loaded = true;
+    }
+
+    /// What GICH_VTR reported.
+    pub fn info(&self) -> VtrInfo {
+        self.info
+    }
+
+    /// The bus this interface uses.
+    pub fn bus(&self) -> &B {
+        &self.bus
+    }
+
+    /// A context for a vCPU that has not run yet, shaped for this
+    /// interface (no register access).
+    pub fn new_context(&self) -> VcpuContext<Q> {
+        VcpuContext::with_list_registers(self.info.list_registers)
+    }
+
+    #[inline(always)]
+    fn nlr(&self) -> usize {
+        self.info.list_registers as usize
+    }
+
+    #[inline(always)]
+    fn hcr_reg(&self) -> Reg<'_, B, HCR::Register> {
+        Reg::new(&self.bus, offset::HCR)
+    }
+
+    // ---------------------------------------------------------------
+    // Registers
+    // ---------------------------------------------------------------
+
+    /// Reads GICH_HCR (1 read).
+    pub fn read_hcr(&self) -> Hcr {
+        Hcr::from_raw(self.hcr_reg().get())
+    }
+
+    /// The loaded vCPU's GICH_HCR as the driver last wrote it (no access;
+    /// EOICount may since have been incremented by the guest).
+    pub fn hcr(&self) -> Hcr {
+        self.hcr
+    }
+
+    /// Sets the loaded vCPU's GICH_HCR bits that are the caller's: En,
+    /// LRENPIE, VGrp0EIE/DIE, VGrp1EIE/DIE and EOICount. UIE and NPIE stay
+    /// under the driver's control (they follow the queue). Writes GICH_HCR
+    /// once if the vCPU's state is in the GIC or now needs to be.
+    ///
+    /// [`handle_maintenance`](Self::handle_maintenance) clears a VGrp
+    /// enable whose condition it reports (the conditions are levels and
+    /// would otherwise fire continuously); set it again to re-arm.
+    pub fn set_hcr(&mut self, hcr: Hcr) -> Result<(), Error> {
+        if !self.loaded {
+            return Err(Error::NoVcpuLoaded);
+        }
+        self.hcr = Hcr::from_raw((hcr.raw() & !Hcr::DRIVER) | (self.hcr.raw() & Hcr::DRIVER));
+        self.sync(true);
+        Ok(())
+    }
+
+    /// Reads GICH_VMCR (1 read): the guest's GICV_CTLR, PMR, BPR and ABPR.
+    pub fn vmcr(&self) -> Vmcr {
+        Vmcr::from_raw(Reg::<_, VMCR::Register>::new(&self.bus, offset::VMCR).get())
+    }
+
+    /// Writes GICH_VMCR (1 write).
+    pub fn set_vmcr(&self, vmcr: Vmcr) {
+        Reg::<_, VMCR::Register>::new(&self.bus, offset::VMCR).set(vmcr.raw())
+    }
+
+    /// Reads GICH_MISR (1 read).
+    pub fn misr(&self) -> Misr {
+        Misr::from_raw(Reg::<_, MISR::Register>::new(&self.bus, offset::MISR).get())
+    }
+
+    /// Reads GICH_EISR0 (and GICH_EISR1 with more than 32 list registers):
+    /// one bit per list register with an EOI maintenance condition.
+    pub fn eisr(&self) -> u64 {
+        read_bitmap(&self.bus, offset::EISR, self.nlr())
+    }
+
+    /// Reads GICH_ELRSR0 (and GICH_ELRSR1 with more than 32 list
+    /// registers): one bit per free list register.
+    pub fn elrsr(&self) -> u64 {
+        read_bitmap(&self.bus, offset::ELRSR, self.nlr())
+    }
+
+    /// Reads GICH_APR (1 read): the guest's active priorities (GICV_APR0).
+    pub fn apr(&self) -> u32 {
+        self.bus.read32(offset::APR)
+    }
+
+    /// Writes GICH_APR (1 write).
+    pub fn set_apr(&self, apr: u32) {
+        self.bus.write32(offset::APR, apr)
+    }
+
+    /// Reads GICH_LRn (1 read), raw.
+    pub fn read_list_register_raw(&self, n: usize) -> Result<u32, Error> {
+        if n >= self.nlr() {
+            return Err(Error::InvalidListRegister(n));
+        }
+        Ok(self.bus.read32(gich::lr(n)))
+    }
+
+    /// Reads and decodes GICH_LRn (1 read).
+    pub fn read_list_register(&self, n: usize) -> Result<ListRegister, Error> {
+        ListRegister::decode(self.read_list_register_raw(n)?)
+    }
+
+    // ---------------------------------------------------------------
+    // Injection
+    // ---------------------------------------------------------------
+
+    /// Makes `lr`'s interrupt pending for the loaded vCPU (its state field
+    /// is ignored). See [`Injection`] for where it went; in short:
+    ///
+    /// * already in a list register: that register is read (1 read);
+    ///   pending: nothing more; active with HW = 0: made pending+active in
+    ///   place (1 write); active with HW = 1: nothing (the distributor holds
+    ///   the physical pending state);
+    /// * already queued: merged;
+    /// * a list register free by the driver's record: 1 write, no read;
+    /// * otherwise GICH_ELRSR is read for registers the guest finished
+    ///   with; if none, the interrupt is queued (or takes a lower-priority
+    ///   pending register, 1 read + 1 write) and GICH_HCR.NPIE or UIE is set
+    ///   so a maintenance interrupt asks for the refill.
+    ///
+    /// Fails with [`Error::QueueFull`] (nothing changed) when it must wait
+    /// and the queue is full, and [`Error::NoVcpuLoaded`] between `save`
+    /// and `restore`.
+    pub fn inject(&mut self, lr: ListRegister) -> Result<Injection, Error> {
+        if !self.loaded {
+            return Err(Error::NoVcpuLoaded);
+        }
+        let req = raw::as_pending(lr.encode());
+        let port = Hw {
+            bus: &self.bus,
+            nlr: self.info.list_registers as usize,
+        };
+        let placed = self.ledger.inject(&port, self.avail, req)?;
+        self.sync(false);
+        Ok(placed)
+    }
+
+    /// Moves queued interrupts into free list registers now (reading
+    /// GICH_ELRSR only if the record shows none free), and updates
+    /// GICH_HCR.UIE/NPIE. Returns how many list registers were written.
+    /// [`handle_maintenance`](Self::handle_maintenance) does this too.
+    pub fn refill(&mut self) -> usize {
+        if !self.loaded {
+            return 0;
+        }
+        let port = Hw {
+            bus: &self.bus,
+            nlr: self.info.list_registers as usize,
+        };
+        let n = self.ledger.refill(&port, self.avail);
+        self.sync(false);
+        n
+    }
+
+    /// Handles the maintenance interrupt (GICH's PPI, 25 on QEMU's virt),
+    /// leaving none of its conditions asserted:
+    ///
+    /// 1. reads GICH_MISR, unless GICH_HCR enables no condition but EOI
+    ///    (then the EOI condition is the only possible cause);
+    /// 2. on EOI: reads GICH_EISR and retires those list registers,
+    ///    reporting their interrupts as [`completed`](MaintenanceSummary::completed);
+    /// 3. on LRENP: reads GICH_HCR, reports EOICount and resets it to 0;
+    /// 4. on a VGrp condition: reports it and clears its enable (one-shot);
+    /// 5. refills free list registers from the queue, best first, writing
+    ///    retired registers with the next queued interrupt or 0;
+    /// 6. updates UIE/NPIE for what is still queued and writes GICH_HCR if
+    ///    anything changed.
+    ///
+    /// One software interrupt with the EOI bit, completed, costs 2
+    /// accesses here: the EISR read and the LR write.
+    pub fn handle_maintenance(&mut self) -> MaintenanceSummary {
+        let mut s = MaintenanceSummary::default();
+        if !self.loaded || !self.live {
+            return s;
+        }
+        let misr = self.hcr.has_conditions().then(|| self.misr());
+        let eisr = if misr.is_none_or(|m| m.eoi()) {
+            self.eisr() & self.avail
+        } else {
+            0
+        };
+        s.misr = misr.unwrap_or(Misr::eoi_only(eisr != 0));
+        if s.misr.is_empty() {
+            return s;
+        }
+        if s.misr.no_pending() {
+            self.ledger.note_none_pending();
+        }
+        self.ledger.retire(eisr, &mut s.completed);
+
+        let mut force = false;
+        if s.misr.lr_entry_not_present() {
+            s.unmatched_eois = self.read_hcr().eoi_count();
+            self.hcr.clear_eoi_count();
+            force = true;
+        }
+        let h = &mut self.hcr;
+        for (fired, armed, disarm) in [
+            (
+                s.misr.vgrp0_enabled(),
+                h.vgrp0eie(),
+                Hcr::set_vgrp0eie as fn(&mut Hcr, bool),
+            ),
+            (s.misr.vgrp0_disabled(), h.vgrp0die(), Hcr::set_vgrp0die),
+            (s.misr.vgrp1_enabled(), h.vgrp1eie(), Hcr::set_vgrp1eie),
+            (s.misr.vgrp1_disabled(), h.vgrp1die(), Hcr::set_vgrp1die),
+        ] {
+            if fired && armed {
+                disarm(h, false);
+                force = true;
+            }
+        }
+
+        let port = Hw {
+            bus: &self.bus,
+            nlr: self.info.list_registers as usize,
+        };
+        s.refilled = self.ledger.refill(&port, self.avail);
+        for n in bits(eisr & !self.ledger.in_use) {
+            self.bus.write32(gich::lr(n), 0);
+        }
+        self.sync(force);
+        s.queued = self.ledger.queue.len();
+        s
+    }
+
+    /// Writes GICH_HCR if the loaded vCPU needs it: UIE/NPIE follow the
+    /// queue ([`Ledger::wants`]); the first time the vCPU's state goes into
+    /// the GIC after a `restore` that wrote nothing, list registers left by
+    /// another vCPU are zeroed first.
+    fn sync(&mut self, force: bool) {
+        let port = Hw {
+            bus: &self.bus,
+            nlr: self.info.list_registers as usize,
+        };
+        self.ledger.settle(&port, self.avail, self.nlr());
+        let (uie, npie) = self.ledger.wants(self.nlr());
+        let mut want = self.hcr;
+        want.set_uie(uie);
+        want.set_npie(npie);
+        if !self.live {
+            if self.ledger.in_use == 0 && !want.has_conditions() {
+                self.hcr = want;
+                return;
+            }
+            for n in bits(self.stale & !self.ledger.in_use) {
+                self.bus.write32(gich::lr(n), 0);
+            }
+            self.stale = 0;
+            self.live = true;
+        } else if want == self.hcr && !force {
+            return;
+        } else if want.lrenpie() && !force {
+            // Keep the EOIs the guest counted since GICH_HCR was last written.
+            let counted = self.hcr_reg().get() & Hcr::EOI_COUNT;
+            want = Hcr::from_raw((want.raw() & !Hcr::EOI_COUNT) | counted);
+        }
+        self.hcr_reg().set(want.raw());
+        self.hcr = want;
+    }
+
+    // ---------------------------------------------------------------
+    // Introspection
+    // ---------------------------------------------------------------
+
+    /// Whether a vCPU is loaded (false between [`save`](Self::save) and
+    /// [`restore`](Self::restore)).
+    pub fn is_loaded(&self) -> bool {
+        self.loaded
+    }
+
+    /// The list registers the driver believes hold one of the loaded vCPU's
+    /// interrupts, one bit each (no access). The guest may have completed
+    /// some since; they are reclaimed lazily.
+    pub fn in_use(&self) -> u64 {
+        self.ledger.in_use
+    }
+
+    /// How many interrupts wait in the queue.
+    pub fn queued_len(&self) -> usize {
+        self.ledger.queue.len()
+    }
+
+    /// The queued interrupts, next to be delivered first.
+    pub fn queued(&self) -> impl Iterator<Item = ListRegister> + '_ {
+        self.ledger
+            .queue
+            .iter()
+            .filter_map(|v| ListRegister::decode(v).ok())
+    }
+
+    // ---------------------------------------------------------------
+    // World switch
+    // ---------------------------------------------------------------
+
+    /// The hot half of switching out (every exit that may switch vCPUs):
+    /// reads each list register in use (1 read each; those the guest
+    /// finished with leave the record), reads GICH_HCR only if LRENPIE is
+    /// set (to keep EOICount), and writes GICH_HCR = 0, unless no list
+    /// register is still valid and GICH_HCR enables nothing but En (then
+    /// nothing is written). Moves the occupancy record and queue into
+    /// `ctx`; the interface then holds no vCPU.
+    ///
+    /// The list registers are left as they are (restore zeroes them if the
+    /// next vCPU does not overwrite them), so the cost is
+    /// `u` reads + at most 1 write (+1 read with LRENPIE), `u` = list
+    /// registers in use; nothing with none in use.
+    pub fn save(&mut self, ctx: &mut VcpuContext<Q>) -> Result<(), Error> {
+        if !self.loaded {
+            return Err(Error::NoVcpuLoaded);
+        }
+        let mut hcr = self.hcr;
+        if self.live {
+            for n in bits(self.ledger.in_use) {
+                let v = self.bus.read32(gich::lr(n));
+                self.ledger.lrs[n] = v;
+                if raw::is_empty(v) {
+                    self.ledger.in_use &= !(1 << n);
+                }
+            }
+            if hcr.lrenpie() {
+                let counted = self.hcr_reg().get() & Hcr::EOI_COUNT;
+                hcr = Hcr::from_raw((hcr.raw() & !Hcr::EOI_COUNT) | counted);
+            }
+            if self.ledger.in_use != 0 || hcr.has_conditions() {
+                self.hcr_reg().set(0);
+            }
+            self.stale = self.ledger.in_use;
+        }
+        ctx.hcr = hcr;
+        ctx.lr_count = self.info.list_registers;
+        ctx.ledger.copy_from(&self.ledger);
+        ctx.resident = false;
+        self.ledger.clear();
+        self.loaded = false;
+        self.live = false;
+        Ok(())
+    }
+
+    /// The hot half of switching in (every entry after a switch): writes
+    /// each list register `ctx` has in use (1 write each), zeroes list
+    /// registers another vCPU left valid that `ctx` does not overwrite, and
+    /// writes GICH_HCR last, with UIE/NPIE recomputed for `ctx`'s queue.
+    /// Writes nothing at all if `ctx` has no list register in use and its
+    /// GICH_HCR enables nothing but En. Queued interrupts are first moved
+    /// into free list registers (a context saved on a GIC with fewer list
+    /// registers, or one injected into before it ever ran).
+    ///
+    /// `ctx` is marked as loaded: it cannot be restored again or injected
+    /// into until the next [`save`](Self::save) into it.
+    ///
+    /// Fails, changing nothing, with [`Error::VcpuLoaded`] if this
+    /// interface already holds a vCPU with interrupts in list registers or
+    /// queued (save it first) or `ctx` is already loaded, and with
+    /// [`Error::InvalidListRegister`] if `ctx` uses a list register this
+    /// GIC does not implement.
+    pub fn restore(&mut self, ctx: &mut VcpuContext<Q>) -> Result<(), Error> {
+        if ctx.resident || (self.loaded && !self.ledger.is_empty()) {
+            return Err(Error::VcpuLoaded);
+        }
+        let beyond = ctx.ledger.in_use & !self.avail;
+        if beyond != 0 {
+            return Err(Error::InvalidListRegister(
+                63 - beyond.leading_zeros() as usize,
+            ));
+        }
+        self.ledger.copy_from(&ctx.ledger);
+        self.ledger.refill(&InMemory, self.avail);
+        self.ledger.settle(&InMemory, self.avail, self.nlr());
+        ctx.resident = true;
+        self.loaded = true;
+        let was_live = self.live;
+        let (uie, npie) = self.ledger.wants(self.nlr());
+        let mut want = ctx.hcr;
+        want.set_uie(uie);
+        want.set_npie(npie);
+        self.hcr = want;
+        if self.ledger.in_use == 0 && !want.has_conditions() && !was_live {
+            self.live = false;
+            return Ok(());
+        }
+        for n in bits(self.ledger.in_use) {
+            self.bus.write32(gich::lr(n), self.ledger.lrs[n]);
+        }
+        for n in bits(self.stale & !self.ledger.in_use) {
+            self.bus.write32(gich::lr(n), 0);
+        }
+        self.stale = 0;
+        self.hcr_reg().set(want.raw());
+        self.live = true;
+        Ok(())
+    }
+
+    /// The put half of switching out (when the vCPU leaves this CPU): reads
+    /// GICH_VMCR and GICH_APR into `ctx` (2 reads).
+    pub fn put(&self, ctx: &mut VcpuContext<Q>) {
+        ctx.vmcr = self.vmcr();
+        ctx.apr = self.apr();
+    }
+
+    /// The load half of switching in (when the vCPU comes to this CPU):
+    /// writes GICH_VMCR and GICH_APR from `ctx` (2 writes).
+    pub fn load(&self, ctx: &VcpuContext<Q>) {
+        self.set_vmcr(ctx.vmcr);
+        self.set_apr(ctx.apr);
+    }
+
+    /// [`save`](Self::save) then [`put`](Self::put): everything about the
+    /// loaded vCPU into `ctx`.
+    pub fn switch_out(&mut self, ctx: &mut VcpuContext<Q>) -> Result<(), Error> {
+        self.save(ctx)?;
+        self.put(ctx);
+        Ok(())
+    }
+
+    /// [`restore`](Self::restore) then [`load`](Self::load): `ctx` becomes
+    /// the loaded vCPU. Nothing is written if `restore` fails.
+    pub fn switch_in(&mut self, ctx: &mut VcpuContext<Q>) -> Result<(), Error> {
+        self.restore(ctx)?;
+        self.load(ctx);
+        Ok(())
+    }
+}
