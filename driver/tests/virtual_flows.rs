@@ -1,0 +1,485 @@
+//! Whole virtualization flows: the hypervisor drives GICH with the driver's
+//! `VirtualInterface`, the guest drives GICV with `CpuInterface`, and the
+//! model plays the GIC (IHI 0048B chapter 5) underneath both.
+
+use std::collections::HashMap;
+
+use gic_driver::bus::Counting;
+use gic_driver::virt::{Hcr, Injection, LrState};
+use gic_driver::{
+    Acknowledged, CpuInterface, CpuInterfaceConfig, Distributor, DistributorConfig, EoiMode, Group,
+    IntId, ListRegister, Priority, Trigger, VcpuContext, VirtualInterface,
+};
+use gic_model::{Config, Frame, FrameBus, SharedGic};
+
+const MAINTENANCE: u32 = 25;
+const VTIMER: u32 = 27;
+
+fn qemu() -> SharedGic {
+    SharedGic::new(Config::qemu_virt(1)).expect("valid configuration")
+}
+
+fn id(n: u32) -> IntId {
+    IntId::new(n).unwrap()
+}
+
+/// A software interrupt whose completion the guest reports through the
+/// EOI maintenance interrupt.
+fn sw(n: u32, prio: u8) -> ListRegister {
+    ListRegister::software(id(n), Priority(prio), Group::Group0)
+        .unwrap()
+        .with_eoi_maintenance()
+}
+
+fn hypervisor(g: &SharedGic) -> VirtualInterface<FrameBus<'_>> {
+    let mut vif = VirtualInterface::new(g.frame(Frame::Gich, 0));
+    vif.init();
+    vif
+}
+
+/// The guest's CPU interface on GICV: everything unmasked (PMR 0xF8 with
+/// five priority bits), binary point at its minimum, combined EOI.
+fn guest(g: &SharedGic, eoi_mode: EoiMode) -> CpuInterface<FrameBus<'_>> {
+    let c = CpuInterface::new(g.frame(Frame::Gicv, 0));
+    c.init(&CpuInterfaceConfig {
+        priority_mask: Priority(0xF8),
+        eoi_mode,
+        ..CpuInterfaceConfig::default()
+    })
+    .unwrap();
+    c
+}
+
+fn maintenance(g: &SharedGic) -> bool {
+    g.lock().maintenance(0)
+}
+
+/// EL2 takes the maintenance interrupt as soon as it is asserted, before
+/// the guest runs on: handle it (twice at most) and return the completions.
+fn service<B: gic_driver::bus::RegisterBus>(
+    g: &SharedGic,
+    vif: &mut VirtualInterface<B>,
+) -> Vec<u32> {
+    let mut done = Vec::new();
+    for _ in 0..2 {
+        if !maintenance(g) {
+            break;
+        }
+        let s = vif.handle_maintenance();
+        done.extend(s.completed.iter().map(|c| c.intid().get()));
+    }
+    assert!(!maintenance(g), "maintenance interrupt left asserted");
+    done
+}
+
+#[test]
+fn injected_interrupt_is_acknowledged_completed_and_its_list_register_retired() {
+    let g = qemu();
+    let mut vif = hypervisor(&g);
+    let guest = guest(&g, EoiMode::Combined);
+    assert_eq!(vif.info().list_registers, 4);
+
+    assert_eq!(vif.inject(sw(40, 0x80)).unwrap(), Injection::Written(0));
+    assert!(g.lock().virq(0), "a pending LR signals VIRQ");
+    assert!(!maintenance(&g));
+
+    let ack = guest.acknowledge().unwrap();
+    assert_eq!(ack.intid(), id(40));
+    assert_eq!(guest.running_priority(), Priority(0x80));
+    assert_eq!(vif.read_list_register(0).unwrap().state(), LrState::Active);
+    assert!(!g.lock().virq(0));
+
+    guest.end_of_interrupt(ack);
+    assert!(maintenance(&g), "EOI bit: maintenance interrupt");
+    assert!(
+        g.lock().is_pending(0, MAINTENANCE),
+        "seen as PPI 25 pending"
+    );
+    assert_eq!(vif.eisr(), 1);
+
+    let s = vif.handle_maintenance();
+    assert!(s.misr.eoi());
+    assert_eq!(
+        s.completed.iter().map(|c| c.intid()).collect::<Vec<_>>(),
+        [id(40)]
+    );
+    assert!(!maintenance(&g));
+    assert!(
+        !g.lock().is_pending(0, MAINTENANCE),
+        "the level input dropped"
+    );
+    assert_eq!(vif.in_use(), 0);
+    assert_eq!(vif.elrsr() & 0xF, 0xF, "every LR empty again");
+    assert_eq!(guest.running_priority(), Priority::LOWEST);
+    assert!(guest.acknowledge().is_none());
+}
+
+#[test]
+fn hardware_interrupt_stays_active_until_the_guest_deactivates_it() {
+    let g = qemu();
+    let d = Distributor::new(g.frame(Frame::Gicd, 0));
+    d.init(&DistributorConfig::default());
+    d.enable();
+    // EL2 runs split EOI: its EOIR only drops priority.
+    let host = CpuInterface::new(g.frame(Frame::Gicc, 0));
+    host.init(&CpuInterfaceConfig {
+        eoi_mode: EoiMode::Split,
+        ..CpuInterfaceConfig::default()
+    })
+    .unwrap();
+    let mut vif = hypervisor(&g);
+    let guest = guest(&g, EoiMode::Combined);
+    let timer = id(VTIMER);
+    d.enable_interrupt(timer).unwrap();
+
+    g.lock().set_line(0, VTIMER, true).unwrap();
+    let phys = host.acknowledge().unwrap();
+    assert_eq!(phys.intid(), timer);
+    host.end_of_interrupt(phys);
+    assert_eq!(host.running_priority(), Priority::LOWEST);
+    assert!(d.is_active(timer).unwrap());
+
+    let lr = ListRegister::hardware(timer, timer, Priority(0xA0), Group::Group0).unwrap();
+    vif.inject(lr).unwrap();
+    assert!(
+        host.acknowledge().is_none(),
+        "still active: not taken again"
+    );
+
+    let ack = guest.acknowledge().unwrap();
+    assert_eq!(ack.intid(), timer);
+    assert!(d.is_active(timer).unwrap(), "active until the guest's EOI");
+    // The guest's handler quiets its timer, then ends the interrupt.
+    g.lock().set_line(0, VTIMER, false).unwrap();
+    guest.end_of_interrupt(ack);
+    assert!(
+        !d.is_active(timer).unwrap(),
+        "the guest's EOI deactivated it"
+    );
+    assert!(!maintenance(&g), "HW interrupts need no maintenance");
+    assert_eq!(vif.read_list_register(0).unwrap().state(), LrState::Invalid);
+}
+
+#[test]
+fn twelve_interrupts_through_four_list_registers_arrive_in_priority_order() {
+    let g = qemu();
+    let mut vif = hypervisor(&g);
+    let guest = guest(&g, EoiMode::Combined);
+    let prios = [
+        0x80u8, 0x40, 0xC0, 0x20, 0x80, 0xF0, 0x08, 0x40, 0x60, 0xA0, 0x10, 0x80,
+    ];
+    let injected: HashMap<u32, u8> = prios
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| (32 + i as u32, p))
+        .collect();
+    for (i, &p) in prios.iter().enumerate() {
+        vif.inject(sw(32 + i as u32, p)).unwrap();
+    }
+    assert_eq!(vif.queued_len(), 8);
+
+    let mut taken = Vec::new();
+    let mut completed = Vec::new();
+    loop {
+        completed.extend(service(&g, &mut vif));
+        let Some(ack) = guest.acknowledge() else {
+            break;
+        };
+        taken.push(ack.intid().get());
+        guest.end_of_interrupt(ack);
+    }
+    completed.extend(service(&g, &mut vif));
+
+    let taken_prios: Vec<u8> = taken.iter().map(|n| injected[n]).collect();
+    let mut sorted = taken_prios.clone();
+    sorted.sort();
+    assert_eq!(taken_prios, sorted, "taken in priority order: {taken:?}");
+    let mut all: Vec<u32> = injected.keys().copied().collect();
+    all.sort();
+    let mut t = taken.clone();
+    t.sort();
+    assert_eq!(t, all, "every interrupt taken exactly once");
+    completed.sort();
+    assert_eq!(completed, all, "every completion reported exactly once");
+    assert_eq!(vif.queued_len(), 0);
+    assert_eq!(
+        Hcr::from_raw(g.lock().read(Frame::Gich, 0, 0, gic_model::Width::Word)).npie(),
+        false
+    );
+}
+
+#[test]
+fn more_urgent_interrupt_preempts_inside_the_guest() {
+    let g = qemu();
+    let mut vif = hypervisor(&g);
+    let guest = guest(&g, EoiMode::Combined);
+    vif.inject(sw(40, 0x80)).unwrap();
+    let outer = guest.acknowledge().unwrap();
+
+    vif.inject(sw(41, 0xA0)).unwrap();
+    assert!(!g.lock().virq(0), "0xA0 does not preempt 0x80");
+    assert!(guest.acknowledge().is_none());
+
+    vif.inject(sw(42, 0x40)).unwrap();
+    assert!(g.lock().virq(0), "0x40 preempts 0x80");
+    let inner = guest.acknowledge().unwrap();
+    assert_eq!(inner.intid(), id(42));
+    assert_eq!(guest.running_priority(), Priority(0x40));
+    guest.end_of_interrupt(inner);
+    assert_eq!(service(&g, &mut vif), [42]);
+    assert_eq!(guest.running_priority(), Priority(0x80));
+    guest.end_of_interrupt(outer);
+    assert_eq!(service(&g, &mut vif), [40]);
+    let last = guest.acknowledge().unwrap();
+    assert_eq!(last.intid(), id(41));
+}
+
+#[test]
+fn interrupt_injected_again_while_active_becomes_pending_and_active_in_place() {
+    let g = qemu();
+    let mut vif = hypervisor(&g);
+    let guest = guest(&g, EoiMode::Combined);
+    vif.inject(sw(50, 0x80)).unwrap();
+    let ack = guest.acknowledge().unwrap();
+    assert_eq!(
+        vif.inject(sw(50, 0x80)).unwrap(),
+        Injection::MadePendingActive(0)
+    );
+    assert_eq!(vif.in_use(), 1, "one list register for one interrupt");
+    assert_eq!(
+        vif.read_list_register(0).unwrap().state(),
+        LrState::PendingActive
+    );
+    guest.end_of_interrupt(ack);
+    assert_eq!(guest.acknowledge().map(|a| a.intid()), Some(id(50)));
+}
+
+#[test]
+fn eoi_matching_no_list_register_is_counted_and_consumed() {
+    let g = qemu();
+    let mut vif = hypervisor(&g);
+    let guest = guest(&g, EoiMode::Combined);
+    let mut hcr = vif.hcr();
+    hcr.set_lrenpie(true);
+    vif.set_hcr(hcr).unwrap();
+    vif.inject(sw(60, 0x80)).unwrap();
+    let ack = guest.acknowledge().unwrap();
+    // The guest ends an interrupt no list register holds.
+    guest.end_of_interrupt(Acknowledged::from_raw(61));
+    assert!(maintenance(&g), "LRENP: EOICount is non-zero");
+    let s = vif.handle_maintenance();
+    assert!(s.misr.lr_entry_not_present());
+    assert_eq!(s.unmatched_eois, 1);
+    assert!(!maintenance(&g));
+    assert_eq!(vif.read_hcr().eoi_count(), 0);
+    // Its priority was dropped all the same; the real one is still active.
+    assert_eq!(guest.running_priority(), Priority::LOWEST);
+    assert_eq!(vif.read_list_register(0).unwrap().state(), LrState::Active);
+    guest.end_of_interrupt(ack);
+    assert_eq!(service(&g, &mut vif), [60]);
+}
+
+#[test]
+fn save_and_restore_mid_flight_keeps_one_pending_and_one_active() {
+    let g = qemu();
+    let mut vif = hypervisor(&g);
+    let guest = guest(&g, EoiMode::Combined);
+    vif.inject(sw(70, 0x40)).unwrap();
+    vif.inject(sw(71, 0x80)).unwrap();
+    let active = guest.acknowledge().unwrap();
+    assert_eq!(active.intid(), id(70));
+
+    let mut ctx = vif.new_context();
+    vif.switch_out(&mut ctx).unwrap();
+    assert!(!g.lock().virq(0) && !maintenance(&g));
+    assert!(guest.acknowledge().is_none(), "GICH_HCR.En clear: nothing");
+
+    // Another vCPU runs in between and uses every list register.
+    let mut other = vif.new_context();
+    vif.switch_in(&mut other).unwrap();
+    assert!(
+        !guest
+            .control()
+            .is_set(gic_driver::regs::gicc::CTLR::EnableGrp0),
+        "fresh VMCR"
+    );
+    let guest = self::guest(&g, EoiMode::Combined); // the other guest sets up its GICV
+    for n in 0..4 {
+        vif.inject(sw(80 + n, 0x10)).unwrap();
+    }
+    let o = guest.acknowledge().unwrap();
+    assert_eq!(o.intid(), id(80));
+    guest.end_of_interrupt(o);
+    assert_eq!(service(&g, &mut vif), [80]);
+    vif.switch_out(&mut other).unwrap();
+
+    vif.switch_in(&mut ctx).unwrap();
+    assert_eq!(vif.in_use().count_ones(), 2);
+    assert_eq!(guest.running_priority(), Priority(0x40), "APR restored");
+    assert!(guest.acknowledge().is_none(), "0x80 does not preempt 0x40");
+    guest.end_of_interrupt(active);
+    assert_eq!(service(&g, &mut vif), [70]);
+    let next = guest.acknowledge().unwrap();
+    assert_eq!(next.intid(), id(71));
+    guest.end_of_interrupt(next);
+    assert_eq!(service(&g, &mut vif), [71]);
+    assert!(
+        guest.acknowledge().is_none(),
+        "nothing of the other vCPU leaked"
+    );
+}
+
+/// The list registers, APR and VMCR of CPU 0's virtual interface, read
+/// through GICH, with free (invalid) list registers as 0.
+fn visible_state(g: &SharedGic) -> (u32, u32, Vec<u32>) {
+    let mut m = g.lock();
+    let mut rd = |off| m.read(Frame::Gich, 0, off, gic_model::Width::Word);
+    let vmcr = rd(0x008);
+    let apr = rd(0x0F0);
+    let lrs = (0..4)
+        .map(|n| rd(0x100 + 4 * n))
+        .map(|v| if (v >> 28) & 3 == 0 { 0 } else { v })
+        .collect();
+    (vmcr, apr, lrs)
+}
+
+#[test]
+fn context_saved_by_the_driver_restores_into_the_model_and_back() {
+    // Driver on GIC A -> bytes -> model B.
+    let a = qemu();
+    let mut vif = hypervisor(&a);
+    let guest_a = guest(&a, EoiMode::Split);
+    vif.inject(sw(90, 0x20)).unwrap();
+    vif.inject(sw(91, 0x60)).unwrap();
+    vif.inject(
+        ListRegister::software(id(3), Priority(0x80), Group::Group0)
+            .unwrap()
+            .with_source_cpu(0)
+            .unwrap(),
+    )
+    .unwrap();
+    let ack = guest_a.acknowledge().unwrap();
+    let before = visible_state(&a);
+    let mut ctx = vif.new_context();
+    vif.switch_out(&mut ctx).unwrap();
+    let mut bytes = [0u8; 512];
+    let n = ctx.save_bytes(&mut bytes).unwrap();
+
+    let b = qemu();
+    b.lock().restore_vcpu(0, &bytes[..n]).unwrap();
+    assert_eq!(visible_state(&b), before);
+    let guest_b = CpuInterface::new(b.frame(Frame::Gicv, 0));
+    assert_eq!(guest_b.eoi_mode(), EoiMode::Split, "VMCR travelled");
+    assert_eq!(guest_b.running_priority(), Priority(0x20));
+    guest_b.end_of_interrupt(ack);
+    guest_b.deactivate(ack);
+
+    // Model B -> bytes -> driver on GIC C.
+    let mut bytes = [0u8; 512];
+    let n = b.lock().save_vcpu(0, &mut bytes).unwrap();
+    let before = visible_state(&b);
+    let c = qemu();
+    let mut vif_c = hypervisor(&c);
+    let mut ctx_c: VcpuContext = VcpuContext::load_bytes(&bytes[..n]).unwrap();
+    vif_c.switch_in(&mut ctx_c).unwrap();
+    assert_eq!(visible_state(&c), before);
+    assert_eq!(service(&c, &mut vif_c), [90]);
+    let guest_c = CpuInterface::new(c.frame(Frame::Gicv, 0));
+    let next = guest_c.acknowledge().unwrap();
+    assert_eq!(next.intid(), id(91));
+}
+
+#[test]
+fn level_trigger_setting_does_not_leak_into_virtual_delivery() {
+    // A physical level SPI forwarded with HW=1 stays pending in the
+    // distributor while its line is high, so after the guest's EOI it is
+    // taken again by EL2 (not by the guest directly).
+    let g = SharedGic::new(Config::qemu_virt(1)).unwrap();
+    let d = Distributor::new(g.frame(Frame::Gicd, 0));
+    d.init(&DistributorConfig::default());
+    d.enable();
+    let host = CpuInterface::new(g.frame(Frame::Gicc, 0));
+    host.init(&CpuInterfaceConfig {
+        eoi_mode: EoiMode::Split,
+        ..CpuInterfaceConfig::default()
+    })
+    .unwrap();
+    let mut vif = hypervisor(&g);
+    let guest = guest(&g, EoiMode::Combined);
+    let spi = id(48);
+    d.set_trigger(spi, Trigger::Level).unwrap();
+    d.enable_interrupt(spi).unwrap();
+    g.lock().set_line(0, 48, true).unwrap();
+    let phys = host.acknowledge().unwrap();
+    host.end_of_interrupt(phys);
+    vif.inject(ListRegister::hardware(spi, spi, Priority(0x80), Group::Group0).unwrap())
+        .unwrap();
+    let ack = guest.acknowledge().unwrap();
+    guest.end_of_interrupt(ack);
+    assert!(!d.is_active(spi).unwrap());
+    assert_eq!(
+        host.acknowledge().map(|a| a.intid()),
+        Some(spi),
+        "line still high"
+    );
+}
+
+/// Register accesses on GICH for one world switch, with `used` list
+/// registers holding interrupts, counted on the model's bus.
+fn switch_cost(used: u32) -> (u32, u32) {
+    let g = qemu();
+    let mut vif = VirtualInterface::<_, 32>::new(Counting::new(g.frame(Frame::Gich, 0)));
+    vif.init();
+    for n in 0..used {
+        vif.inject(sw(40 + n, 0x80)).unwrap();
+    }
+    let mut ctx = vif.new_context();
+    vif.bus().reset();
+    vif.save(&mut ctx).unwrap();
+    let save = vif.bus().accesses();
+    vif.bus().reset();
+    vif.restore(&mut ctx).unwrap();
+    (save, vif.bus().accesses())
+}
+
+#[test]
+fn world_switch_costs_no_more_than_linux_kvm() {
+    // Linux 5-6 (vgic-v2 save/restore, k = 0 LRs found empty):
+    // save = ELRSR + 2u LR accesses + HCR; restore = HCR + u LRs; 0 when u = 0.
+    for (used, kvm_save, kvm_restore) in [(0, 0, 0), (1, 4, 2), (4, 10, 5)] {
+        let (save, restore) = switch_cost(used);
+        assert!(
+            save <= kvm_save,
+            "save with {used} LRs: {save} > {kvm_save}"
+        );
+        assert!(
+            restore <= kvm_restore,
+            "restore with {used} LRs: {restore} > {kvm_restore}"
+        );
+    }
+}
+
+#[test]
+fn injected_and_completed_interrupt_costs_no_more_than_linux_kvm() {
+    let g = qemu();
+    let mut vif = VirtualInterface::<_, 32>::new(Counting::new(g.frame(Frame::Gich, 0)));
+    vif.init();
+    let guest = guest(&g, EoiMode::Combined);
+    // Warm: the vCPU is live (GICH_HCR.En written once).
+    vif.inject(sw(33, 0x80)).unwrap();
+    let a = guest.acknowledge().unwrap();
+    guest.end_of_interrupt(a);
+    vif.handle_maintenance();
+    vif.bus().reset();
+    vif.inject(sw(34, 0x80)).unwrap();
+    let a = guest.acknowledge().unwrap();
+    guest.end_of_interrupt(a);
+    let s = vif.handle_maintenance();
+    assert_eq!(s.completed.len(), 1);
+    // KVM: 3 on save + 2 on restore for one interrupt taken and completed.
+    assert!(
+        vif.bus().accesses() <= 5,
+        "{} accesses",
+        vif.bus().accesses()
+    );
+}
