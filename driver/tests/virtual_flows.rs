@@ -49,6 +49,22 @@ fn guest(g: &SharedGic, eoi_mode: EoiMode) -> CpuInterface<FrameBus<'_>> {
     c
 }
 
+/// EL2's own view of the GIC: the distributor initialised and enabled, and
+/// its CPU interface in split EOI mode (EOIR only drops priority), as a
+/// hypervisor that forwards hardware interrupts runs it.
+fn physical(g: &SharedGic) -> (Distributor<FrameBus<'_>>, CpuInterface<FrameBus<'_>>) {
+    let d = Distributor::new(g.frame(Frame::Gicd, 0));
+    d.init(&DistributorConfig::default());
+    d.enable();
+    let host = CpuInterface::new(g.frame(Frame::Gicc, 0));
+    host.init(&CpuInterfaceConfig {
+        eoi_mode: EoiMode::Split,
+        ..CpuInterfaceConfig::default()
+    })
+    .unwrap();
+    (d, host)
+}
+
 fn maintenance(g: &SharedGic) -> bool {
     g.lock().maintenance(0)
 }
@@ -116,16 +132,7 @@ fn injected_interrupt_is_acknowledged_completed_and_its_list_register_retired() 
 #[test]
 fn hardware_interrupt_stays_active_until_the_guest_deactivates_it() {
     let g = qemu();
-    let d = Distributor::new(g.frame(Frame::Gicd, 0));
-    d.init(&DistributorConfig::default());
-    d.enable();
-    // EL2 runs split EOI: its EOIR only drops priority.
-    let host = CpuInterface::new(g.frame(Frame::Gicc, 0));
-    host.init(&CpuInterfaceConfig {
-        eoi_mode: EoiMode::Split,
-        ..CpuInterfaceConfig::default()
-    })
-    .unwrap();
+    let (d, host) = physical(&g);
     let mut vif = hypervisor(&g);
     let guest = guest(&g, EoiMode::Combined);
     let timer = id(VTIMER);
@@ -394,16 +401,8 @@ fn level_trigger_setting_does_not_leak_into_virtual_delivery() {
     // A physical level SPI forwarded with HW=1 stays pending in the
     // distributor while its line is high, so after the guest's EOI it is
     // taken again by EL2 (not by the guest directly).
-    let g = SharedGic::new(Config::qemu_virt(1)).unwrap();
-    let d = Distributor::new(g.frame(Frame::Gicd, 0));
-    d.init(&DistributorConfig::default());
-    d.enable();
-    let host = CpuInterface::new(g.frame(Frame::Gicc, 0));
-    host.init(&CpuInterfaceConfig {
-        eoi_mode: EoiMode::Split,
-        ..CpuInterfaceConfig::default()
-    })
-    .unwrap();
+    let g = qemu();
+    let (d, host) = physical(&g);
     let mut vif = hypervisor(&g);
     let guest = guest(&g, EoiMode::Combined);
     let spi = id(48);
