@@ -10,14 +10,21 @@
 //! | 0x400 | EL1/EL0 in AArch64 | Synchronous, IRQ, FIQ, SError |
 //! | 0x600 | EL1/EL0 in AArch32 | Synchronous, IRQ, FIQ, SError |
 //!
-//! The demo runs at EL2 on SP_EL2 with no guest yet, so the only exception it
-//! expects is an IRQ from "EL2, using SP_EL2". That entry saves the state the
-//! interrupted code may still need (every register the AAPCS64 lets a Rust
-//! function clobber, plus ELR_EL2/SPSR_EL2), calls [`crate::irq::handle`],
-//! restores and returns with `eret`. Every other entry reports the exception
-//! on the UART and ends the run with a failure status.
+//! The hypervisor itself runs at EL2 on SP_EL2. There, the one expected
+//! exception is an IRQ (phase 1, while EL2 has IRQs unmasked). That entry
+//! saves the state the interrupted code may still need (every register the
+//! AAPCS64 lets a Rust function clobber, plus ELR_EL2/SPSR_EL2), calls
+//! [`crate::irq::handle`], restores and returns with `eret`.
+//!
+//! Every exception from the guest (EL1 in AArch64: a trap, or a physical
+//! interrupt, which HCR_EL2.IMO routes to EL2) is a *guest exit*: the entry
+//! hands over to [`vcpu`](crate::vcpu), which saves the guest's registers
+//! and returns to the hypervisor's run loop. Every other entry reports the
+//! exception on the UART and ends the run with a failure status.
 
 use core::arch::global_asm;
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use aarch64_cpu::asm::barrier;
 use aarch64_cpu::registers::{
@@ -29,7 +36,10 @@ use crate::semihosting::{self, status};
 // SAFETY (of the whole block): the table is 2 KiB aligned as VBAR_EL2
 // requires, every entry fits in its 0x80 bytes, and `el2_irq` restores every
 // register it or the Rust handler may change before `eret`, on a frame it
-// allocates and frees on the current stack (kept 16-byte aligned).
+// allocates and frees on the current stack (kept 16-byte aligned). The
+// guest-exit entries run only while `vcpu_run` has a guest running; they
+// push 16 bytes on SP_EL2, which `vcpu_exit` pops before it saves the guest
+// and resumes the hypervisor.
 global_asm!(
     r#"
     // An entry that reports exception `index` (0-15) and never returns.
@@ -37,6 +47,15 @@ global_asm!(
     .balign 0x80
     mov     x0, #\index
     b       el2_unexpected
+    .endm
+
+    // A guest exit of kind `kind` (the order of vcpu::Exit): free x0 and x1
+    // on the hypervisor's stack, then let vcpu_exit save the guest.
+    .macro guest_exit kind
+    .balign 0x80
+    stp     x0, x1, [sp, #-16]!
+    mov     x0, #\kind
+    b       vcpu_exit
     .endm
 
     .section .text.vectors, "ax"
@@ -54,11 +73,11 @@ el2_vectors:
     b       el2_irq
     unexpected 6
     unexpected 7
-    // Lower EL using AArch64.
-    unexpected 8
-    unexpected 9
-    unexpected 10
-    unexpected 11
+    // Lower EL using AArch64: the guest.
+    guest_exit 0
+    guest_exit 1
+    guest_exit 2
+    guest_exit 3
     // Lower EL using AArch32.
     unexpected 12
     unexpected 13
@@ -157,8 +176,13 @@ extern "C" {
 ///
 /// HCR_EL2.IMO/FMO/AMO route physical IRQs, FIQs and SErrors to EL2. Without
 /// them they target EL1, and an interrupt targeting a lower exception level
-/// is never taken while the CPU runs at EL2, whatever PSTATE.I says. RW
-/// declares that EL1 (the future guest) runs in AArch64.
+/// is never taken while the CPU runs at EL2, whatever PSTATE.I says. With
+/// them, a physical interrupt that arrives while the guest runs exits to
+/// EL2 whatever the guest's PSTATE.I, and the virtual IRQ and FIQ (here the
+/// GIC's virtual CPU interface output) are taken at EL1 instead: IMO/FMO
+/// are what enable virtual interrupts at all. RW declares that EL1 (the
+/// guest) runs in AArch64. Stage 2 (HCR_EL2.VM) is turned on later, by
+/// [`stage2::enable`](crate::stage2::enable).
 pub fn install() {
     let vectors = core::ptr::addr_of!(el2_vectors) as u64;
     VBAR_EL2.set(vectors);
@@ -178,6 +202,51 @@ pub fn unmask_irqs() {
 pub fn mask_irqs() {
     DAIF.modify(DAIF::I::Masked);
     barrier::isb(barrier::SY);
+}
+
+/// A value shared between the hypervisor's code and its interrupt handler,
+/// reached only with IRQs masked.
+///
+/// The demo runs on one CPU (the others are parked at boot), so masking
+/// IRQs makes [`with`](Self::with) exclusive: no handler can run in the
+/// middle. A nested `with` (from inside `f`) would alias the value; a flag,
+/// read and written with plain loads and stores, turns that into a panic.
+pub struct IrqLocked<T> {
+    busy: AtomicBool,
+    value: UnsafeCell<T>,
+}
+
+// SAFETY: `with` hands out the value only with IRQs masked on the only
+// running CPU and never twice at once (see the type's documentation), so
+// sharing the cell is like moving the value between contexts: T: Send.
+unsafe impl<T: Send> Sync for IrqLocked<T> {}
+
+impl<T> IrqLocked<T> {
+    /// A cell holding `value`.
+    pub const fn new(value: T) -> Self {
+        IrqLocked {
+            busy: AtomicBool::new(false),
+            value: UnsafeCell::new(value),
+        }
+    }
+
+    /// Runs `f` on the value with IRQs masked (restoring PSTATE.I after).
+    pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        let daif = DAIF.get();
+        mask_irqs();
+        assert!(
+            !self.busy.load(Ordering::Relaxed),
+            "IrqLocked::with re-entered"
+        );
+        self.busy.store(true, Ordering::Relaxed);
+        // SAFETY: IRQs are masked on the only running CPU and `busy` was
+        // clear, so no other reference to the value exists until `busy` is
+        // cleared again below.
+        let result = f(unsafe { &mut *self.value.get() });
+        self.busy.store(false, Ordering::Relaxed);
+        DAIF.set(daif);
+        result
+    }
 }
 
 /// Called by the vector table for an IRQ taken at EL2, with IRQs masked.

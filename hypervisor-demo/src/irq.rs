@@ -1,5 +1,11 @@
 //! Handling physical interrupts at EL2 through the GIC's CPU interface, and
 //! recording what arrived for [`main`](crate::hypervisor_main) to check.
+//!
+//! EL2's CPU interface runs in split EOI mode (GICC_CTLR.EOImode = 1):
+//! GICC_EOIR only drops the running priority, GICC_DIR deactivates. The
+//! handler does both for every interrupt it handles itself, and only the
+//! first for the guest's timer, which it forwards to the guest with HW = 1:
+//! the guest's EOI deactivates it ([`vgic`](crate::vgic)).
 
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
@@ -7,7 +13,7 @@ use gic_driver::bus::Mmio;
 use gic_driver::{Acknowledged, CpuInterface};
 
 use crate::semihosting::{self, status};
-use crate::timer;
+use crate::{guest, timer, vgic};
 
 /// Physical base address of the GIC CPU interface (GICC) on QEMU virt.
 const GICC_BASE: usize = 0x0801_0000;
@@ -23,8 +29,9 @@ pub static GICC: CpuInterface<Mmio> = CpuInterface::new(
 /// How many acknowledged interrupts are remembered; later ones are counted only.
 pub const CAPACITY: usize = 8;
 
-/// After this many interrupts the handler gives up: something keeps firing
-/// (for example a level interrupt that is never lowered), and `main` would
+/// After this many interrupts, in total or in one call, the handler gives
+/// up: something keeps firing (for example a level interrupt that is never
+/// lowered, or deactivated while its line is still high), and `main` would
 /// never run again to notice.
 const STORM_LIMIT: usize = 1000;
 
@@ -39,20 +46,46 @@ static RECEIVED: [AtomicU32; CAPACITY] = [const { AtomicU32::new(0) }; CAPACITY]
 /// [`CAPACITY`]. Published with release ordering after the entry is written.
 static COUNT: AtomicUsize = AtomicUsize::new(0);
 
-/// The IRQ handler, called from the vector table.
+/// The IRQ handler, called from the vector table (phase 1) or from the
+/// guest's run loop after an IRQ exit (phase 2).
 ///
-/// Acknowledges each pending interrupt (GICC_IAR), handles it, and ends it
-/// (GICC_EOIR) — [`CpuInterface::handle_pending`] does the acknowledge/end
-/// pairing so no path can forget the EOI.
+/// Acknowledges each pending interrupt (GICC_IAR) and handles it:
+///
+/// * the maintenance interrupt (INTID 25): the driver refills the list
+///   registers ([`vgic::on_maintenance`]); the handler leaves it low;
+/// * the guest's virtual timer (INTID 27): forwarded to the guest
+///   ([`vgic::forward_vtimer`]) and left active;
+/// * anything else is recorded for `main` to check; the EL2 timer's
+///   level-triggered line is lowered first, or it would fire again at once.
+///
+/// Then GICC_EOIR drops the priority, and GICC_DIR deactivates everything
+/// but the forwarded timer.
 pub fn handle() {
-    GICC.handle_pending(|ack| {
-        // The timer's line is level-sensitive: lower it before the EOI, or
-        // the interrupt would be pending again at once.
-        if ack.intid() == timer::INTID {
-            timer::disarm();
+    let mut handled = 0;
+    while let Some(ack) = GICC.acknowledge() {
+        handled += 1;
+        if handled >= STORM_LIMIT {
+            storm(ack);
         }
-        record(ack);
-    });
+        let id = ack.intid();
+        let forwarded = if id == vgic::MAINTENANCE {
+            vgic::on_maintenance();
+            false
+        } else if id == guest::VTIMER {
+            vgic::forward_vtimer();
+            true
+        } else {
+            if id == timer::INTID {
+                timer::disarm();
+            }
+            record(ack);
+            false
+        };
+        GICC.end_of_interrupt(ack);
+        if !forwarded {
+            GICC.deactivate(ack);
+        }
+    }
 }
 
 /// Appends `ack` to the log.
@@ -63,12 +96,17 @@ fn record(ack: Acknowledged) {
     }
     COUNT.store(n + 1, Ordering::Release);
     if n + 1 >= STORM_LIMIT {
-        crate::println!(
-            "verdict: FAIL: interrupt storm, {STORM_LIMIT} interrupts, the last {}",
-            ack.intid()
-        );
-        semihosting::exit(status::WRONG_INTERRUPTS);
+        storm(ack);
     }
+}
+
+/// Ends the run: `ack` is the last of [`STORM_LIMIT`] interrupts.
+fn storm(ack: Acknowledged) -> ! {
+    crate::println!(
+        "verdict: FAIL: interrupt storm, {STORM_LIMIT} interrupts, the last {}",
+        ack.intid()
+    );
+    semihosting::exit(status::WRONG_INTERRUPTS)
 }
 
 /// How many interrupts have been handled so far.

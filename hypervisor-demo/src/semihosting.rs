@@ -23,7 +23,8 @@ pub mod status {
     pub const WRONG_INTERRUPTS: u32 = 1;
     /// Not every expected interrupt arrived before the deadline.
     pub const TIMEOUT: u32 = 2;
-    /// An exception other than an IRQ was taken.
+    /// An exception other than an IRQ was taken, or the guest exited in a
+    /// way the hypervisor does not handle.
     pub const UNEXPECTED_EXCEPTION: u32 = 3;
     /// The demo did not start at EL2 (QEMU without `virtualization=on`).
     pub const NOT_AT_EL2: u32 = 4;

@@ -1,0 +1,183 @@
+//! Stage-2 translation: the guest's view of the physical address space.
+//!
+//! With HCR_EL2.VM = 1 every access from EL1/EL0 goes through a second
+//! translation, owned by EL2, from the guest's intermediate physical address
+//! (IPA) to a physical address (Arm ARM D8 "The AArch64 Virtual Memory
+//! System Architecture", stage 2). The guest's own stage 1 stays off, so its
+//! addresses are IPAs directly.
+//!
+//! The guest's memory map (4 KiB granule, 32-bit IPA space, walk starting
+//! at level 1):
+//!
+//! | IPA | size | maps to | attributes |
+//! |---|---|---|---|
+//! | 0x0800_0000 (its GICD) | 4 KiB | nothing: any access is a stage-2 fault, taken to EL2 | |
+//! | 0x0801_0000 (its GICC) | 8 KiB | 0x0804_0000, the physical GICV frame | Device-nGnRE, XN |
+//! | 0x0900_0000 | 4 KiB | the PL011 UART (same address) | Device-nGnRE, XN |
+//! | 0x4000_0000 | 1 GiB | guest RAM (same address; one level-1 block) | Normal write-back |
+//!
+//! The hypervisor and the guest are one image, so "guest RAM" includes the
+//! hypervisor: fine for a demo, not for isolation.
+//!
+//! The tables are static and page-aligned (no allocator): a level-1 table
+//! (4 entries used, 1 GiB each), the level-2 table of the first GiB (2 MiB
+//! entries), and two level-3 tables (4 KiB pages) for the GIC and UART
+//! regions. They are filled at run time because they hold their own
+//! addresses, which only the linker knows.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use aarch64_cpu::asm::barrier;
+use aarch64_cpu::registers::{ReadWriteable, Writeable, HCR_EL2, VTCR_EL2, VTTBR_EL2};
+
+/// The VMID tagging the guest's TLB entries (VTTBR_EL2.VMID).
+pub const VMID: u64 = 1;
+
+/// Where the guest finds its GIC CPU interface (QEMU virt's GICC address).
+pub const GUEST_GICC: u64 = 0x0801_0000;
+/// The physical virtual CPU interface (GICV) that backs it.
+pub const GICV: u64 = 0x0804_0000;
+/// The guest's GICD page: deliberately left unmapped.
+pub const GUEST_GICD: u64 = 0x0800_0000;
+/// The PL011 UART, mapped at its own address.
+pub const UART: u64 = 0x0900_0000;
+/// Guest RAM: QEMU virt's RAM window, 1 GiB at 0x4000_0000, identity-mapped.
+pub const RAM: u64 = 0x4000_0000;
+
+const PAGE: u64 = 4096;
+/// Bytes one entry covers at levels 1, 2 and 3 (4 KiB granule).
+const L1_SPAN: u64 = 1 << 30;
+const L2_SPAN: u64 = 2 << 20;
+
+/// Stage-2 descriptor fields (Arm ARM D8.3, "Attribute fields in stage 2
+/// VMSAv8-64 Block and Page descriptors"; no FEAT_S2FWB).
+mod desc {
+    /// Bits[1:0] of a block descriptor (level 1 or 2).
+    pub const BLOCK: u64 = 0b01;
+    /// Bits[1:0] of a table descriptor (levels 0-2) or a page descriptor (level 3).
+    pub const TABLE_OR_PAGE: u64 = 0b11;
+    /// MemAttr[3:0] = 0b1111: Normal, outer and inner write-back cacheable.
+    pub const NORMAL_WB: u64 = 0b1111 << 2;
+    /// MemAttr[3:0] = 0b0001: Device-nGnRE.
+    pub const DEVICE_NGNRE: u64 = 0b0001 << 2;
+    /// S2AP = 0b11: the guest may read and write.
+    pub const S2AP_RW: u64 = 0b11 << 6;
+    /// SH = 0b11: inner shareable.
+    pub const SH_INNER: u64 = 0b11 << 8;
+    /// AF: the access flag, set so that the first access does not fault
+    /// (no hardware access-flag management, VTCR_EL2.HA = 0).
+    pub const AF: u64 = 1 << 10;
+    /// XN[1:0] = 0b10: the guest may not execute from it.
+    pub const XN: u64 = 0b10 << 53;
+
+    /// Attributes of guest RAM.
+    pub const RAM: u64 = NORMAL_WB | S2AP_RW | SH_INNER | AF;
+    /// Attributes of a device page.
+    pub const DEVICE: u64 = DEVICE_NGNRE | S2AP_RW | AF | XN;
+}
+
+/// One translation table: 512 eight-byte descriptors in a 4 KiB page.
+///
+/// The entries are atomics only so that a `static` can be written without
+/// `unsafe`; they are written with plain stores before stage 2 is enabled.
+#[repr(C, align(4096))]
+struct Table([AtomicU64; 512]);
+
+impl Table {
+    const fn new() -> Self {
+        Table([const { AtomicU64::new(0) }; 512])
+    }
+
+    /// The table's physical address (the MMU is off at EL2, so its address).
+    fn addr(&self) -> u64 {
+        self as *const Table as u64
+    }
+
+    fn set(&self, index: usize, descriptor: u64) {
+        self.0[index].store(descriptor, Ordering::Relaxed);
+    }
+
+    /// Points entry `index` at the next-level table `next`.
+    fn link(&self, index: usize, next: &Table) {
+        self.set(index, next.addr() | desc::TABLE_OR_PAGE);
+    }
+}
+
+static LEVEL1: Table = Table::new();
+/// IPAs 0 to 1 GiB, in 2 MiB entries.
+static LEVEL2_LOW: Table = Table::new();
+/// IPAs 0x0800_0000 to 0x081F_FFFF (the GIC), in 4 KiB pages.
+static LEVEL3_GIC: Table = Table::new();
+/// IPAs 0x0900_0000 to 0x091F_FFFF (the UART), in 4 KiB pages.
+static LEVEL3_UART: Table = Table::new();
+
+/// Index of `ipa` in a table whose entries each span `span` bytes.
+const fn index(ipa: u64, span: u64) -> usize {
+    ((ipa / span) % 512) as usize
+}
+
+/// The values written to the stage-2 control registers.
+pub struct Stage2 {
+    /// VTCR_EL2 as written.
+    pub vtcr: u64,
+    /// VTTBR_EL2 as written.
+    pub vttbr: u64,
+}
+
+/// Builds the tables, points VTTBR_EL2 at them, invalidates stale TLB
+/// entries and turns stage 2 on (HCR_EL2.VM). Call with no guest running.
+pub fn enable() -> Stage2 {
+    // Guest RAM: one 1 GiB block at level 1, identity-mapped.
+    LEVEL1.set(index(RAM, L1_SPAN), RAM | desc::RAM | desc::BLOCK);
+    // The first GiB holds the devices: down to level 2, then level 3.
+    LEVEL1.link(index(0, L1_SPAN), &LEVEL2_LOW);
+    LEVEL2_LOW.link(index(GUEST_GICD, L2_SPAN), &LEVEL3_GIC);
+    LEVEL2_LOW.link(index(UART, L2_SPAN), &LEVEL3_UART);
+    // The guest's GICC (two pages: GICC_DIR is at +0x1000) is the GICV
+    // frame; its GICD page stays invalid, so any access faults to EL2.
+    for page in 0..2 {
+        LEVEL3_GIC.set(
+            index(GUEST_GICC + page * PAGE, PAGE),
+            (GICV + page * PAGE) | desc::DEVICE | desc::TABLE_OR_PAGE,
+        );
+    }
+    LEVEL3_UART.set(index(UART, PAGE), UART | desc::DEVICE | desc::TABLE_OR_PAGE);
+    // The table walker must observe the descriptors before it can use them.
+    barrier::dsb(barrier::ISHST);
+
+    // VTCR_EL2: a 32-bit IPA space (T0SZ = 64 - 32) walked from level 1
+    // with a 4 KiB granule, 32-bit output addresses (PS). EL2 writes the
+    // tables with its MMU off, that is non-cacheable, so the walks are
+    // non-cacheable too (IRGN0/ORGN0); such memory is outer shareable.
+    let vtcr = VTCR_EL2::RES1::SET
+        + VTCR_EL2::PS::PA_32B_4GB
+        + VTCR_EL2::TG0::Granule4KB
+        + VTCR_EL2::SH0::Outer
+        + VTCR_EL2::ORGN0::NormalNC
+        + VTCR_EL2::IRGN0::NormalNC
+        + VTCR_EL2::SL0::Granule4KBLevel1
+        + VTCR_EL2::T0SZ.val(64 - 32);
+    VTCR_EL2.write(vtcr);
+    // VTTBR_EL2: the level-1 table and the guest's VMID.
+    let vttbr = VTTBR_EL2::VMID.val(VMID) + VTTBR_EL2::BADDR.val(LEVEL1.addr() >> 1);
+    VTTBR_EL2.write(vttbr);
+    barrier::isb(barrier::SY);
+
+    // Nothing may be cached for this VMID from before: invalidate its
+    // stage 1 and stage 2 entries (TLBI VMALLS12E1IS uses the VMID now in
+    // VTTBR_EL2), wait for completion, then synchronise the context.
+    // SAFETY: TLB invalidation only drops cached translations; it changes
+    // no memory and no register the compiler knows about.
+    unsafe { core::arch::asm!("tlbi vmalls12e1is", options(nostack, preserves_flags)) };
+    barrier::dsb(barrier::ISH);
+    barrier::isb(barrier::SY);
+
+    // HCR_EL2.VM: stage 2 applies to EL1/EL0 from now on.
+    HCR_EL2.modify(HCR_EL2::VM::Enable);
+    barrier::isb(barrier::SY);
+
+    Stage2 {
+        vtcr: vtcr.value,
+        vttbr: vttbr.value,
+    }
+}

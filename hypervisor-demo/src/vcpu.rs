@@ -1,0 +1,413 @@
+//! Running the guest: the world switch between EL2 and EL1, and the run
+//! loop that handles the guest's exits.
+//!
+//! [`Vcpu::run`] saves the hypervisor's callee-saved registers, loads the
+//! guest's general-purpose and FP/SIMD registers, ELR_EL2 and SPSR_EL2, and
+//! `eret`s to EL1. The next exception from EL1 (a trap, or a physical
+//! interrupt, routed to EL2 by HCR_EL2.IMO) enters a "lower EL, AArch64"
+//! vector ([`exceptions`](crate::exceptions)), which branches to
+//! `vcpu_exit`: it saves the guest's registers back and returns from
+//! `Vcpu::run` with the kind of exception, as if it were an ordinary call.
+//!
+//! The guest's EL1 system registers (SP_EL1, VBAR_EL1, SCTLR_EL1, the
+//! virtual timer, ...) stay in the CPU across exits: the hypervisor never
+//! uses EL1, and there is only one guest.
+//!
+//! [`Vcpu::run_until_stopped`] is the run loop: physical interrupts go to
+//! [`irq::handle`](crate::irq::handle) (the maintenance interrupt, the
+//! guest's timer), hypercalls (`hvc #0`, ESR_EL2.EC = 0x16) end the run,
+//! and accesses to the guest's unmapped GICD page (stage-2 data aborts,
+//! EC = 0x24) are emulated as read-as-zero / write-ignored.
+
+use core::arch::global_asm;
+use core::mem::offset_of;
+
+use aarch64_cpu::asm::barrier;
+use aarch64_cpu::registers::{
+    Readable, Writeable, CNTHCTL_EL2, CNTVOFF_EL2, CNTV_CTL_EL0, ESR_EL2, FAR_EL2, HPFAR_EL2,
+    SCTLR_EL1, SP_EL1,
+};
+
+use crate::{guest, stage2, timer};
+
+/// The guest's registers while it is not running.
+#[repr(C)]
+pub struct GuestRegs {
+    /// x0-x30.
+    pub x: [u64; 31],
+    /// ELR_EL2: where the guest resumes.
+    pub elr: u64,
+    /// SPSR_EL2: the guest's PSTATE when it resumes.
+    pub spsr: u64,
+    fpcr: u64,
+    fpsr: u64,
+    q: [u128; 32],
+}
+
+// The assembly below stores x0-x30 from offset 0, and pairs of registers
+// with `stp`, so these fields must be laid out as it assumes.
+const _: () = assert!(offset_of!(GuestRegs, x) == 0);
+const _: () = assert!(offset_of!(GuestRegs, spsr) == offset_of!(GuestRegs, elr) + 8);
+const _: () = assert!(offset_of!(GuestRegs, fpsr) == offset_of!(GuestRegs, fpcr) + 8);
+
+// SAFETY (of the whole block): `vcpu_run` follows the AAPCS64: it saves
+// every callee-saved register (x19-x30, d8-d15) on its own 16-byte aligned
+// frame before loading the guest's, and `vcpu_exit` restores them and the
+// stack pointer before returning to its caller. SP_EL2 is not used by the
+// guest, so at an exit it is where `vcpu_run` left it, minus the 16 bytes
+// the vector entry pushed. TPIDR_EL2 carries the `GuestRegs` pointer from
+// the entry to the exit; nothing else in the program uses it.
+global_asm!(
+    r#"
+    .section .text.vcpu, "ax"
+    .balign 4
+
+    // u64 vcpu_run(GuestRegs *regs)
+    .global vcpu_run
+vcpu_run:
+    // The hypervisor's callee-saved registers.
+    sub     sp, sp, #160
+    stp     x19, x20, [sp, #(16 * 0)]
+    stp     x21, x22, [sp, #(16 * 1)]
+    stp     x23, x24, [sp, #(16 * 2)]
+    stp     x25, x26, [sp, #(16 * 3)]
+    stp     x27, x28, [sp, #(16 * 4)]
+    stp     x29, x30, [sp, #(16 * 5)]
+    stp     d8, d9, [sp, #(16 * 6)]
+    stp     d10, d11, [sp, #(16 * 7)]
+    stp     d12, d13, [sp, #(16 * 8)]
+    stp     d14, d15, [sp, #(16 * 9)]
+    msr     tpidr_el2, x0
+
+    // The guest's state: where and how to return, FP/SIMD, then x0-x30.
+    ldp     x1, x2, [x0, #{ELR}]
+    msr     elr_el2, x1
+    msr     spsr_el2, x2
+    ldp     x1, x2, [x0, #{FPCR}]
+    msr     fpcr, x1
+    msr     fpsr, x2
+    add     x1, x0, #{Q}
+    ldp     q0, q1, [x1, #(32 * 0)]
+    ldp     q2, q3, [x1, #(32 * 1)]
+    ldp     q4, q5, [x1, #(32 * 2)]
+    ldp     q6, q7, [x1, #(32 * 3)]
+    ldp     q8, q9, [x1, #(32 * 4)]
+    ldp     q10, q11, [x1, #(32 * 5)]
+    ldp     q12, q13, [x1, #(32 * 6)]
+    ldp     q14, q15, [x1, #(32 * 7)]
+    ldp     q16, q17, [x1, #(32 * 8)]
+    ldp     q18, q19, [x1, #(32 * 9)]
+    ldp     q20, q21, [x1, #(32 * 10)]
+    ldp     q22, q23, [x1, #(32 * 11)]
+    ldp     q24, q25, [x1, #(32 * 12)]
+    ldp     q26, q27, [x1, #(32 * 13)]
+    ldp     q28, q29, [x1, #(32 * 14)]
+    ldp     q30, q31, [x1, #(32 * 15)]
+    ldp     x2, x3, [x0, #(16 * 1)]
+    ldp     x4, x5, [x0, #(16 * 2)]
+    ldp     x6, x7, [x0, #(16 * 3)]
+    ldp     x8, x9, [x0, #(16 * 4)]
+    ldp     x10, x11, [x0, #(16 * 5)]
+    ldp     x12, x13, [x0, #(16 * 6)]
+    ldp     x14, x15, [x0, #(16 * 7)]
+    ldp     x16, x17, [x0, #(16 * 8)]
+    ldp     x18, x19, [x0, #(16 * 9)]
+    ldp     x20, x21, [x0, #(16 * 10)]
+    ldp     x22, x23, [x0, #(16 * 11)]
+    ldp     x24, x25, [x0, #(16 * 12)]
+    ldp     x26, x27, [x0, #(16 * 13)]
+    ldp     x28, x29, [x0, #(16 * 14)]
+    ldr     x30, [x0, #(8 * 30)]
+    ldp     x0, x1, [x0, #(16 * 0)]
+    eret
+
+    // Entered from a guest-exit vector: x0 = the exit kind, the guest's
+    // x0 and x1 on the stack, every other register still the guest's.
+    .global vcpu_exit
+vcpu_exit:
+    mrs     x1, tpidr_el2
+    stp     x2, x3, [x1, #(16 * 1)]
+    stp     x4, x5, [x1, #(16 * 2)]
+    stp     x6, x7, [x1, #(16 * 3)]
+    stp     x8, x9, [x1, #(16 * 4)]
+    stp     x10, x11, [x1, #(16 * 5)]
+    stp     x12, x13, [x1, #(16 * 6)]
+    stp     x14, x15, [x1, #(16 * 7)]
+    stp     x16, x17, [x1, #(16 * 8)]
+    stp     x18, x19, [x1, #(16 * 9)]
+    stp     x20, x21, [x1, #(16 * 10)]
+    stp     x22, x23, [x1, #(16 * 11)]
+    stp     x24, x25, [x1, #(16 * 12)]
+    stp     x26, x27, [x1, #(16 * 13)]
+    stp     x28, x29, [x1, #(16 * 14)]
+    str     x30, [x1, #(8 * 30)]
+    ldp     x2, x3, [sp], #16
+    stp     x2, x3, [x1, #(16 * 0)]
+    mrs     x2, elr_el2
+    mrs     x3, spsr_el2
+    stp     x2, x3, [x1, #{ELR}]
+    mrs     x2, fpcr
+    mrs     x3, fpsr
+    stp     x2, x3, [x1, #{FPCR}]
+    add     x2, x1, #{Q}
+    stp     q0, q1, [x2, #(32 * 0)]
+    stp     q2, q3, [x2, #(32 * 1)]
+    stp     q4, q5, [x2, #(32 * 2)]
+    stp     q6, q7, [x2, #(32 * 3)]
+    stp     q8, q9, [x2, #(32 * 4)]
+    stp     q10, q11, [x2, #(32 * 5)]
+    stp     q12, q13, [x2, #(32 * 6)]
+    stp     q14, q15, [x2, #(32 * 7)]
+    stp     q16, q17, [x2, #(32 * 8)]
+    stp     q18, q19, [x2, #(32 * 9)]
+    stp     q20, q21, [x2, #(32 * 10)]
+    stp     q22, q23, [x2, #(32 * 11)]
+    stp     q24, q25, [x2, #(32 * 12)]
+    stp     q26, q27, [x2, #(32 * 13)]
+    stp     q28, q29, [x2, #(32 * 14)]
+    stp     q30, q31, [x2, #(32 * 15)]
+
+    // Back to the hypervisor, returning x0 from vcpu_run.
+    ldp     x19, x20, [sp, #(16 * 0)]
+    ldp     x21, x22, [sp, #(16 * 1)]
+    ldp     x23, x24, [sp, #(16 * 2)]
+    ldp     x25, x26, [sp, #(16 * 3)]
+    ldp     x27, x28, [sp, #(16 * 4)]
+    ldp     x29, x30, [sp, #(16 * 5)]
+    ldp     d8, d9, [sp, #(16 * 6)]
+    ldp     d10, d11, [sp, #(16 * 7)]
+    ldp     d12, d13, [sp, #(16 * 8)]
+    ldp     d14, d15, [sp, #(16 * 9)]
+    add     sp, sp, #160
+    ret
+    "#,
+    ELR = const offset_of!(GuestRegs, elr),
+    FPCR = const offset_of!(GuestRegs, fpcr),
+    Q = const offset_of!(GuestRegs, q),
+);
+
+extern "C" {
+    /// Runs the guest until its next exception; returns the exit kind (the
+    /// vector entry's index within the "lower EL, AArch64" group).
+    fn vcpu_run(regs: *mut GuestRegs) -> u64;
+}
+
+/// Why the guest stopped running (one per vector entry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// A synchronous exception: a trap (ESR_EL2 says which).
+    Sync,
+    /// A physical IRQ.
+    Irq,
+    /// A physical FIQ.
+    Fiq,
+    /// A physical SError.
+    SError,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// The guest called `hvc #0` with [`guest::hvc::DONE`].
+    Done,
+    /// The guest called `hvc #0` with [`guest::hvc::FAIL`]; the value is
+    /// its ESR_EL1 (it took an exception it did not expect).
+    GuestFailed(u64),
+    /// An exit the hypervisor cannot handle (already reported on the UART).
+    Unexpected,
+    /// The watchdog fired before the guest finished.
+    Timeout,
+}
+
+/// How often the guest exited, by cause.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExitCounts {
+    /// Physical interrupts.
+    pub irqs: u32,
+    /// Hypercalls.
+    pub hvcs: u32,
+    /// Emulated accesses to the guest's GICD page.
+    pub gicd_accesses: u32,
+}
+
+/// A virtual CPU: the guest's registers between runs.
+pub struct Vcpu {
+    regs: GuestRegs,
+    /// Exits so far.
+    pub exits: ExitCounts,
+}
+
+/// SPSR_EL2.M: return to EL1 using SP_EL1 ("EL1h").
+const SPSR_EL1H: u64 = 0b0101;
+/// SPSR_EL2.{D,A,I,F}: every exception masked on entry.
+const SPSR_DAIF: u64 = 0b1111 << 6;
+
+/// ESR_EL2.ISS fields of a data abort (Arm ARM D17.2.37, ISS encoding for
+/// an exception from a Data Abort).
+mod iss {
+    /// ISV: bits 23:14 hold a valid syndrome for the access.
+    pub const ISV: u64 = 1 << 24;
+    /// SAS: access size, 2^SAS bytes.
+    pub const SAS_SHIFT: u64 = 22;
+    /// SRT: the register transferred.
+    pub const SRT_SHIFT: u64 = 16;
+    /// WnR: the access was a write.
+    pub const WNR: u64 = 1 << 6;
+}
+
+impl Vcpu {
+    /// A vCPU that starts at `entry` in EL1h with every exception masked
+    /// and SP_EL1 = `stack_top`, and resets the EL1 state it relies on.
+    pub fn new(entry: u64, stack_top: u64) -> Self {
+        // The guest's stack pointer, and its system control register: the
+        // RES1 bits of SCTLR_EL1 (ARMv8.0), MMU (M), caches (C, I) and
+        // alignment checks (A) off, little-endian.
+        SP_EL1.set(stack_top);
+        SCTLR_EL1.set((1 << 29) | (1 << 28) | (1 << 23) | (1 << 22) | (1 << 20) | (1 << 11));
+        // The guest's timers: it may read the physical counter
+        // (CNTHCTL_EL2.EL1PCTEN) but not program the physical timer
+        // (EL1PCEN = 0: such accesses trap). The virtual timer is the
+        // guest's own; its counter equals the physical one (CNTVOFF_EL2 =
+        // 0); it starts disabled.
+        CNTHCTL_EL2.write(CNTHCTL_EL2::EL1PCTEN::SET + CNTHCTL_EL2::EL1PCEN::CLEAR);
+        CNTVOFF_EL2.set(0);
+        CNTV_CTL_EL0.set(0);
+        barrier::isb(barrier::SY);
+        Vcpu {
+            regs: GuestRegs {
+                x: [0; 31],
+                elr: entry,
+                spsr: SPSR_EL1H | SPSR_DAIF,
+                fpcr: 0,
+                fpsr: 0,
+                q: [0; 32],
+            },
+            exits: ExitCounts::default(),
+        }
+    }
+
+    /// The guest's registers.
+    pub fn regs(&self) -> &GuestRegs {
+        &self.regs
+    }
+
+    /// Runs the guest until its next exit.
+    pub fn run(&mut self) -> Exit {
+        // SAFETY: `vcpu_run` is an AAPCS64 function (see the assembly's
+        // SAFETY note) that reads and writes only `self.regs` in memory.
+        // EL2 has IRQs masked, so nothing at EL2 runs while the guest does;
+        // the guest runs with stage 2 on, in the memory it maps.
+        let kind = unsafe { vcpu_run(&mut self.regs) };
+        match kind {
+            0 => Exit::Sync,
+            1 => Exit::Irq,
+            2 => Exit::Fiq,
+            _ => Exit::SError,
+        }
+    }
+
+    /// Runs the guest, handling its exits, until it reports (or fails, or
+    /// `timeout_us` passes: the EL2 physical timer is the watchdog, so even
+    /// a guest that never exits is interrupted).
+    pub fn run_until_stopped(&mut self, timeout_us: u64) -> Stop {
+        let deadline = timer::now() + timer::ticks_from_micros(timeout_us);
+        timer::arm_in(timer::ticks_from_micros(timeout_us));
+        let stop = loop {
+            match self.run() {
+                Exit::Irq => {
+                    self.exits.irqs += 1;
+                    crate::irq::handle();
+                    if timer::now() >= deadline {
+                        break Stop::Timeout;
+                    }
+                }
+                Exit::Sync => {
+                    if let Some(stop) = self.handle_trap() {
+                        break stop;
+                    }
+                }
+                other => {
+                    crate::println!(
+                        "unexpected guest exit: {other:?}, ELR_EL2 {:#x}",
+                        self.regs.elr
+                    );
+                    break Stop::Unexpected;
+                }
+            }
+        };
+        timer::disarm();
+        stop
+    }
+
+    /// Handles a synchronous exit; `Some` when the run must end.
+    fn handle_trap(&mut self) -> Option<Stop> {
+        let esr = ESR_EL2.extract();
+        match esr.read_as_enum(ESR_EL2::EC) {
+            // HVC from AArch64: x0 is the call. ELR_EL2 already points
+            // after the `hvc`.
+            Some(ESR_EL2::EC::Value::HVC64) => {
+                self.exits.hvcs += 1;
+                match self.regs.x[0] {
+                    guest::hvc::DONE => Some(Stop::Done),
+                    guest::hvc::FAIL => Some(Stop::GuestFailed(self.regs.x[1])),
+                    _ => {
+                        // Unknown call: return -1 in x0, as SMCCC does.
+                        self.regs.x[0] = u64::MAX;
+                        None
+                    }
+                }
+            }
+            Some(ESR_EL2::EC::Value::DataAbortLowerEL) => self.data_abort(esr.read(ESR_EL2::ISS)),
+            _ => {
+                crate::println!(
+                    "unexpected trap from the guest: ESR_EL2 {:#010x} (EC {:#04x}), ELR_EL2 {:#x}, FAR_EL2 {:#x}",
+                    esr.get(),
+                    esr.read(ESR_EL2::EC),
+                    self.regs.elr,
+                    FAR_EL2.get()
+                );
+                Some(Stop::Unexpected)
+            }
+        }
+    }
+
+    /// A stage-2 data abort. The faulting IPA is HPFAR_EL2.FIPA (bits 47:12
+    /// of the IPA) plus the page offset from FAR_EL2 (the guest's virtual
+    /// address, equal to the IPA with its stage 1 off). Accesses to the
+    /// guest's GICD page are emulated as read-as-zero / write-ignored: the
+    /// guest learns it has no distributor to program, and its interrupts
+    /// come from the hypervisor's list registers alone. Anything else ends
+    /// the run.
+    fn data_abort(&mut self, iss: u64) -> Option<Stop> {
+        let far = FAR_EL2.get();
+        let hpfar = HPFAR_EL2.get();
+        let ipa = (HPFAR_EL2.read(HPFAR_EL2::FIPA) << 12) | (far & 0xFFF);
+        let in_gicd = (stage2::GUEST_GICD..stage2::GUEST_GICD + 0x1000).contains(&ipa);
+        if !in_gicd || iss & iss::ISV == 0 {
+            crate::println!(
+                "unexpected stage-2 abort: IPA {ipa:#x}, ESR_EL2 {:#010x}, FAR_EL2 {far:#x}, HPFAR_EL2 {hpfar:#x}, ELR_EL2 {:#x}",
+                ESR_EL2.get(),
+                self.regs.elr
+            );
+            return Some(Stop::Unexpected);
+        }
+        let write = iss & iss::WNR != 0;
+        let size = 1 << ((iss >> iss::SAS_SHIFT) & 0b11);
+        let reg = ((iss >> iss::SRT_SHIFT) & 0b1_1111) as usize;
+        // Read as zero into Xt (register 31 is XZR: nothing to write).
+        if !write && reg < 31 {
+            self.regs.x[reg] = 0;
+        }
+        // Resume after the access (ESR_EL2.IL = 1: a 4-byte instruction).
+        self.regs.elr += 4;
+        self.exits.gicd_accesses += 1;
+        crate::println!(
+            "stage-2 abort: guest {} of {size} bytes at IPA {ipa:#010x} (GICD + {:#x}; ESR_EL2 {:#010x}, FAR_EL2 {far:#x}, HPFAR_EL2 {hpfar:#x}): emulated as {}",
+            if write { "write" } else { "read" },
+            ipa - stage2::GUEST_GICD,
+            ESR_EL2.get(),
+            if write { "write-ignored" } else { "read-as-zero" },
+        );
+        None
+    }
+}
