@@ -35,3 +35,8 @@ pub use intid::{IntId, IntIdKind};
 pub use priority::Priority;
 pub use types::{Group, SgiTarget, Trigger};
 pub use virt::{ListRegister, VcpuContext, VirtualInterface};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
