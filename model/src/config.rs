@@ -79,10 +79,10 @@ impl Config {
             {
                 return Err(ConfigError::ListRegisters(v.list_registers));
             }
-            if !(5..=8).contains(&v.priority_bits) {
+            if v.priority_bits != 5 {
                 return Err(ConfigError::VirtualPriorityBits(v.priority_bits));
             }
-            if v.preemption_bits < 5 || v.preemption_bits > v.priority_bits {
+            if v.preemption_bits != 5 {
                 return Err(ConfigError::VirtualPreemptionBits(v.preemption_bits));
             }
         }
@@ -166,12 +166,11 @@ impl fmt::Display for ConfigError {
             ConfigError::PriorityBits(n) => write!(f, "{n} priority bits (4-8 allowed)"),
             ConfigError::ListRegisters(n) => write!(f, "{n} list registers (1-64 allowed)"),
             ConfigError::VirtualPriorityBits(n) => {
-                write!(f, "{n} virtual priority bits (5-8 allowed)")
+                write!(f, "{n} virtual priority bits (GICv2 list registers hold 5)")
             }
-            ConfigError::VirtualPreemptionBits(n) => write!(
-                f,
-                "{n} virtual preemption bits (5 to the virtual priority bits allowed)"
-            ),
+            ConfigError::VirtualPreemptionBits(n) => {
+                write!(f, "{n} virtual preemption bits (GICv2's GICH_APR holds 5)")
+            }
         }
     }
 }
@@ -221,7 +220,9 @@ mod tests {
         assert_eq!(bad(v(65, 5, 5)), ConfigError::ListRegisters(65));
         assert_eq!(bad(v(4, 4, 4)), ConfigError::VirtualPriorityBits(4));
         assert_eq!(bad(v(4, 5, 6)), ConfigError::VirtualPreemptionBits(6));
-        assert_eq!(v(64, 8, 8).validate(), Ok(()));
+        assert_eq!(bad(v(4, 8, 5)), ConfigError::VirtualPriorityBits(8));
+        assert_eq!(bad(v(4, 5, 4)), ConfigError::VirtualPreemptionBits(4));
+        assert_eq!(v(64, 5, 5).validate(), Ok(()));
     }
 
     #[test]

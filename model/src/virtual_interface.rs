@@ -137,9 +137,13 @@ pub const GICV_IIDR: u32 = IIDR::ProductID.val(0x020).value
 pub struct VirtConfig {
     /// Implemented list registers, 1-64.
     pub list_registers: u8,
-    /// Implemented virtual priority bits, 5-8 (GICH_VTR.PRIbits + 1).
+    /// Implemented virtual priority bits (GICH_VTR.PRIbits + 1). GICv2 has
+    /// exactly 5: the list-register Priority field and GICH_VMCR.VMPriMask
+    /// hold bits [7:3] only (5.3.3, 5.3.8).
     pub priority_bits: u8,
-    /// Implemented preemption bits, 5..=priority_bits (GICH_VTR.PREbits + 1).
+    /// Implemented virtual preemption bits (GICH_VTR.PREbits + 1). GICv2
+    /// has exactly 5: GICH_APR is one 32-bit register, one bit per
+    /// preemption level (5.3.7).
     pub preemption_bits: u8,
 }
 
@@ -152,8 +156,8 @@ impl VirtConfig {
     };
 
     /// This shape with every field brought into its architectural range
-    /// (5.3.2): 1-64 list registers, 5-8 priority bits, and
-    /// 5..=priority_bits preemption bits. [`VirtualInterface::new`] applies
+    /// (5.3.2): 1-64 list registers, and 5 priority and 5 preemption bits,
+    /// the only values GICv2's register layout can hold. [`VirtualInterface::new`] applies
     /// it, so no configuration can make the model misbehave.
     pub const fn normalized(self) -> VirtConfig {
         const fn clamp(v: u8, lo: u8, hi: u8) -> u8 {
@@ -165,11 +169,10 @@ impl VirtConfig {
                 v
             }
         }
-        let priority_bits = clamp(self.priority_bits, 5, 8);
         VirtConfig {
             list_registers: clamp(self.list_registers, 1, MAX_LIST_REGISTERS as u8),
-            priority_bits,
-            preemption_bits: clamp(self.preemption_bits, 5, priority_bits),
+            priority_bits: 5,
+            preemption_bits: 5,
         }
     }
 
@@ -813,14 +816,13 @@ mod tests {
     fn vtr_encodes_64_lrs_in_six_bits() {
         let vi = VirtualInterface::new(VirtConfig {
             list_registers: 64,
-            priority_bits: 8,
-            preemption_bits: 7,
+            ..VirtConfig::QEMU
         });
         let vtr = vi.read_gich(h::VTR);
         assert_eq!(VTR::ListRegs.read(vtr), 63);
         assert_eq!(vtr & 0x3F, 0x3F);
-        assert_eq!(VTR::PREbits.read(vtr), 6);
-        assert_eq!(VTR::PRIbits.read(vtr), 7);
+        assert_eq!(VTR::PREbits.read(vtr), 4);
+        assert_eq!(VTR::PRIbits.read(vtr), 4);
         assert_eq!(vi.elrsr(), u64::MAX);
         assert_eq!(vi.read_gich(h::ELRSR + 4), 0xFFFF_FFFF);
     }
@@ -846,7 +848,8 @@ mod tests {
             preemption_bits: 8,
         });
         assert_eq!(vi.config().list_registers, 1);
-        assert_eq!(vi.config().preemption_bits, 6);
+        assert_eq!(vi.config().priority_bits, 5);
+        assert_eq!(vi.config().preemption_bits, 5);
     }
 
     #[test]
@@ -975,14 +978,6 @@ mod tests {
         assert_eq!(vi.read_gicv(v::ABPR), 7);
         vi.write_gich(h::VMCR, 0);
         assert_eq!(vi.read_gich(h::VMCR), 0x004C_0000);
-        let mut seven = VirtualInterface::new(VirtConfig {
-            list_registers: 4,
-            priority_bits: 7,
-            preemption_bits: 7,
-        });
-        seven.write_gich(h::VMCR, 0);
-        assert_eq!(seven.read_gicv(v::BPR), 0);
-        assert_eq!(seven.read_gicv(v::ABPR), 1);
     }
 
     #[test]

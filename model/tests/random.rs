@@ -16,15 +16,10 @@ use proptest::prelude::*;
 fn config() -> impl Strategy<Value = Config> {
     let virt = prop_oneof![
         Just(None),
-        (1u8..=64, 5u8..=8)
-            .prop_flat_map(|(lrs, bits)| (Just(lrs), Just(bits), 5u8..=bits))
-            .prop_map(
-                |(list_registers, priority_bits, preemption_bits)| Some(VirtConfig {
-                    list_registers,
-                    priority_bits,
-                    preemption_bits,
-                })
-            ),
+        (1u8..=64).prop_map(|list_registers| Some(VirtConfig {
+            list_registers,
+            ..VirtConfig::QEMU
+        })),
     ];
     (1u8..=8, 1u32..=32, 4u8..=8, virt).prop_map(|(cpus, words, priority_bits, virtualization)| {
         Config {
