@@ -116,14 +116,15 @@ impl<B: RegisterBus> Distributor<B> {
             Trigger::Edge => 0xAAAA_AAAA,
         };
         let prio = config.priority.get() & self.info.priority_mask;
-        let words = self.info.lines as usize / 32;
+        // Rounded up: with 1020 lines the last word holds INTIDs 992-1019.
+        let words = (self.info.lines as usize).div_ceil(32);
         for w in 1..words {
             self.bus.write32(offset::ICENABLER + 4 * w, u32::MAX);
             self.bus.write32(offset::ICPENDR + 4 * w, u32::MAX);
             self.bus.write32(offset::ICACTIVER + 4 * w, u32::MAX);
             self.bus.write32(offset::IGROUPR + 4 * w, group_word);
         }
-        for w in 2..self.info.lines as usize / 16 {
+        for w in 2..(self.info.lines as usize).div_ceil(16) {
             self.bus.write32(offset::ICFGR + 4 * w, cfg_word);
         }
         for id in IntId::SPI_START as usize..self.info.lines as usize {

@@ -3,8 +3,8 @@
 //! its IRQ handler, checked against what the GIC must do (IHI 0048B).
 
 use gic_driver::{
-    CpuInterface, CpuInterfaceConfig, CpuMask, Distributor, DistributorConfig, EoiMode, Error,
-    Group, IntId, Priority, SgiTarget, Trigger,
+    CpuInterface, CpuInterfaceConfig, CpuMask, Deactivation, Distributor, DistributorConfig,
+    EoiMode, Error, Group, IntId, Priority, SgiTarget, Trigger,
 };
 use gic_model::{Config, Frame, FrameBus, SharedGic};
 
@@ -79,6 +79,33 @@ fn init_leaves_spis_disabled_idle_and_targeted_at_the_boot_cpu() {
         assert_eq!(d0.targets(id).unwrap(), CpuMask::cpu(1).unwrap());
         assert_eq!(d0.trigger(id).unwrap(), Trigger::Level);
         assert_eq!(d0.group(id).unwrap(), Group::Group0);
+    }
+}
+
+#[test]
+fn init_reaches_the_last_spis_of_a_1020_line_gic() {
+    // ITLinesNumber 31: 1024 lines, INTIDs up to 1019. The last
+    // GICD_ICENABLER/ICPENDR/ICACTIVER/IGROUPR word (992-1019) and the last
+    // GICD_ICFGR word (1008-1019) must be written too.
+    let g = gic(1, 1024, 8);
+    let d = Distributor::new(g.frame(Frame::Gicd, 0));
+    assert_eq!(d.info().lines, 1020);
+    for n in [992, 1008, 1019] {
+        let id = IntId::new(n).unwrap();
+        d.enable_interrupt(id).unwrap();
+        d.set_pending(id).unwrap();
+        d.set_active(id).unwrap();
+        d.set_group(id, Group::Group1).unwrap();
+        d.set_trigger(id, Trigger::Edge).unwrap();
+    }
+    d.init(&DistributorConfig::default());
+    for n in [992, 1008, 1019] {
+        let id = IntId::new(n).unwrap();
+        assert!(!d.is_interrupt_enabled(id).unwrap(), "{id:?} enabled");
+        assert!(!d.is_pending(id).unwrap(), "{id:?} pending");
+        assert!(!d.is_active(id).unwrap(), "{id:?} active");
+        assert_eq!(d.group(id).unwrap(), Group::Group0, "{id:?} group");
+        assert_eq!(d.trigger(id).unwrap(), Trigger::Level, "{id:?} trigger");
     }
 }
 
@@ -251,6 +278,49 @@ fn priority_mask_hides_interrupts_at_or_below_it() {
     d.set_pending(visible).unwrap();
     assert!(g.lock().irq(0));
     assert_eq!(c.acknowledge().map(|a| a.intid()), Some(visible));
+}
+
+#[test]
+fn handle_pending_with_leaves_active_only_what_the_handler_forwards() {
+    let g = gic(1, 64, 8);
+    let d = dist(&g, 0);
+    let c = cpu_if(
+        &g,
+        0,
+        CpuInterfaceConfig {
+            eoi_mode: EoiMode::Split,
+            ..open_config()
+        },
+    );
+    let (own, forwarded) = (spi(3), spi(4));
+    for id in [own, forwarded] {
+        d.set_trigger(id, Trigger::Edge).unwrap();
+        d.enable_interrupt(id).unwrap();
+        d.set_pending(id).unwrap();
+    }
+    let mut seen = Vec::new();
+    let n = c.handle_pending_with(|ack| {
+        seen.push(ack.intid());
+        if ack.intid() == forwarded {
+            Deactivation::LeaveActive
+        } else {
+            Deactivation::Deactivate
+        }
+    });
+    assert_eq!(n, 2);
+    assert_eq!(seen, [own, forwarded]);
+    assert_eq!(
+        c.running_priority(),
+        Priority(0xFF),
+        "both priorities dropped"
+    );
+    assert!(!d.is_active(own).unwrap());
+    assert!(d.is_active(forwarded).unwrap(), "no GICC_DIR for it");
+    // Pending again, it cannot be taken until deactivated.
+    d.set_pending(forwarded).unwrap();
+    assert!(c.acknowledge().is_none());
+    d.clear_active(forwarded).unwrap();
+    assert_eq!(c.acknowledge().map(|a| a.intid()), Some(forwarded));
 }
 
 #[test]
