@@ -16,6 +16,9 @@
 //!   deactivates; completed: the register is free again.
 //! * An interrupt already queued is merged (pending is a state, not a count):
 //!   [`Injection::AlreadyQueued`].
+//! * A merged request with the EOI bit (HW = 0) adds it to the register or
+//!   queue entry it merges into, and its completion is reported even if the
+//!   driver had set that bit itself ([`Ledger::settle`]).
 //! * A free list register is taken from the record without touching the GIC;
 //!   GICH_ELRSR is read only when the record says all are taken.
 //! * Otherwise the interrupt is queued, ordered by priority then arrival. An
@@ -45,7 +48,8 @@ pub enum Injection {
     /// Was active in list register `n` (HW = 0); now pending+active there.
     MadePendingActive(usize),
     /// Already pending in list register `n`, or active there with HW = 1
-    /// (its pending state is the physical distributor's): nothing written.
+    /// (its pending state is the physical distributor's): nothing written,
+    /// unless the request added the EOI bit the register lacked (1 write).
     AlreadyInListRegister(usize),
     /// Waiting in the queue for a list register.
     Queued,
@@ -165,6 +169,18 @@ impl<const Q: usize> PendingQueue<Q> {
         self.entries.iter().any(|e| raw::key(e.lr) == key)
     }
 
+    /// If an interrupt with identity `key` is queued, adds the bits `extra`
+    /// (the EOI bit) to its value and returns true.
+    pub(crate) fn merge(&mut self, key: u32, extra: u32) -> bool {
+        match self.entries.iter_mut().find(|e| raw::key(e.lr) == key) {
+            Some(e) => {
+                e.lr |= extra;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The queued list-register values, next to deliver first.
     pub(crate) fn iter(&self) -> impl Iterator<Item = u32> + '_ {
         self.entries.iter().rev().map(|e| e.lr)
@@ -264,6 +280,10 @@ impl<const Q: usize> Ledger<Q> {
         req: u32,
     ) -> Result<Injection, Error> {
         let key = raw::key(req);
+        // A merged request keeps its EOI bit (HW = 0 only): the caller asked
+        // to hear of the completion, and the driver must then report it.
+        let eoi = if raw::is_hw(req) { 0 } else { req & raw::EOI };
+        let eoi_bit = (eoi != 0) as u64;
         // Already in a list register?
         for n in bits(self.in_use) {
             if raw::key(self.lrs[n]) != key {
@@ -271,10 +291,15 @@ impl<const Q: usize> Ledger<Q> {
             }
             let v = self.refresh(port, n);
             if raw::has_pending(v) || (raw::is_active_only(v) && raw::is_hw(v)) {
+                if v & eoi != eoi {
+                    self.put(port, n, v | eoi);
+                }
+                self.eoi_added &= !(eoi_bit << n);
                 return Ok(Injection::AlreadyInListRegister(n));
             }
             if raw::is_active_only(v) {
-                self.put(port, n, raw::to_pending_active(v));
+                self.put(port, n, raw::to_pending_active(v) | eoi);
+                self.eoi_added &= !(eoi_bit << n);
                 return Ok(Injection::MadePendingActive(n));
             }
             if raw::is_empty(v) {
@@ -284,7 +309,7 @@ impl<const Q: usize> Ledger<Q> {
             // else: completed with an EOI to report; it keeps its register
             // until handle_maintenance, and the new one needs another.
         }
-        if self.queue.contains_key(key) {
+        if self.queue.merge(key, eoi) {
             return Ok(Injection::AlreadyQueued);
         }
         // Fast path: the record shows a free list register and nothing waits.

@@ -370,6 +370,76 @@ fn an_interrupt_already_in_a_list_register_gets_no_second_one() {
     assert_eq!(v.in_use(), 1);
 }
 
+/// The guest acknowledges and completes everything offered, servicing
+/// maintenance interrupts; returns the completions the driver reported.
+fn complete_all<const Q: usize>(v: &mut Vif<Q>) -> Vec<u32> {
+    let mut done = Vec::new();
+    for _ in 0..100 {
+        done.extend(service(v));
+        match guest(v).ack() {
+            Some(iar) => guest(v).eoi(iar),
+            None if v.queued_len() == 0 => break,
+            None => {
+                v.refill();
+            }
+        }
+    }
+    done.extend(service(v));
+    done
+}
+
+#[test]
+fn merging_into_an_active_register_keeps_the_requested_eoi_maintenance() {
+    let mut v = setup::<32>(4);
+    v.inject(sw(40, 0xA0)).unwrap();
+    let iar = guest(&v).ack().unwrap();
+    // Injected again, this time asking to hear of the completion.
+    assert_eq!(
+        v.inject(sw_eoi(40, 0xA0)),
+        Ok(Injection::MadePendingActive(0))
+    );
+    guest(&v).eoi(iar);
+    assert_eq!(complete_all(&mut v), [40]);
+}
+
+#[test]
+fn merging_into_a_pending_register_keeps_the_requested_eoi_maintenance() {
+    let mut v = setup::<32>(4);
+    v.inject(sw(40, 0xA0)).unwrap();
+    assert_eq!(
+        v.inject(sw_eoi(40, 0xA0)),
+        Ok(Injection::AlreadyInListRegister(0))
+    );
+    assert_eq!(complete_all(&mut v), [40]);
+}
+
+#[test]
+fn merging_into_a_queued_entry_keeps_the_requested_eoi_maintenance() {
+    let mut v = setup::<32>(1);
+    v.inject(sw(41, 0x10)).unwrap();
+    assert_eq!(v.inject(sw(40, 0xA0)), Ok(Injection::Queued));
+    assert_eq!(v.inject(sw_eoi(40, 0xA0)), Ok(Injection::AlreadyQueued));
+    assert_eq!(complete_all(&mut v), [40]);
+}
+
+#[test]
+fn a_requested_completion_is_reported_even_where_the_driver_set_the_eoi_bit() {
+    let mut v = setup::<32>(1);
+    v.inject(sw(40, 0xA0)).unwrap();
+    let iar = guest(&v).ack().unwrap();
+    // Something queued behind the single active LR: the driver sets its EOI bit itself.
+    v.inject(sw(41, 0xA0)).unwrap();
+    service(&mut v);
+    assert_eq!(guest(&v).lr(0) & 1 << 19, 1 << 19);
+    // Now the caller asks for that completion.
+    assert_eq!(
+        v.inject(sw_eoi(40, 0xA0)),
+        Ok(Injection::MadePendingActive(0))
+    );
+    guest(&v).eoi(iar);
+    assert_eq!(complete_all(&mut v), [40]);
+}
+
 #[test]
 fn a_completed_interrupt_reuses_its_register() {
     let mut v = setup::<32>(4);

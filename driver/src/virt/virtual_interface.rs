@@ -253,8 +253,10 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
     /// * already in a list register: that register is read (1 read);
     ///   pending: nothing more; active with HW = 0: made pending+active in
     ///   place (1 write); active with HW = 1: nothing (the distributor holds
-    ///   the physical pending state);
-    /// * already queued: merged;
+    ///   the physical pending state); a request with the EOI bit adds it
+    ///   to a software register that lacks it (1 write), and that
+    ///   completion is then reported;
+    /// * already queued: merged (keeping a requested EOI bit);
     /// * a list register free by the driver's record: 1 write, no read;
     /// * otherwise GICH_ELRSR is read for registers the guest finished
     ///   with; if none, the interrupt is queued (or takes a lower-priority
