@@ -59,6 +59,20 @@ impl Default for CpuInterfaceConfig {
     }
 }
 
+/// What a [`CpuInterface::handle_pending_with`] handler wants done with its
+/// interrupt after the priority drop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Deactivation {
+    /// Deactivate it (GICC_DIR in split mode): the handler dealt with it.
+    Deactivate,
+    /// Leave it active (no GICC_DIR): something else deactivates it later,
+    /// typically a guest's EOI through a list register with HW = 1, which
+    /// a hypervisor uses to forward a physical interrupt. Honoured only in
+    /// split mode: in combined mode GICC_EOIR has already deactivated it.
+    LeaveActive,
+}
+
 /// An acknowledged interrupt: the GICC_IAR value, which must be written
 /// back unchanged to GICC_EOIR (and GICC_DIR in split mode).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,7 +184,9 @@ impl<B: RegisterBus> CpuInterface<B> {
 
     /// Acknowledges every pending interrupt in turn, calls `handler` for
     /// each, and ends it afterwards (EOIR, plus DIR in split mode) so no
-    /// handler can forget. Returns how many were handled.
+    /// handler can forget. Returns how many were handled. A handler that
+    /// must leave some interrupts active uses
+    /// [`handle_pending_with`](Self::handle_pending_with).
     pub fn handle_pending(&self, mut handler: impl FnMut(Acknowledged)) -> usize {
         let split = self.eoi_mode() == EoiMode::Split;
         let mut n = 0;
@@ -178,6 +194,32 @@ impl<B: RegisterBus> CpuInterface<B> {
             handler(ack);
             self.end_of_interrupt(ack);
             if split {
+                self.deactivate(ack);
+            }
+            n += 1;
+        }
+        n
+    }
+
+    /// As [`handle_pending`](Self::handle_pending), but `handler` decides
+    /// whether each interrupt is deactivated. Every interrupt gets its
+    /// GICC_EOIR (the priority drop); in split mode GICC_DIR follows only
+    /// for [`Deactivation::Deactivate`]. A hypervisor returns
+    /// [`Deactivation::LeaveActive`] for an interrupt it forwards to a guest
+    /// with HW = 1, whose EOI through GICV deactivates it: writing GICC_DIR
+    /// for it would let it fire again before the guest has handled it. In
+    /// combined mode GICC_EOIR deactivates every interrupt whatever the
+    /// handler returns. Returns how many were handled.
+    pub fn handle_pending_with(
+        &self,
+        mut handler: impl FnMut(Acknowledged) -> Deactivation,
+    ) -> usize {
+        let split = self.eoi_mode() == EoiMode::Split;
+        let mut n = 0;
+        while let Some(ack) = self.acknowledge() {
+            let deactivation = handler(ack);
+            self.end_of_interrupt(ack);
+            if split && deactivation == Deactivation::Deactivate {
                 self.deactivate(ack);
             }
             n += 1;

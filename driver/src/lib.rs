@@ -27,7 +27,7 @@ pub mod snapshot;
 mod types;
 pub mod virt;
 
-pub use cpu_interface::{Acknowledged, CpuInterface, CpuInterfaceConfig, EoiMode};
+pub use cpu_interface::{Acknowledged, CpuInterface, CpuInterfaceConfig, Deactivation, EoiMode};
 pub use cpu_mask::CpuMask;
 pub use distributor::{Distributor, DistributorConfig, DistributorInfo};
 pub use error::Error;

@@ -10,7 +10,7 @@
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use gic_driver::bus::Mmio;
-use gic_driver::{Acknowledged, CpuInterface};
+use gic_driver::{Acknowledged, CpuInterface, Deactivation};
 
 use crate::semihosting::{self, status};
 use crate::{guest, timer, vgic};
@@ -58,34 +58,30 @@ static COUNT: AtomicUsize = AtomicUsize::new(0);
 /// * anything else is recorded for `main` to check; the EL2 timer's
 ///   level-triggered line is lowered first, or it would fire again at once.
 ///
-/// Then GICC_EOIR drops the priority, and GICC_DIR deactivates everything
-/// but the forwarded timer.
+/// [`CpuInterface::handle_pending_with`] then writes GICC_EOIR (priority
+/// drop) for each, and GICC_DIR (deactivation) for everything but the
+/// forwarded timer.
 pub fn handle() {
     let mut handled = 0;
-    while let Some(ack) = GICC.acknowledge() {
+    GICC.handle_pending_with(|ack| {
         handled += 1;
         if handled >= STORM_LIMIT {
             storm(ack);
         }
         let id = ack.intid();
-        let forwarded = if id == vgic::MAINTENANCE {
+        if id == vgic::MAINTENANCE {
             vgic::on_maintenance();
-            false
         } else if id == guest::VTIMER {
             vgic::forward_vtimer();
-            true
+            return Deactivation::LeaveActive;
         } else {
             if id == timer::INTID {
                 timer::disarm();
             }
             record(ack);
-            false
-        };
-        GICC.end_of_interrupt(ack);
-        if !forwarded {
-            GICC.deactivate(ack);
         }
-    }
+        Deactivation::Deactivate
+    });
 }
 
 /// Appends `ack` to the log.
