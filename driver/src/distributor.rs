@@ -295,17 +295,26 @@ impl<B: RegisterBus> Distributor<B> {
     }
 
     /// The CPUs `id` is routed to (GICD_ITARGETSR); for SGIs and PPIs, the
-    /// calling CPU.
+    /// calling CPU. On a GIC with one CPU interface, whose GICD_ITARGETSR
+    /// registers are RAZ/WI (IHI 0048B 4.3.12), every interrupt goes to CPU 0
+    /// and this says so without reading anything.
     pub fn targets(&self, id: IntId) -> Result<CpuMask, Error> {
         let n = self.check(id)?;
-        Ok(CpuMask::from_bits(
-            self.bus.read8(offset::ITARGETSR + n as usize),
-        ))
+        Ok(self.read_targets(offset::ITARGETSR + n as usize))
     }
 
-    /// The calling CPU's own interface mask (GICD_ITARGETSR0 reads it).
+    /// The calling CPU's own interface mask (GICD_ITARGETSR0 reads it; CPU 0
+    /// on a GIC with one CPU interface).
     pub fn this_cpu(&self) -> CpuMask {
-        CpuMask::from_bits(self.bus.read8(offset::ITARGETSR))
+        self.read_targets(offset::ITARGETSR)
+    }
+
+    fn read_targets(&self, off: usize) -> CpuMask {
+        if self.info.cpus == 1 {
+            CpuMask::from_bits(1)
+        } else {
+            CpuMask::from_bits(self.bus.read8(off))
+        }
     }
 
     /// Sets level or edge triggering of `id` (GICD_ICFGR, under the lock).

@@ -61,6 +61,25 @@ fn distributor_reads_the_gic_shape() {
 }
 
 #[test]
+fn a_uniprocessor_gic_routes_everything_to_cpu_0() {
+    // GICD_ITARGETSR is RAZ/WI with one CPU interface (IHI 0048B 4.3.12).
+    let g = gic(1, 64, 8);
+    let d = dist(&g, 0);
+    assert_eq!(
+        g.lock()
+            .read(gic_model::Frame::Gicd, 0, 0x800, gic_model::Width::Byte),
+        0
+    );
+    assert_eq!(d.this_cpu(), CpuMask::cpu(0).unwrap());
+    assert_eq!(d.targets(spi(3)).unwrap(), CpuMask::cpu(0).unwrap());
+    d.set_targets(spi(3), CpuMask::cpu(0).unwrap()).unwrap();
+    assert_eq!(
+        d.set_targets(spi(3), CpuMask::cpu(1).unwrap()),
+        Err(Error::InvalidCpuMask { mask: 2, cpus: 1 })
+    );
+}
+
+#[test]
 fn init_leaves_spis_disabled_idle_and_targeted_at_the_boot_cpu() {
     let g = gic(2, 64, 8);
     let d0 = Distributor::new(g.frame(Frame::Gicd, 1));
