@@ -103,6 +103,10 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
     /// The virtual interface behind `bus` (this CPU's GICH frame). Reads
     /// GICH_VTR and nothing else; the list registers are treated as holding
     /// unknown values until first used or [`init`](Self::init).
+    ///
+    /// Rust does not fill in a default const parameter by inference: name
+    /// the type where nothing else does, `let v: VirtualInterface<_> = ...`
+    /// for the default queue of 32, `VirtualInterface<_, 8>` for another.
     pub fn new(bus: B) -> Self {
         let info = VtrInfo::from_raw(Reg::<_, VTR::Register>::new(&bus, offset::VTR).get());
         let avail = info.list_register_mask();
