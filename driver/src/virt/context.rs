@@ -114,10 +114,7 @@ impl<const Q: usize> VcpuContext<Q> {
     }
     /// The queued interrupts, next to be delivered first.
     pub fn queued(&self) -> impl Iterator<Item = ListRegister> + '_ {
-        self.ledger
-            .queue
-            .iter()
-            .filter_map(|v| ListRegister::decode(v).ok())
+        self.ledger.queued()
     }
     /// Whether this context is loaded on a virtual interface (restored and
     /// not saved since): its contents are then out of date.

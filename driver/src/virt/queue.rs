@@ -30,7 +30,7 @@
 
 use heapless::Vec;
 
-use super::list_register::raw;
+use super::list_register::{raw, ListRegister};
 use super::maintenance::Completion;
 use super::{bits, low_bits};
 use crate::regs::gich::MAX_LIST_REGISTERS;
@@ -204,6 +204,13 @@ pub(crate) struct Ledger<const Q: usize> {
 }
 
 impl<const Q: usize> Ledger<Q> {
+    /// The queued interrupts as list-register values, next to deliver first.
+    pub(crate) fn queued(&self) -> impl Iterator<Item = ListRegister> + '_ {
+        self.queue
+            .iter()
+            .filter_map(|v| ListRegister::decode(v).ok())
+    }
+
     pub(crate) const fn new() -> Self {
         Ledger {
             in_use: 0,

@@ -432,10 +432,7 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
 
     /// The queued interrupts, next to be delivered first.
     pub fn queued(&self) -> impl Iterator<Item = ListRegister> + '_ {
-        self.ledger
-            .queue
-            .iter()
-            .filter_map(|v| ListRegister::decode(v).ok())
+        self.ledger.queued()
     }
 
     // ---------------------------------------------------------------
