@@ -287,6 +287,28 @@ fn eoi_matching_no_list_register_is_counted_and_consumed() {
 }
 
 #[test]
+fn changing_hcr_enables_keeps_the_eois_the_guest_counted() {
+    let g = qemu();
+    let mut vif = hypervisor(&g);
+    let guest = guest(&g, EoiMode::Combined);
+    vif.inject(sw(62, 0x80)).unwrap();
+    let ack = guest.acknowledge().unwrap();
+    guest.end_of_interrupt(Acknowledged::from_raw(63)); // matches no LR
+    assert_eq!(vif.read_hcr().eoi_count(), 1);
+    // The hypervisor turns LRENPIE on with the HCR it last wrote (count 0).
+    let mut hcr = vif.hcr();
+    assert_eq!(hcr.eoi_count(), 0);
+    hcr.set_lrenpie(true);
+    vif.set_hcr(hcr).unwrap();
+    assert_eq!(vif.read_hcr().eoi_count(), 1, "the guest's count survives");
+    assert!(maintenance(&g));
+    assert_eq!(vif.handle_maintenance().unmatched_eois, 1);
+    assert!(!maintenance(&g));
+    guest.end_of_interrupt(ack);
+    assert_eq!(service(&g, &mut vif), [62]);
+}
+
+#[test]
 fn save_and_restore_mid_flight_keeps_one_pending_and_one_active() {
     let g = qemu();
     let mut vif = hypervisor(&g);

@@ -72,10 +72,12 @@ impl<const Q: usize> VcpuContext<Q> {
     pub fn hcr(&self) -> Hcr {
         self.hcr
     }
-    /// Sets the saved GICH_HCR's caller bits (En, LRENPIE, VGrp enables,
-    /// EOICount); UIE and NPIE follow the queue.
+    /// Sets the saved GICH_HCR's caller bits (En, LRENPIE, VGrp enables);
+    /// UIE and NPIE follow the queue, and the saved EOICount (the guest's)
+    /// is kept.
     pub fn set_hcr(&mut self, hcr: Hcr) {
-        self.hcr = Hcr::from_raw((hcr.raw() & !Hcr::DRIVER) | (self.hcr.raw() & Hcr::DRIVER));
+        let ours = Hcr::DRIVER | Hcr::EOI_COUNT;
+        self.hcr = Hcr::from_raw((hcr.raw() & !ours) | (self.hcr.raw() & ours));
     }
     /// The saved GICH_VMCR (from the last [`put`](super::VirtualInterface::put)).
     pub fn vmcr(&self) -> Vmcr {

@@ -181,9 +181,12 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
     }
 
     /// Sets the loaded vCPU's GICH_HCR bits that are the caller's: En,
-    /// LRENPIE, VGrp0EIE/DIE, VGrp1EIE/DIE and EOICount. UIE and NPIE stay
-    /// under the driver's control (they follow the queue). Writes GICH_HCR
-    /// once if the vCPU's state is in the GIC or now needs to be.
+    /// LRENPIE, VGrp0EIE/DIE and VGrp1EIE/DIE. UIE and NPIE stay under the
+    /// driver's control (they follow the queue), and EOICount is the
+    /// guest's: it is kept as the GIC counted it (1 read of GICH_HCR when
+    /// the vCPU's state is in the GIC), so a value from [`hcr`](Self::hcr)
+    /// passed back cannot erase EOIs counted since. Writes GICH_HCR once if
+    /// the vCPU's state is in the GIC or now needs to be.
     ///
     /// [`handle_maintenance`](Self::handle_maintenance) clears a VGrp
     /// enable whose condition it reports (the conditions are levels and
@@ -192,7 +195,16 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
         if !self.loaded {
             return Err(Error::NoVcpuLoaded);
         }
-        self.hcr = Hcr::from_raw((hcr.raw() & !Hcr::DRIVER) | (self.hcr.raw() & Hcr::DRIVER));
+        let counted = if self.live {
+            self.hcr_reg().get() & Hcr::EOI_COUNT
+        } else {
+            self.hcr.raw() & Hcr::EOI_COUNT
+        };
+        self.hcr = Hcr::from_raw(
+            (hcr.raw() & !(Hcr::DRIVER | Hcr::EOI_COUNT))
+                | (self.hcr.raw() & Hcr::DRIVER)
+                | counted,
+        );
         self.sync(true);
         Ok(())
     }
