@@ -94,36 +94,16 @@ el2_vectors:
 
 el2_irq:
     sub     sp, sp, #FRAME_SIZE
-    stp     x0, x1, [sp, #(16 * 0)]
-    stp     x2, x3, [sp, #(16 * 1)]
-    stp     x4, x5, [sp, #(16 * 2)]
-    stp     x6, x7, [sp, #(16 * 3)]
-    stp     x8, x9, [sp, #(16 * 4)]
-    stp     x10, x11, [sp, #(16 * 5)]
-    stp     x12, x13, [sp, #(16 * 6)]
-    stp     x14, x15, [sp, #(16 * 7)]
-    stp     x16, x17, [sp, #(16 * 8)]
-    stp     x18, x30, [sp, #(16 * 9)]
+    "#,
+    caller_saved_x!(stp),
+    r#"
     // A nested exception would overwrite these; save them with the rest.
     mrs     x0, elr_el2
     mrs     x1, spsr_el2
     stp     x0, x1, [sp, #FRAME_ELR]
-    stp     q0, q1, [sp, #(FRAME_Q + 32 * 0)]
-    stp     q2, q3, [sp, #(FRAME_Q + 32 * 1)]
-    stp     q4, q5, [sp, #(FRAME_Q + 32 * 2)]
-    stp     q6, q7, [sp, #(FRAME_Q + 32 * 3)]
-    stp     q8, q9, [sp, #(FRAME_Q + 32 * 4)]
-    stp     q10, q11, [sp, #(FRAME_Q + 32 * 5)]
-    stp     q12, q13, [sp, #(FRAME_Q + 32 * 6)]
-    stp     q14, q15, [sp, #(FRAME_Q + 32 * 7)]
-    stp     q16, q17, [sp, #(FRAME_Q + 32 * 8)]
-    stp     q18, q19, [sp, #(FRAME_Q + 32 * 9)]
-    stp     q20, q21, [sp, #(FRAME_Q + 32 * 10)]
-    stp     q22, q23, [sp, #(FRAME_Q + 32 * 11)]
-    stp     q24, q25, [sp, #(FRAME_Q + 32 * 12)]
-    stp     q26, q27, [sp, #(FRAME_Q + 32 * 13)]
-    stp     q28, q29, [sp, #(FRAME_Q + 32 * 14)]
-    stp     q30, q31, [sp, #(FRAME_Q + 32 * 15)]
+    "#,
+    q_regs!(stp, sp, FRAME_Q),
+    r#"
     mrs     x0, fpcr
     mrs     x1, fpsr
     stp     x0, x1, [sp, #FRAME_FPCR]
@@ -133,35 +113,15 @@ el2_irq:
     ldp     x0, x1, [sp, #FRAME_FPCR]
     msr     fpcr, x0
     msr     fpsr, x1
-    ldp     q0, q1, [sp, #(FRAME_Q + 32 * 0)]
-    ldp     q2, q3, [sp, #(FRAME_Q + 32 * 1)]
-    ldp     q4, q5, [sp, #(FRAME_Q + 32 * 2)]
-    ldp     q6, q7, [sp, #(FRAME_Q + 32 * 3)]
-    ldp     q8, q9, [sp, #(FRAME_Q + 32 * 4)]
-    ldp     q10, q11, [sp, #(FRAME_Q + 32 * 5)]
-    ldp     q12, q13, [sp, #(FRAME_Q + 32 * 6)]
-    ldp     q14, q15, [sp, #(FRAME_Q + 32 * 7)]
-    ldp     q16, q17, [sp, #(FRAME_Q + 32 * 8)]
-    ldp     q18, q19, [sp, #(FRAME_Q + 32 * 9)]
-    ldp     q20, q21, [sp, #(FRAME_Q + 32 * 10)]
-    ldp     q22, q23, [sp, #(FRAME_Q + 32 * 11)]
-    ldp     q24, q25, [sp, #(FRAME_Q + 32 * 12)]
-    ldp     q26, q27, [sp, #(FRAME_Q + 32 * 13)]
-    ldp     q28, q29, [sp, #(FRAME_Q + 32 * 14)]
-    ldp     q30, q31, [sp, #(FRAME_Q + 32 * 15)]
+    "#,
+    q_regs!(ldp, sp, FRAME_Q),
+    r#"
     ldp     x0, x1, [sp, #FRAME_ELR]
     msr     elr_el2, x0
     msr     spsr_el2, x1
-    ldp     x0, x1, [sp, #(16 * 0)]
-    ldp     x2, x3, [sp, #(16 * 1)]
-    ldp     x4, x5, [sp, #(16 * 2)]
-    ldp     x6, x7, [sp, #(16 * 3)]
-    ldp     x8, x9, [sp, #(16 * 4)]
-    ldp     x10, x11, [sp, #(16 * 5)]
-    ldp     x12, x13, [sp, #(16 * 6)]
-    ldp     x14, x15, [sp, #(16 * 7)]
-    ldp     x16, x17, [sp, #(16 * 8)]
-    ldp     x18, x30, [sp, #(16 * 9)]
+    "#,
+    caller_saved_x!(ldp),
+    r#"
     add     sp, sp, #FRAME_SIZE
     eret
     "#

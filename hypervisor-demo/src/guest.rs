@@ -128,69 +128,28 @@ guest_vectors:
 
 guest_irq:
     sub     sp, sp, #GUEST_FRAME
-    stp     x0, x1, [sp, #(16 * 0)]
-    stp     x2, x3, [sp, #(16 * 1)]
-    stp     x4, x5, [sp, #(16 * 2)]
-    stp     x6, x7, [sp, #(16 * 3)]
-    stp     x8, x9, [sp, #(16 * 4)]
-    stp     x10, x11, [sp, #(16 * 5)]
-    stp     x12, x13, [sp, #(16 * 6)]
-    stp     x14, x15, [sp, #(16 * 7)]
-    stp     x16, x17, [sp, #(16 * 8)]
-    stp     x18, x30, [sp, #(16 * 9)]
+    "#,
+    caller_saved_x!(stp),
+    r#"
     mrs     x0, fpcr
     mrs     x1, fpsr
     stp     x0, x1, [sp, #GUEST_FRAME_FPCR]
     add     x0, sp, #GUEST_FRAME_Q
-    stp     q0, q1, [x0, #(32 * 0)]
-    stp     q2, q3, [x0, #(32 * 1)]
-    stp     q4, q5, [x0, #(32 * 2)]
-    stp     q6, q7, [x0, #(32 * 3)]
-    stp     q8, q9, [x0, #(32 * 4)]
-    stp     q10, q11, [x0, #(32 * 5)]
-    stp     q12, q13, [x0, #(32 * 6)]
-    stp     q14, q15, [x0, #(32 * 7)]
-    stp     q16, q17, [x0, #(32 * 8)]
-    stp     q18, q19, [x0, #(32 * 9)]
-    stp     q20, q21, [x0, #(32 * 10)]
-    stp     q22, q23, [x0, #(32 * 11)]
-    stp     q24, q25, [x0, #(32 * 12)]
-    stp     q26, q27, [x0, #(32 * 13)]
-    stp     q28, q29, [x0, #(32 * 14)]
-    stp     q30, q31, [x0, #(32 * 15)]
-
+    "#,
+    q_regs!(stp, x0),
+    r#"
     bl      guest_irq_handler
 
     add     x0, sp, #GUEST_FRAME_Q
-    ldp     q0, q1, [x0, #(32 * 0)]
-    ldp     q2, q3, [x0, #(32 * 1)]
-    ldp     q4, q5, [x0, #(32 * 2)]
-    ldp     q6, q7, [x0, #(32 * 3)]
-    ldp     q8, q9, [x0, #(32 * 4)]
-    ldp     q10, q11, [x0, #(32 * 5)]
-    ldp     q12, q13, [x0, #(32 * 6)]
-    ldp     q14, q15, [x0, #(32 * 7)]
-    ldp     q16, q17, [x0, #(32 * 8)]
-    ldp     q18, q19, [x0, #(32 * 9)]
-    ldp     q20, q21, [x0, #(32 * 10)]
-    ldp     q22, q23, [x0, #(32 * 11)]
-    ldp     q24, q25, [x0, #(32 * 12)]
-    ldp     q26, q27, [x0, #(32 * 13)]
-    ldp     q28, q29, [x0, #(32 * 14)]
-    ldp     q30, q31, [x0, #(32 * 15)]
+    "#,
+    q_regs!(ldp, x0),
+    r#"
     ldp     x0, x1, [sp, #GUEST_FRAME_FPCR]
     msr     fpcr, x0
     msr     fpsr, x1
-    ldp     x0, x1, [sp, #(16 * 0)]
-    ldp     x2, x3, [sp, #(16 * 1)]
-    ldp     x4, x5, [sp, #(16 * 2)]
-    ldp     x6, x7, [sp, #(16 * 3)]
-    ldp     x8, x9, [sp, #(16 * 4)]
-    ldp     x10, x11, [sp, #(16 * 5)]
-    ldp     x12, x13, [sp, #(16 * 6)]
-    ldp     x14, x15, [sp, #(16 * 7)]
-    ldp     x16, x17, [sp, #(16 * 8)]
-    ldp     x18, x30, [sp, #(16 * 9)]
+    "#,
+    caller_saved_x!(ldp),
+    r#"
     add     sp, sp, #GUEST_FRAME
     eret
 

@@ -30,6 +30,9 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![deny(missing_docs)]
 
+// First: its macros are used by the modules below.
+#[macro_use]
+mod asm;
 mod boot;
 mod exceptions;
 mod guest;

@@ -50,6 +50,27 @@ const _: () = assert!(offset_of!(GuestRegs, x) == 0);
 const _: () = assert!(offset_of!(GuestRegs, spsr) == offset_of!(GuestRegs, elr) + 8);
 const _: () = assert!(offset_of!(GuestRegs, fpsr) == offset_of!(GuestRegs, fpcr) + 8);
 
+/// The hypervisor's callee-saved registers (AAPCS64: x19-x29, and x30,
+/// the return address; d8-d15) at `[sp]`: 160 bytes.
+macro_rules! callee_saved {
+    ($op:ident) => {
+        pairs!($op, sp, 0, 16:
+            x19 x20 0, x21 x22 1, x23 x24 2, x25 x26 3, x27 x28 4, x29 x30 5,
+            d8 d9 6, d10 d11 7, d12 d13 8, d14 d15 9)
+    };
+}
+
+/// The guest's x2-x29 in `GuestRegs::x` at `$base`. The code around it
+/// moves x0 and x1 (which hold pointers until the last moment) and x30
+/// (the odd one out of the pairs).
+macro_rules! guest_x2_to_x29 {
+    ($op:ident, $base:ident) => {
+        pairs!($op, $base, 0, 16:
+            x2 x3 1, x4 x5 2, x6 x7 3, x8 x9 4, x10 x11 5, x12 x13 6, x14 x15 7,
+            x16 x17 8, x18 x19 9, x20 x21 10, x22 x23 11, x24 x25 12, x26 x27 13, x28 x29 14)
+    };
+}
+
 // SAFETY (of the whole block): `vcpu_run` follows the AAPCS64: it saves
 // every callee-saved register (x19-x30, d8-d15) on its own 16-byte aligned
 // frame before loading the guest's, and `vcpu_exit` restores them and the
@@ -67,16 +88,9 @@ global_asm!(
 vcpu_run:
     // The hypervisor's callee-saved registers.
     sub     sp, sp, #160
-    stp     x19, x20, [sp, #(16 * 0)]
-    stp     x21, x22, [sp, #(16 * 1)]
-    stp     x23, x24, [sp, #(16 * 2)]
-    stp     x25, x26, [sp, #(16 * 3)]
-    stp     x27, x28, [sp, #(16 * 4)]
-    stp     x29, x30, [sp, #(16 * 5)]
-    stp     d8, d9, [sp, #(16 * 6)]
-    stp     d10, d11, [sp, #(16 * 7)]
-    stp     d12, d13, [sp, #(16 * 8)]
-    stp     d14, d15, [sp, #(16 * 9)]
+    "#,
+    callee_saved!(stp),
+    r#"
     msr     tpidr_el2, x0
 
     // The guest's state: where and how to return, FP/SIMD, then x0-x30.
@@ -87,36 +101,10 @@ vcpu_run:
     msr     fpcr, x1
     msr     fpsr, x2
     add     x1, x0, #{Q}
-    ldp     q0, q1, [x1, #(32 * 0)]
-    ldp     q2, q3, [x1, #(32 * 1)]
-    ldp     q4, q5, [x1, #(32 * 2)]
-    ldp     q6, q7, [x1, #(32 * 3)]
-    ldp     q8, q9, [x1, #(32 * 4)]
-    ldp     q10, q11, [x1, #(32 * 5)]
-    ldp     q12, q13, [x1, #(32 * 6)]
-    ldp     q14, q15, [x1, #(32 * 7)]
-    ldp     q16, q17, [x1, #(32 * 8)]
-    ldp     q18, q19, [x1, #(32 * 9)]
-    ldp     q20, q21, [x1, #(32 * 10)]
-    ldp     q22, q23, [x1, #(32 * 11)]
-    ldp     q24, q25, [x1, #(32 * 12)]
-    ldp     q26, q27, [x1, #(32 * 13)]
-    ldp     q28, q29, [x1, #(32 * 14)]
-    ldp     q30, q31, [x1, #(32 * 15)]
-    ldp     x2, x3, [x0, #(16 * 1)]
-    ldp     x4, x5, [x0, #(16 * 2)]
-    ldp     x6, x7, [x0, #(16 * 3)]
-    ldp     x8, x9, [x0, #(16 * 4)]
-    ldp     x10, x11, [x0, #(16 * 5)]
-    ldp     x12, x13, [x0, #(16 * 6)]
-    ldp     x14, x15, [x0, #(16 * 7)]
-    ldp     x16, x17, [x0, #(16 * 8)]
-    ldp     x18, x19, [x0, #(16 * 9)]
-    ldp     x20, x21, [x0, #(16 * 10)]
-    ldp     x22, x23, [x0, #(16 * 11)]
-    ldp     x24, x25, [x0, #(16 * 12)]
-    ldp     x26, x27, [x0, #(16 * 13)]
-    ldp     x28, x29, [x0, #(16 * 14)]
+    "#,
+    q_regs!(ldp, x1),
+    guest_x2_to_x29!(ldp, x0),
+    r#"
     ldr     x30, [x0, #(8 * 30)]
     ldp     x0, x1, [x0, #(16 * 0)]
     eret
@@ -126,20 +114,9 @@ vcpu_run:
     .global vcpu_exit
 vcpu_exit:
     mrs     x1, tpidr_el2
-    stp     x2, x3, [x1, #(16 * 1)]
-    stp     x4, x5, [x1, #(16 * 2)]
-    stp     x6, x7, [x1, #(16 * 3)]
-    stp     x8, x9, [x1, #(16 * 4)]
-    stp     x10, x11, [x1, #(16 * 5)]
-    stp     x12, x13, [x1, #(16 * 6)]
-    stp     x14, x15, [x1, #(16 * 7)]
-    stp     x16, x17, [x1, #(16 * 8)]
-    stp     x18, x19, [x1, #(16 * 9)]
-    stp     x20, x21, [x1, #(16 * 10)]
-    stp     x22, x23, [x1, #(16 * 11)]
-    stp     x24, x25, [x1, #(16 * 12)]
-    stp     x26, x27, [x1, #(16 * 13)]
-    stp     x28, x29, [x1, #(16 * 14)]
+    "#,
+    guest_x2_to_x29!(stp, x1),
+    r#"
     str     x30, [x1, #(8 * 30)]
     ldp     x2, x3, [sp], #16
     stp     x2, x3, [x1, #(16 * 0)]
@@ -150,34 +127,13 @@ vcpu_exit:
     mrs     x3, fpsr
     stp     x2, x3, [x1, #{FPCR}]
     add     x2, x1, #{Q}
-    stp     q0, q1, [x2, #(32 * 0)]
-    stp     q2, q3, [x2, #(32 * 1)]
-    stp     q4, q5, [x2, #(32 * 2)]
-    stp     q6, q7, [x2, #(32 * 3)]
-    stp     q8, q9, [x2, #(32 * 4)]
-    stp     q10, q11, [x2, #(32 * 5)]
-    stp     q12, q13, [x2, #(32 * 6)]
-    stp     q14, q15, [x2, #(32 * 7)]
-    stp     q16, q17, [x2, #(32 * 8)]
-    stp     q18, q19, [x2, #(32 * 9)]
-    stp     q20, q21, [x2, #(32 * 10)]
-    stp     q22, q23, [x2, #(32 * 11)]
-    stp     q24, q25, [x2, #(32 * 12)]
-    stp     q26, q27, [x2, #(32 * 13)]
-    stp     q28, q29, [x2, #(32 * 14)]
-    stp     q30, q31, [x2, #(32 * 15)]
-
+    "#,
+    q_regs!(stp, x2),
+    r#"
     // Back to the hypervisor, returning x0 from vcpu_run.
-    ldp     x19, x20, [sp, #(16 * 0)]
-    ldp     x21, x22, [sp, #(16 * 1)]
-    ldp     x23, x24, [sp, #(16 * 2)]
-    ldp     x25, x26, [sp, #(16 * 3)]
-    ldp     x27, x28, [sp, #(16 * 4)]
-    ldp     x29, x30, [sp, #(16 * 5)]
-    ldp     d8, d9, [sp, #(16 * 6)]
-    ldp     d10, d11, [sp, #(16 * 7)]
-    ldp     d12, d13, [sp, #(16 * 8)]
-    ldp     d14, d15, [sp, #(16 * 9)]
+    "#,
+    callee_saved!(ldp),
+    r#"
     add     sp, sp, #160
     ret
     "#,
