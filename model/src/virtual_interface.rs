@@ -139,7 +139,7 @@ pub struct VirtConfig {
     pub list_registers: u8,
     /// Implemented virtual priority bits (GICH_VTR.PRIbits + 1). GICv2 has
     /// exactly 5: the list-register Priority field and GICH_VMCR.VMPriMask
-    /// hold bits [7:3] only (5.3.3, 5.3.8).
+    /// hold bits \[7:3\] only (5.3.3, 5.3.8).
     pub priority_bits: u8,
     /// Implemented virtual preemption bits (GICH_VTR.PREbits + 1). GICv2
     /// has exactly 5: GICH_APR is one 32-bit register, one bit per

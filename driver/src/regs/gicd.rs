@@ -37,7 +37,7 @@ pub mod offset {
     pub const SPENDSGIR: usize = 0xF20;
     /// GICD_PIDR4, first of the identification registers (4.3.18).
     pub const PIDR4: usize = 0xFD0;
-    /// GICD_PIDR2 (ICPIDR2): bits [7:4] give the architecture version (2 for GICv2).
+    /// GICD_PIDR2 (ICPIDR2): bits \[7:4\] give the architecture version (2 for GICv2).
     pub const PIDR2: usize = 0xFE8;
     /// Size of the Distributor frame in bytes.
     pub const FRAME_SIZE: usize = 0x1000;

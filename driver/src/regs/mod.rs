@@ -2,7 +2,7 @@
 //!
 //! Each frame module holds the register offsets (module `offset`) and the
 //! register fields (tock-registers `register_bitfields!`). The driver reaches
-//! registers through [`Reg`] handles over a [`RegisterBus`](crate::bus::RegisterBus);
+//! registers through [`Reg`] handles over a [`RegisterBus`];
 //! the model decodes incoming accesses with the same offsets and fields. No
 //! bit position is written down anywhere else.
 //!
