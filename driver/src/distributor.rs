@@ -1,7 +1,7 @@
 //! The Distributor (GICD, IHI 0048B 4.3): which interrupts are enabled,
 //! pending and active, their priority, target CPUs, trigger and group.
 
-use tock_registers::interfaces::{ReadWriteable, Readable, Writeable};
+use tock_registers::interfaces::{Readable, Writeable};
 
 use crate::bus::RegisterBus;
 use crate::regs::gicd::{offset, CTLR, ICFGR_EDGE_BIT, IIDR, SGIR, TYPER};
@@ -50,9 +50,15 @@ impl Default for DistributorConfig {
 /// The GIC Distributor, shared by all CPUs.
 ///
 /// Set/clear register pairs need no lock; read-modify-write sequences on
-/// shared words (GICD_CTLR, GICD_ICFGR, GICD_IGROUPR) hold a spin lock, and
+/// shared words (GICD_ICFGR, GICD_IGROUPR) hold a spin lock, and
 /// priorities and targets are written a byte at a time, so concurrent calls
 /// from several CPUs never undo each other.
+///
+/// Only [`set_trigger`](Self::set_trigger) and [`set_group`](Self::set_group)
+/// take the lock. Its atomic instructions need the `Distributor` itself in
+/// Normal cacheable memory on real hardware (with the MMU off every access
+/// is Device memory, where exclusives are not guaranteed to work); `init`,
+/// `enable` and everything else use no atomics.
 pub struct Distributor<B> {
     bus: B,
     info: DistributorInfo,
@@ -157,15 +163,15 @@ impl<B: RegisterBus> Distributor<B> {
     }
 
     /// Starts forwarding both groups to the CPU interfaces (GICD_CTLR).
+    /// Without the Security Extensions the register holds only the two
+    /// group enables, so this is one write, with no lock.
     pub fn enable(&self) {
-        let _g = self.rmw.lock();
         self.ctlr()
-            .modify(CTLR::EnableGrp0::SET + CTLR::EnableGrp1::SET);
+            .write(CTLR::EnableGrp0::SET + CTLR::EnableGrp1::SET);
     }
 
-    /// Stops forwarding any interrupt (GICD_CTLR = 0).
+    /// Stops forwarding any interrupt (GICD_CTLR = 0; one write, no lock).
     pub fn disable(&self) {
-        let _g = self.rmw.lock();
         self.ctlr().set(0);
     }
 

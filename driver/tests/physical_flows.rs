@@ -89,6 +89,10 @@ fn init_leaves_spis_disabled_idle_and_targeted_at_the_boot_cpu() {
     d0.set_active(spi(4)).unwrap();
     d0.init(&DistributorConfig::default());
     assert_eq!(d0.is_enabled(), (false, false));
+    d0.enable();
+    assert_eq!(d0.is_enabled(), (true, true));
+    d0.disable();
+    assert_eq!(d0.is_enabled(), (false, false));
     for n in 32..64 {
         let id = IntId::new(n).unwrap();
         assert!(!d0.is_interrupt_enabled(id).unwrap(), "{id:?} enabled");
