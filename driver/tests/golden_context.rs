@@ -82,3 +82,32 @@ fn golden_vcpu_context_loads_saves_unchanged_and_restores_into_the_model() {
     assert_eq!(guest.priority_mask(), Priority(0xF0));
     assert_eq!(guest.highest_pending().map(|a| a.intid().get()), Some(41));
 }
+
+mod damaged {
+    use gic_driver::VcpuContext;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Flipped bytes and truncations of a real context never panic:
+        /// either a typed error, or a context that saves to bytes which
+        /// load back to the same context.
+        #[test]
+        fn damaged_contexts_are_refused_or_load_consistently(
+            flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..6),
+            cut in any::<usize>(),
+        ) {
+            let mut bytes = super::build();
+            for (at, x) in flips {
+                let n = bytes.len();
+                bytes[at % n] ^= x;
+            }
+            bytes.truncate(cut % (bytes.len() + 1));
+            if let Ok(ctx) = VcpuContext::<32>::load_bytes(&bytes) {
+                let mut buf = [0u8; 512];
+                let n = ctx.save_bytes(&mut buf).unwrap();
+                let again = VcpuContext::<32>::load_bytes(&buf[..n]).unwrap();
+                prop_assert_eq!(again, ctx);
+            }
+        }
+    }
+}
