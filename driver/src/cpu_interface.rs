@@ -145,7 +145,9 @@ impl<B: RegisterBus> CpuInterface<B> {
         Ok(())
     }
 
-    /// Stops signalling both groups (GICC_CTLR group enables cleared).
+    /// Stops signalling both groups: writes GICC_CTLR keeping only the
+    /// bypass bits, so EnableGrp0/1, AckCtl, FIQEn, CBPR and EOImode are
+    /// cleared too ([`init`](Self::init) sets them again).
     pub fn disable(&self) {
         let bypass = self.ctlr().read(CTLR::Bypass);
         self.ctlr().write(CTLR::Bypass.val(bypass));

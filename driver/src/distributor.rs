@@ -20,7 +20,9 @@ pub struct DistributorInfo {
     pub security_extensions: bool,
     /// GICD_IIDR as read.
     pub iidr: u32,
-    /// Implemented priority bits, as a mask of the top bits (0xF0 for 16 levels).
+    /// Implemented priority bits, as a mask of the top bits (0xF0 for 16
+    /// levels), found by writing 0xFF to SGI 0's GICD_IPRIORITYR byte and
+    /// reading it back. Not the CPU interface's priority mask (GICC_PMR).
     pub priority_mask: u8,
 }
 

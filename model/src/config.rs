@@ -147,9 +147,9 @@ pub enum ConfigError {
     PriorityBits(u8),
     /// List registers outside 1-64.
     ListRegisters(u8),
-    /// Virtual priority bits outside 5-8.
+    /// Virtual priority bits other than 5 (GICv2 list registers hold 5).
     VirtualPriorityBits(u8),
-    /// Virtual preemption bits outside 5 to the virtual priority bits.
+    /// Virtual preemption bits other than 5 (GICv2's GICH_APR holds 5).
     VirtualPreemptionBits(u8),
 }
 

@@ -94,8 +94,13 @@ fn check(ok: bool) -> Result<(), SnapshotError> {
 }
 
 impl Gic {
-    /// Writes the model's state into `buf` (format: module docs of
-    /// `snapshot`, above) and returns its length, or
+    /// Writes the model's state into `buf` in the format of
+    /// [`gic_driver::snapshot`]: a [`tag::BASE`] section (configuration,
+    /// Distributor, GICC interfaces, input line levels) and, with the
+    /// Virtualization Extensions, a [`tag::VIRT`] section holding one
+    /// [`VcpuRecord`] per CPU (byte layout: `model/src/snapshot.rs`). Derived
+    /// state (outputs, RPR, HPPIR, GICH_EISR/ELRSR/MISR) is not saved.
+    /// Returns the length written, or
     /// [`SnapshotError::BufferTooSmall`] with the length needed.
     pub fn save(&self, buf: &mut [u8]) -> Result<usize, SnapshotError> {
         let mut w = Writer::new(buf);

@@ -22,7 +22,8 @@
 //! # Decisions where the specification leaves room
 //!
 //! * Virtual priorities have five bits: the LR Priority and VMCR.VMPriMask
-//!   fields are five bits wide whatever GICH_VTR.PRIbits reports. The active
+//!   fields are five bits wide, and GICH_VTR reports 5 priority and 5
+//!   preemption bits ([`VirtConfig`] allows no other value). The active
 //!   priority bit for group priority `g` is `g >> 3` (bits \[7:3\]), so
 //!   GICH_APR's 32 bits cover every level (5.3.7).
 //! * Minimum binary points: VMBP >= 7 - preemption bits (2 with 5 bits),

@@ -17,7 +17,8 @@ use crate::{EoiMode, Error, Priority};
 pub struct VtrInfo {
     /// List registers implemented, 1-64 (ListRegs, a six-bit field, + 1).
     pub list_registers: u8,
-    /// Virtual priority bits implemented, 5-8 (PRIbits + 1).
+    /// Virtual priority bits implemented (PRIbits + 1): 5 on GICv2, whose
+    /// GICH_LRn.Priority and GICH_VMCR.VMPriMask hold bits \[7:3\].
     pub priority_bits: u8,
     /// Virtual preemption bits implemented (PREbits + 1).
     pub preemption_bits: u8,

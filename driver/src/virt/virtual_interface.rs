@@ -313,7 +313,7 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
         n
     }
 
-    /// Handles the maintenance interrupt (GICH's PPI, 25 on QEMU's virt),
+    /// Handles the maintenance interrupt (PPI 9, INTID 25 on QEMU's virt),
     /// leaving none of its conditions asserted:
     ///
     /// 1. reads GICH_MISR, unless GICH_HCR enables no condition but EOI
