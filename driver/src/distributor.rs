@@ -23,7 +23,7 @@ pub struct DistributorInfo {
     /// Implemented priority bits, as a mask of the top bits (0xF0 for 16
     /// levels), found by writing 0xFF to SGI 0's GICD_IPRIORITYR byte and
     /// reading it back. Not the CPU interface's priority mask (GICC_PMR).
-    pub priority_mask: u8,
+    pub implemented_priority: u8,
 }
 
 /// How [`Distributor::init`] leaves every SPI.
@@ -78,7 +78,7 @@ impl<B: RegisterBus> Distributor<B> {
         let iidr = Reg::<_, IIDR::Register>::new(&bus, offset::IIDR).get();
         let saved = bus.read8(offset::IPRIORITYR);
         bus.write8(offset::IPRIORITYR, 0xFF);
-        let priority_mask = bus.read8(offset::IPRIORITYR);
+        let implemented_priority = bus.read8(offset::IPRIORITYR);
         bus.write8(offset::IPRIORITYR, saved);
         Distributor {
             bus,
@@ -87,7 +87,7 @@ impl<B: RegisterBus> Distributor<B> {
                 cpus,
                 security_extensions,
                 iidr,
-                priority_mask,
+                implemented_priority,
             },
             rmw: spin::Mutex::new(()),
         }
@@ -123,7 +123,7 @@ impl<B: RegisterBus> Distributor<B> {
             Trigger::Level => 0,
             Trigger::Edge => 0xAAAA_AAAA,
         };
-        let prio = config.priority.get() & self.info.priority_mask;
+        let prio = config.priority.get() & self.info.implemented_priority;
         // Rounded up: with 1020 lines the last word holds INTIDs 992-1019.
         let words = (self.info.lines as usize).div_ceil(32);
         for w in 1..words {
@@ -158,7 +158,7 @@ impl<B: RegisterBus> Distributor<B> {
             Group::Group1 => u32::MAX,
         };
         self.bus.write32(offset::IGROUPR, group_word);
-        let prio = config.priority.get() & self.info.priority_mask;
+        let prio = config.priority.get() & self.info.implemented_priority;
         for id in 0..IntId::SPI_START as usize {
             self.bus.write8(offset::IPRIORITYR + id, prio);
         }
@@ -271,10 +271,10 @@ impl<B: RegisterBus> Distributor<B> {
     /// neighbour changes. Refuses priorities using unimplemented bits.
     pub fn set_priority(&self, id: IntId, priority: Priority) -> Result<(), Error> {
         let n = self.check(id)?;
-        if priority.get() & !self.info.priority_mask != 0 {
+        if priority.get() & !self.info.implemented_priority != 0 {
             return Err(Error::PriorityNotImplemented {
                 priority: priority.get(),
-                implemented: self.info.priority_mask,
+                implemented: self.info.implemented_priority,
             });
         }
         self.bus
@@ -395,7 +395,7 @@ impl<B: RegisterBus> Distributor<B> {
                     + SGIR::CPUTargetList.val(mask.check(self.info.cpus)?.bits() as u32)
             }
             SgiTarget::AllOthers => SGIR::TargetListFilter::AllOthers,
-            SgiTarget::ToSelf => SGIR::TargetListFilter::SelfOnly,
+            SgiTarget::SelfOnly => SGIR::TargetListFilter::SelfOnly,
         };
         Reg::<_, SGIR::Register>::new(&self.bus, offset::SGIR)
             .write(fields + SGIR::SGIINTID.val(sgi.get()));

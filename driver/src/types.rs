@@ -31,5 +31,5 @@ pub enum SgiTarget {
     /// Every CPU interface except the one sending.
     AllOthers,
     /// Only the CPU sending.
-    ToSelf,
+    SelfOnly,
 }

@@ -56,7 +56,7 @@ fn distributor_reads_the_gic_shape() {
     assert_eq!(info.lines, 96);
     assert_eq!(info.cpus, 4);
     assert!(!info.security_extensions);
-    assert_eq!(info.priority_mask, 0xF8);
+    assert_eq!(info.implemented_priority, 0xF8);
     assert_eq!(d.this_cpu(), CpuMask::cpu(2).unwrap());
 }
 
@@ -402,7 +402,7 @@ fn sgis_reach_their_targets_with_the_source_cpu() {
         c[cpu].end_of_interrupt(ack);
     }
 
-    d[2].send_sgi(sgi, SgiTarget::ToSelf).unwrap();
+    d[2].send_sgi(sgi, SgiTarget::SelfOnly).unwrap();
     assert!(c[0].acknowledge().is_none() && c[1].acknowledge().is_none());
     assert_eq!(c[2].acknowledge().unwrap().source_cpu(), Some(2));
 }
@@ -414,7 +414,7 @@ fn one_sgi_from_two_sources_is_delivered_once_per_source() {
     let d1 = dist(&g, 1);
     let c0 = cpu_if(&g, 0, open_config());
     let sgi = IntId::sgi(2).unwrap();
-    d0.send_sgi(sgi, SgiTarget::ToSelf).unwrap();
+    d0.send_sgi(sgi, SgiTarget::SelfOnly).unwrap();
     d1.send_sgi(sgi, SgiTarget::List(CpuMask::cpu(0).unwrap()))
         .unwrap();
     assert_eq!(d0.sgi_pending_sources(sgi).unwrap().bits(), 0b11);
@@ -536,7 +536,7 @@ fn out_of_range_arguments_are_refused_and_change_nothing() {
         Err(Error::IsAnSgi(1))
     );
     assert_eq!(
-        d.send_sgi(spi(0), SgiTarget::ToSelf),
+        d.send_sgi(spi(0), SgiTarget::SelfOnly),
         Err(Error::NotAnSgi(32))
     );
     assert_eq!(

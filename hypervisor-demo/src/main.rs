@@ -146,12 +146,12 @@ fn run() -> Result<(), Failure> {
     gicd.init(&DistributorConfig::default());
     let info = gicd.info();
     println!(
-        "GICD: {} interrupt lines, {} CPU interface(s), security extensions {}, IIDR {:#010x}, priority mask {:#04x}",
+        "GICD: {} interrupt lines, {} CPU interface(s), security extensions {}, IIDR {:#010x}, implemented priority bits {:#04x}",
         info.lines,
         info.cpus,
         if info.security_extensions { "present" } else { "absent" },
         info.iidr,
-        info.priority_mask,
+        info.implemented_priority,
     );
 
     // This CPU's interface: priority mask 0xF0 (everything at 0xA0 passes),
@@ -189,7 +189,7 @@ fn phase1(gicd: &Distributor<Mmio>) -> Result<(), Failure> {
     // Make every earlier memory write visible before the SGI can be taken
     // (the pattern Linux uses before writing GICD_SGIR).
     barrier::dsb(barrier::SY);
-    gicd.send_sgi(DEMO_SGI, SgiTarget::ToSelf)?;
+    gicd.send_sgi(DEMO_SGI, SgiTarget::SelfOnly)?;
     println!("sent {DEMO_SGI} to this CPU (CPU interface {this_cpu})");
 
     let delay = timer::ticks_from_micros(TIMER_DELAY_US);

@@ -90,7 +90,7 @@ impl Config {
     }
 
     /// Mask of the implemented bits of an 8-bit priority (0xF8 for 5 bits).
-    pub const fn priority_mask(&self) -> u8 {
+    pub const fn implemented_priority(&self) -> u8 {
         let bits = clamp_bits(self.priority_bits);
         (0xFF00u16 >> bits) as u8
     }
@@ -186,7 +186,7 @@ mod tests {
         let c = Config::qemu_virt(2);
         assert_eq!(c.validate(), Ok(()));
         assert_eq!(c.lines, 288);
-        assert_eq!(c.priority_mask(), 0xFF);
+        assert_eq!(c.implemented_priority(), 0xFF);
         assert_eq!(c.min_binary_point(), 0);
         assert_eq!(c.virtualization, Some(VirtConfig::QEMU));
     }

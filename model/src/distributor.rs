@@ -51,7 +51,7 @@ impl Shape {
             lines: config.lines,
             intids: config.implemented_intids(),
             priority_bits: config.priority_bits,
-            prio_mask: config.priority_mask(),
+            prio_mask: config.implemented_priority(),
             pre_bits: config.preemption_bits(),
             min_bpr: config.min_binary_point(),
         }

@@ -21,7 +21,7 @@ fn driver_reads_the_model_shape_and_probes_priority_bits() {
     let info = *gicd.info();
     assert_eq!((info.lines, info.cpus), (160, 4));
     assert!(!info.security_extensions);
-    assert_eq!(info.priority_mask, 0xF8);
+    assert_eq!(info.implemented_priority, 0xF8);
     assert_eq!(gicd.this_cpu(), CpuMask::from_bits(1 << 2));
     assert_eq!(shared.lock().priority(2, 0), Some(0), "probe restored");
 }

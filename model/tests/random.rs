@@ -171,7 +171,7 @@ fn check_invariants(gic: &Gic) -> Result<(), TestCaseError> {
         prop_assert_eq!(t.d(cpu, d::ICFGR), 0xAAAA_AAAA);
         prop_assert_eq!(t.d(cpu, d::ISENABLER) & 0xFFFF, 0xFFFF);
         let pmr = t.c(cpu, c::PMR);
-        prop_assert_eq!(pmr & !(config.priority_mask() as u32), 0);
+        prop_assert_eq!(pmr & !(config.implemented_priority() as u32), 0);
         prop_assert!(t.c(cpu, c::BPR) >= config.min_binary_point() as u32);
         prop_assert!(t.c(cpu, c::ABPR) > config.min_binary_point() as u32);
         let (irq, fiq) = (gic.irq(cpu), gic.fiq(cpu));
