@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use gic_driver::bus::RegisterBus;
 use gic_driver::virt::{Hcr, Injection, LrState};
 use gic_driver::{
     Acknowledged, CpuInterface, CpuInterfaceConfig, Distributor, DistributorConfig, EoiMode, Group,
@@ -127,6 +128,34 @@ fn injected_interrupt_is_acknowledged_completed_and_its_list_register_retired() 
     assert_eq!(vif.elrsr() & 0xF, 0xF, "every LR empty again");
     assert_eq!(guest.running_priority(), Priority::LOWEST);
     assert!(guest.acknowledge().is_none());
+}
+
+#[test]
+fn the_guests_cpu_interface_works_unchanged_on_gicv() {
+    let g = qemu();
+    let mut vif = hypervisor(&g);
+    let guest = CpuInterface::new(g.frame(Frame::Gicv, 0));
+    guest
+        .init(&CpuInterfaceConfig {
+            priority_mask: Priority(0xF8),
+            binary_point: 0,
+            ack_ctl: false,
+            ..CpuInterfaceConfig::default()
+        })
+        .unwrap();
+    assert_eq!(guest.binary_point(), 2, "GICV_BPR is raised to its minimum");
+    assert_eq!(guest.priority_mask(), Priority(0xF8));
+    let g1 = ListRegister::software(id(44), Priority(0x80), Group::Group1).unwrap();
+    vif.inject(g1).unwrap();
+    assert!(
+        guest.acknowledge().is_none(),
+        "GICV_IAR reads 1022: AckCtl clear"
+    );
+    assert_eq!(vif.read_list_register(0).unwrap().state(), LrState::Pending);
+    let mut config = guest.control();
+    config.modify(gic_driver::regs::gicc::CTLR::AckCtl::SET);
+    g.frame(Frame::Gicv, 0).write32(0, config.get());
+    assert_eq!(guest.acknowledge().map(|a| a.intid()), Some(id(44)));
 }
 
 #[test]
