@@ -109,7 +109,7 @@ fn injected_interrupt_is_acknowledged_completed_and_its_list_register_retired() 
     assert!(maintenance(&g), "EOI bit: maintenance interrupt");
     assert!(
         g.lock().is_pending(0, MAINTENANCE),
-        "seen as PPI 25 pending"
+        "seen as INTID 25 (PPI 9) pending"
     );
     assert_eq!(vif.eisr(), 1);
 
