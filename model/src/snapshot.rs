@@ -60,15 +60,20 @@ const MAX_VIRT_LEN: usize = 1 + MAX_CPUS * (13 + 4 * MAX_LIST_REGISTERS);
 pub const MAX_SNAPSHOT_LEN: usize =
     HEADER_LEN + SECTION_HEADER_LEN + MAX_BASE_LEN + SECTION_HEADER_LEN + MAX_VIRT_LEN;
 
-fn word_write(w: &mut Writer<'_>, word: &Word) {
-    for v in [
+/// The saved words of one group of 32 interrupts, in the order written.
+fn word_fields(word: &Word) -> [u32; 6] {
+    [
         word.enabled,
         word.latch,
         word.active,
         word.group,
         word.edge,
         word.level,
-    ] {
+    ]
+}
+
+fn word_write(w: &mut Writer<'_>, word: &Word) {
+    for v in word_fields(word) {
         w.u32(v);
     }
 }
@@ -197,18 +202,7 @@ impl Gic {
         for (w, word) in d.shared.iter_mut().enumerate().take(s.words()).skip(1) {
             *word = word_read(c)?;
             let invalid = !s.valid_mask(w);
-            check(
-                [
-                    word.enabled,
-                    word.latch,
-                    word.active,
-                    word.group,
-                    word.edge,
-                    word.level,
-                ]
-                .iter()
-                .all(|v| v & invalid == 0),
-            )?;
+            check(word_fields(word).iter().all(|v| v & invalid == 0))?;
         }
         let n = (s.intids as usize).saturating_sub(32);
         let prio = c.bytes(n)?;
