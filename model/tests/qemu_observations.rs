@@ -52,9 +52,7 @@ fn pidr2_names_architecture_version_2() {
 #[test]
 fn sgi_from_two_sources_is_delivered_once_per_source() {
     let mut t = qemu();
-    t.dw(0, d::CTLR, 0b11);
-    t.cw(0, c::CTLR, 0b11);
-    t.cw(0, c::PMR, 0xFF);
+    t.enable_all();
     // SPENDSGIR1 = 0x300: SGI 5 pending from CPUs 0 and 1.
     t.dw(0, d::SPENDSGIR + 4, 0x300);
     assert_eq!(t.c(0, c::IAR), 0x005);
@@ -63,53 +61,40 @@ fn sgi_from_two_sources_is_delivered_once_per_source() {
     assert_eq!(t.c(0, c::IAR), 0x405);
 }
 
-/// SPI `id` at `prio`, targeted at CPU 0, enabled and made pending.
-fn pending_spi(t: &mut T, id: usize, prio: u8) {
-    t.dbw(0, d::IPRIORITYR + id, prio);
-    t.dbw(0, d::ITARGETSR + id, 1);
-    t.dw(0, d::ISENABLER + 4 * (id / 32), 1 << (id % 32));
-    t.dw(0, d::ISPENDR + 4 * (id / 32), 1 << (id % 32));
-}
-
 #[test]
 fn binary_point_0_running_priority_active_priorities_and_preemption() {
     let mut t = qemu();
-    t.dw(0, d::CTLR, 0b11);
-    t.cw(0, c::CTLR, 0b11);
-    t.cw(0, c::PMR, 0xFF);
-    t.cw(0, c::BPR, 0);
-    pending_spi(&mut t, 40, 0xA0);
+    t.enable_all(); // BPR 0
+    t.pending_spi(40, 0xA0);
     assert_eq!(t.c(0, c::IAR), 40);
     assert_eq!(t.c(0, c::RPR), 0xA0);
     assert_eq!(t.c(0, c::APR + 8), 0x0001_0000, "APR2 bit 16: 0xA0 >> 1");
-    pending_spi(&mut t, 41, 0xA8);
+    t.pending_spi(41, 0xA8);
     assert_eq!(t.c(0, c::HPPIR), 41);
     assert_eq!(t.c(0, c::IAR), 1023);
-    pending_spi(&mut t, 42, 0x90);
+    t.pending_spi(42, 0x90);
     assert_eq!(t.c(0, c::IAR), 42);
 }
 
 #[test]
 fn binary_point_5_groups_0x90_with_0xa0() {
     let mut t = qemu();
-    t.dw(0, d::CTLR, 0b11);
-    t.cw(0, c::CTLR, 0b11);
-    t.cw(0, c::PMR, 0xFF);
+    t.enable_all();
     t.cw(0, c::BPR, 5);
-    pending_spi(&mut t, 40, 0xA0);
+    t.pending_spi(40, 0xA0);
     assert_eq!(t.c(0, c::IAR), 40);
     assert_eq!(t.c(0, c::RPR), 0x80);
-    pending_spi(&mut t, 42, 0x90);
+    t.pending_spi(42, 0x90);
     assert_eq!(t.c(0, c::IAR), 1023);
 }
 
 #[test]
 fn eoimode_1_eoir_drops_priority_and_dir_deactivates() {
     let mut t = qemu();
-    t.dw(0, d::CTLR, 0b11);
-    t.cw(0, c::CTLR, 0b11 | 1 << 9);
-    t.cw(0, c::PMR, 0xFF);
-    pending_spi(&mut t, 40, 0xA0);
+    t.enable_all();
+    let ctlr = t.c(0, c::CTLR);
+    t.cw(0, c::CTLR, ctlr | 1 << 9); // EOImode
+    t.pending_spi(40, 0xA0);
     assert_eq!(t.c(0, c::IAR), 40);
     t.cw(0, c::EOIR, 40);
     assert_eq!(t.c(0, c::RPR), 0xFF);
