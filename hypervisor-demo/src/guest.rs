@@ -35,7 +35,7 @@ use aarch64_cpu::registers::{
 use gic_driver::bus::{Mmio, RegisterBus};
 use gic_driver::{CpuInterface, CpuInterfaceConfig, EoiMode, IntId, Priority};
 
-use crate::stage2;
+use crate::board;
 
 /// Hypercalls: `hvc #0` with the call number in x0.
 pub mod hvc {
@@ -45,12 +45,6 @@ pub mod hvc {
     /// not return.
     pub const FAIL: u64 = 2;
 }
-
-/// The guest's virtual timer interrupt: PPI 11, INTID 27.
-pub const VTIMER: IntId = match IntId::ppi(11) {
-    Ok(id) => id,
-    Err(_) => panic!("PPI 11 is a valid PPI"),
-};
 
 /// How many interrupts the guest waits for: 8 software interrupts and its timer.
 pub const EXPECTED: usize = 9;
@@ -68,7 +62,7 @@ const GICD_TYPER: usize = 0x004;
 static GICV: CpuInterface<Mmio> = CpuInterface::new(
     // SAFETY: stage 2 maps the guest's GICC address to the GICV frame as
     // Device memory, and only the guest uses it.
-    unsafe { Mmio::new(stage2::GUEST_GICC as usize) },
+    unsafe { Mmio::new(board::GICC_BASE) },
 );
 
 /// How many acknowledged interrupts the log holds.
@@ -232,7 +226,7 @@ extern "C" fn guest_main() -> ! {
 
     // Its distributor is not mapped at stage 2: this read exits to EL2.
     // SAFETY: the guest's GICD address; the hypervisor emulates the page.
-    let gicd = unsafe { Mmio::new(stage2::GUEST_GICD as usize) };
+    let gicd = unsafe { Mmio::new(board::GICD_BASE) };
     let typer = gicd.read32(GICD_TYPER);
     crate::println!("guest: its GICD_TYPER reads {typer:#x}");
 
@@ -283,7 +277,7 @@ extern "C" fn guest_irq_handler() {
     // raises the hypervisor's maintenance interrupt; for the forwarded
     // timer (HW = 1) it deactivates the physical INTID 27.
     GICV.handle_pending(|ack| {
-        if ack.intid() == VTIMER {
+        if ack.intid() == board::VIRT_TIMER_INTID {
             // Lower the timer's line before the EOI (IMASK = 1, disabled).
             CNTV_CTL_EL0.write(CNTV_CTL_EL0::ENABLE::CLEAR + CNTV_CTL_EL0::IMASK::SET);
             barrier::isb(barrier::SY);

@@ -13,17 +13,14 @@ use gic_driver::bus::Mmio;
 use gic_driver::{Acknowledged, CpuInterface, Deactivation};
 
 use crate::semihosting::{self, status};
-use crate::{guest, timer, vgic};
-
-/// Physical base address of the GIC CPU interface (GICC) on QEMU virt.
-const GICC_BASE: usize = 0x0801_0000;
+use crate::{board, timer, vgic};
 
 /// This CPU's GIC CPU interface. It is a `static` so that the IRQ handler,
 /// which the vector table calls with no arguments, can reach it.
 pub static GICC: CpuInterface<Mmio> = CpuInterface::new(
-    // SAFETY: GICC_BASE is QEMU virt's GICC frame; the MMU is off, so it is
-    // Device memory, and nothing else in the program uses that address.
-    unsafe { Mmio::new(GICC_BASE) },
+    // SAFETY: board::GICC_BASE is QEMU virt's GICC frame; the MMU is off, so
+    // it is Device memory, and nothing else in the program uses that address.
+    unsafe { Mmio::new(board::GICC_BASE) },
 );
 
 /// How many acknowledged interrupts are remembered; later ones are counted only.
@@ -69,13 +66,13 @@ pub fn handle() {
             storm(ack);
         }
         let id = ack.intid();
-        if id == vgic::MAINTENANCE {
+        if id == board::MAINTENANCE_INTID {
             vgic::on_maintenance();
-        } else if id == guest::VTIMER {
+        } else if id == board::VIRT_TIMER_INTID {
             vgic::forward_vtimer();
             return Deactivation::LeaveActive;
         } else {
-            if id == timer::INTID {
+            if id == board::EL2_PHYS_TIMER_INTID {
                 timer::disarm();
             }
             record(ack);

@@ -33,6 +33,7 @@
 // First: its macros are used by the modules below.
 #[macro_use]
 mod asm;
+mod board;
 mod boot;
 mod exceptions;
 mod guest;
@@ -56,9 +57,6 @@ use gic_driver::{
 
 use crate::semihosting::status;
 use crate::vcpu::{Stop, Vcpu};
-
-/// Physical base address of the GIC Distributor (GICD) on QEMU virt.
-const GICD_BASE: usize = 0x0800_0000;
 
 /// The SGI the demo sends to itself.
 const DEMO_SGI: IntId = match IntId::sgi(3) {
@@ -140,9 +138,9 @@ fn run() -> Result<(), Failure> {
     // The Distributor: probe its shape, then put every interrupt in a known
     // state (disabled, inactive, priority 0xA0, Group 0, SPIs routed to us)
     // with forwarding to the CPU interfaces off.
-    // SAFETY: GICD_BASE is QEMU virt's GICD frame; the MMU is off, so it is
-    // Device memory, and only this Distributor uses that address.
-    let gicd = Distributor::new(unsafe { Mmio::new(GICD_BASE) });
+    // SAFETY: board::GICD_BASE is QEMU virt's GICD frame; the MMU is off, so
+    // it is Device memory, and only this Distributor uses that address.
+    let gicd = Distributor::new(unsafe { Mmio::new(board::GICD_BASE) });
     gicd.init(&DistributorConfig::default());
     let info = gicd.info();
     println!(
@@ -182,7 +180,7 @@ fn phase1(gicd: &Distributor<Mmio>) -> Result<(), Failure> {
     // PPI must be enabled. Then let the Distributor forward interrupts, and
     // the CPU take them.
     gicd.enable_interrupt(DEMO_SGI)?;
-    gicd.enable_interrupt(timer::INTID)?;
+    gicd.enable_interrupt(board::EL2_PHYS_TIMER_INTID)?;
     gicd.enable();
     exceptions::unmask_irqs();
 
@@ -240,8 +238,8 @@ fn phase2(gicd: &Distributor<Mmio>) -> Result<(), Failure> {
         "GICH: {} list registers, {} priority bits; maintenance interrupt INTID {}, guest timer INTID {} enabled at EL2",
         vtr.list_registers,
         vtr.priority_bits,
-        vgic::MAINTENANCE.get(),
-        guest::VTIMER.get(),
+        board::MAINTENANCE_INTID.get(),
+        board::VIRT_TIMER_INTID.get(),
     );
     let s2 = stage2::enable();
     println!(
@@ -252,11 +250,11 @@ fn phase2(gicd: &Distributor<Mmio>) -> Result<(), Failure> {
     );
     println!(
         "guest map: RAM {:#010x} (1 GiB, Normal), UART {:#010x}, GICC {:#010x} -> GICV {:#010x} (Device), GICD {:#010x} unmapped",
-        stage2::RAM,
-        stage2::UART,
-        stage2::GUEST_GICC,
-        stage2::GICV,
-        stage2::GUEST_GICD,
+        board::RAM_BASE,
+        board::UART_BASE,
+        board::GICC_BASE,
+        board::GICV_BASE,
+        board::GICD_BASE,
     );
     vgic::inject_software()?;
 
@@ -300,7 +298,7 @@ fn phase2(gicd: &Distributor<Mmio>) -> Result<(), Failure> {
     let mut in_order = true;
     let mut last: Option<Priority> = None;
     for (id, priority) in guest::log() {
-        if id == guest::VTIMER {
+        if id == board::VIRT_TIMER_INTID {
             timer_seen += 1;
             println!(
                 "guest received vINTID {} (priority {:#04x}): its virtual timer",
@@ -336,18 +334,18 @@ fn phase2(gicd: &Distributor<Mmio>) -> Result<(), Failure> {
         stats.completions(),
         stats.refills
     );
-    let physical_active = gicd.is_active(guest::VTIMER)?;
-    let physical_pending = gicd.is_pending(guest::VTIMER)?;
+    let physical_active = gicd.is_active(board::VIRT_TIMER_INTID)?;
+    let physical_pending = gicd.is_pending(board::VIRT_TIMER_INTID)?;
     if stats.vtimer_forwards == 1 && !physical_active && !physical_pending {
         println!(
             "virtual timer forwarded with HW=1; physical INTID {} deactivated by the guest's EOI",
-            guest::VTIMER.get()
+            board::VIRT_TIMER_INTID.get()
         );
     } else {
         println!(
             "virtual timer forwarded {} time(s); physical INTID {}: active {physical_active}, pending {physical_pending}",
             stats.vtimer_forwards,
-            guest::VTIMER.get()
+            board::VIRT_TIMER_INTID.get()
         );
     }
 
@@ -403,7 +401,7 @@ impl Expected {
     fn matches(self, ack: Acknowledged) -> bool {
         match self {
             Expected::Sgi(id, cpu) => ack.intid() == id && ack.source_cpu() == Some(cpu),
-            Expected::Timer => ack.intid() == timer::INTID,
+            Expected::Timer => ack.intid() == board::EL2_PHYS_TIMER_INTID,
         }
     }
 }
@@ -416,7 +414,7 @@ impl fmt::Display for Describe {
         let id = self.0.intid();
         match self.0.source_cpu() {
             Some(cpu) => write!(f, "{id} from CPU {cpu}"),
-            None if id == timer::INTID => write!(f, "{id}: EL2 physical timer"),
+            None if id == board::EL2_PHYS_TIMER_INTID => write!(f, "{id}: EL2 physical timer"),
             None => write!(f, "{id}"),
         }
     }

@@ -30,19 +30,23 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use aarch64_cpu::asm::barrier;
 use aarch64_cpu::registers::{ReadWriteable, Writeable, HCR_EL2, VTCR_EL2, VTTBR_EL2};
 
+use crate::board;
+
 /// The VMID tagging the guest's TLB entries (VTTBR_EL2.VMID).
 pub const VMID: u64 = 1;
 
-/// Where the guest finds its GIC CPU interface (QEMU virt's GICC address).
-pub const GUEST_GICC: u64 = 0x0801_0000;
+// The guest sees QEMU virt's memory map: each IPA below is the board's
+// address of the device the guest believes is there.
+/// Where the guest finds its GIC CPU interface: the board's GICC address.
+const GUEST_GICC: u64 = board::GICC_BASE as u64;
 /// The physical virtual CPU interface (GICV) that backs it.
-pub const GICV: u64 = 0x0804_0000;
-/// The guest's GICD page: deliberately left unmapped.
-pub const GUEST_GICD: u64 = 0x0800_0000;
+const GICV: u64 = board::GICV_BASE as u64;
+/// The guest's GICD page, the board's GICD address: deliberately left unmapped.
+const GUEST_GICD: u64 = board::GICD_BASE as u64;
 /// The PL011 UART, mapped at its own address.
-pub const UART: u64 = 0x0900_0000;
-/// Guest RAM: QEMU virt's RAM window, 1 GiB at 0x4000_0000, identity-mapped.
-pub const RAM: u64 = 0x4000_0000;
+const UART: u64 = board::UART_BASE as u64;
+/// Guest RAM: 1 GiB from the start of QEMU virt's RAM, identity-mapped.
+const RAM: u64 = board::RAM_BASE as u64;
 
 const PAGE: u64 = 4096;
 /// Bytes one entry covers at levels 1, 2 and 3 (4 KiB granule).

@@ -1,4 +1,4 @@
-//! The console: QEMU virt's PL011 UART at 0x0900_0000, transmit only.
+//! The console: QEMU virt's PL011 UART ([`board::UART_BASE`]), transmit only.
 //!
 //! [`Console`] is stateless (every write goes straight to the device), so
 //! the panic handler and the exception handlers can print without taking a
@@ -7,8 +7,7 @@
 
 use core::fmt;
 
-/// Physical base address of the PL011 on QEMU's `virt` board.
-const PL011_BASE: usize = 0x0900_0000;
+use crate::board;
 
 /// PL011 register offsets and bits (Arm DDI 0183G, 3.2 and 3.3).
 mod reg {
@@ -41,16 +40,23 @@ mod reg {
 
 /// Reads the 32-bit PL011 register at `offset`.
 fn read(offset: usize) -> u32 {
-    // SAFETY: PL011_BASE is the PL011 frame on QEMU virt (Device memory while
-    // the MMU is off); every offset used is an aligned register in it.
-    unsafe { ((PL011_BASE + offset) as *const u32).read_volatile() }
+    // SAFETY: board::UART_BASE is the PL011 frame on QEMU virt (Device memory
+    // while the MMU is off); every offset used is an aligned register in it.
+    unsafe { ((board::UART_BASE + offset) as *const u32).read_volatile() }
 }
 
 /// Writes the 32-bit PL011 register at `offset`.
 fn write(offset: usize, value: u32) {
     // SAFETY: as in `read`.
-    unsafe { ((PL011_BASE + offset) as *mut u32).write_volatile(value) }
+    unsafe { ((board::UART_BASE + offset) as *mut u32).write_volatile(value) }
 }
+
+/// The line speed, in bits per second.
+const BAUD: u32 = 115_200;
+/// The baud-rate divisor UARTCLK / (16 * BAUD), in 64ths, rounded to the
+/// nearest (PL011 TRM 3.3.6): 24 MHz / (16 * 115200) = 13.02, so 833 =
+/// 13 * 64 + 1, that is IBRD 13 and FBRD 1.
+const DIVISOR_64THS: u32 = (board::UART_CLOCK_HZ * 4 + BAUD / 2) / BAUD;
 
 /// A `core::fmt::Write` sink on the UART; use the [`println!`](crate::println) macro.
 pub struct Console;
@@ -66,9 +72,8 @@ impl Console {
         while read(reg::FR) & reg::FR_BUSY != 0 {
             core::hint::spin_loop();
         }
-        // 24 MHz UARTCLK / (16 * 115200) = 13.02: IBRD 13, FBRD round(0.02 * 64) = 1.
-        write(reg::IBRD, 13);
-        write(reg::FBRD, 1);
+        write(reg::IBRD, DIVISOR_64THS / 64);
+        write(reg::FBRD, DIVISOR_64THS % 64);
         // LCR_H must be written after the divisors to latch them.
         write(reg::LCR_H, reg::LCR_H_WLEN_8 | reg::LCR_H_FEN);
         write(reg::CR, reg::CR_UARTEN | reg::CR_TXE);
