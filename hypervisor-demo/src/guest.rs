@@ -33,6 +33,7 @@ use aarch64_cpu::registers::{
     CNTV_TVAL_EL0, DAIF, ELR_EL1, ESR_EL1, FAR_EL1,
 };
 use gic_driver::bus::{Mmio, RegisterBus};
+use gic_driver::regs::gicd;
 use gic_driver::{CpuInterface, CpuInterfaceConfig, EoiMode, IntId, Priority};
 
 use crate::board;
@@ -54,9 +55,6 @@ pub const TIMER_DELAY_US: u64 = 5_000;
 const DEADLINE_US: u64 = 500_000;
 /// How long it keeps listening afterwards, to catch interrupts that repeat.
 const LINGER_US: u64 = 2_000;
-
-/// Offset of GICD_TYPER in the guest's (emulated) distributor.
-const GICD_TYPER: usize = 0x004;
 
 /// The guest's GIC CPU interface: its GICC address, GICV underneath.
 static GICV: CpuInterface<Mmio> = CpuInterface::new(
@@ -226,8 +224,8 @@ extern "C" fn guest_main() -> ! {
 
     // Its distributor is not mapped at stage 2: this read exits to EL2.
     // SAFETY: the guest's GICD address; the hypervisor emulates the page.
-    let gicd = unsafe { Mmio::new(board::GICD_BASE) };
-    let typer = gicd.read32(GICD_TYPER);
+    let distributor = unsafe { Mmio::new(board::GICD_BASE) };
+    let typer = distributor.read32(gicd::offset::TYPER);
     crate::println!("guest: its GICD_TYPER reads {typer:#x}");
 
     // Its CPU interface: a priority mask of 0xF8 lets every implemented

@@ -30,6 +30,8 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use aarch64_cpu::asm::barrier;
 use aarch64_cpu::registers::{ReadWriteable, Writeable, HCR_EL2, VTCR_EL2, VTTBR_EL2};
 
+use gic_driver::regs::gicc;
+
 use crate::board;
 
 /// The VMID tagging the guest's TLB entries (VTTBR_EL2.VMID).
@@ -137,9 +139,9 @@ pub fn enable() -> Stage2 {
     LEVEL1.link(index(0, L1_SPAN), &LEVEL2_LOW);
     LEVEL2_LOW.link(index(GUEST_GICD, L2_SPAN), &LEVEL3_GIC);
     LEVEL2_LOW.link(index(UART, L2_SPAN), &LEVEL3_UART);
-    // The guest's GICC (two pages: GICC_DIR is at +0x1000) is the GICV
-    // frame; its GICD page stays invalid, so any access faults to EL2.
-    for page in 0..2 {
+    // The guest's GICC frame (two pages: GICC_DIR is at +0x1000) is the
+    // GICV frame; its GICD page stays invalid, so any access faults to EL2.
+    for page in 0..gicc::offset::FRAME_SIZE as u64 / PAGE {
         LEVEL3_GIC.set(
             index(GUEST_GICC + page * PAGE, PAGE),
             (GICV + page * PAGE) | desc::DEVICE | desc::TABLE_OR_PAGE,

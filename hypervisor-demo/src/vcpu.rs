@@ -28,6 +28,8 @@ use aarch64_cpu::registers::{
     SCTLR_EL1, SP_EL1,
 };
 
+use gic_driver::regs::gicd;
+
 use crate::{board, guest, timer};
 
 /// The guest's registers while it is not running.
@@ -338,8 +340,8 @@ impl Vcpu {
         let far = FAR_EL2.get();
         let hpfar = HPFAR_EL2.get();
         let ipa = (HPFAR_EL2.read(HPFAR_EL2::FIPA) << 12) | (far & 0xFFF);
-        let gicd = board::GICD_BASE as u64;
-        let in_gicd = (gicd..gicd + 0x1000).contains(&ipa);
+        let gicd_base = board::GICD_BASE as u64;
+        let in_gicd = (gicd_base..gicd_base + gicd::offset::FRAME_SIZE as u64).contains(&ipa);
         if !in_gicd || iss & iss::ISV == 0 {
             crate::println!(
                 "unexpected stage-2 abort: IPA {ipa:#x}, ESR_EL2 {:#010x}, FAR_EL2 {far:#x}, HPFAR_EL2 {hpfar:#x}, ELR_EL2 {:#x}",
@@ -361,7 +363,7 @@ impl Vcpu {
         crate::println!(
             "stage-2 abort: guest {} of {size} bytes at IPA {ipa:#010x} (GICD + {:#x}; ESR_EL2 {:#010x}, FAR_EL2 {far:#x}, HPFAR_EL2 {hpfar:#x}): emulated as {}",
             if write { "write" } else { "read" },
-            ipa - gicd,
+            ipa - gicd_base,
             ESR_EL2.get(),
             if write { "write-ignored" } else { "read-as-zero" },
         );
