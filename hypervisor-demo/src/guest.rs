@@ -150,7 +150,7 @@ guest_irq:
 guest_start:
     // FP/SIMD must not trap at EL1 (CPACR_EL1.FPEN = 0b11): Rust code may
     // use the SIMD registers. CPTR_EL2.TFP = 0 already lets them past EL2.
-    mov     x0, #(3 << 20)
+    mov     x0, #{CPACR_EL1_FP_ON}
     msr     cpacr_el1, x0
     adrp    x0, guest_vectors
     add     x0, x0, :lo12:guest_vectors
@@ -167,7 +167,8 @@ guest_stack:
     .space  0x4000
     .global guest_stack_top
 guest_stack_top:
-    "#
+    "#,
+    CPACR_EL1_FP_ON = const crate::boot::CPACR_EL1_FP_ON,
 );
 
 extern "C" {
