@@ -5,14 +5,14 @@
 //! GICC_EOIR only drops the running priority, GICC_DIR deactivates. The
 //! handler does both for every interrupt it handles itself, and only the
 //! first for the guest's timer, which it forwards to the guest with HW = 1:
-//! the guest's EOI deactivates it ([`vgic`](crate::vgic)).
+//! the guest's EOI deactivates it ([`vgic`]).
 
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use gic_driver::bus::Mmio;
 use gic_driver::{Acknowledged, CpuInterface, Deactivation};
 
-use crate::semihosting::{self, status};
+use crate::verdict::{self, Failure};
 use crate::{board, timer, vgic};
 
 /// This CPU's GIC CPU interface. It is a `static` so that the IRQ handler,
@@ -30,7 +30,7 @@ pub const CAPACITY: usize = 8;
 /// up: something keeps firing (for example a level interrupt that is never
 /// lowered, or deactivated while its line is still high), and `main` would
 /// never run again to notice.
-const STORM_LIMIT: usize = 1000;
+pub const STORM_LIMIT: usize = 1000;
 
 /// The raw GICC_IAR values of the interrupts handled so far, in order.
 ///
@@ -95,11 +95,7 @@ fn record(ack: Acknowledged) {
 
 /// Ends the run: `ack` is the last of [`STORM_LIMIT`] interrupts.
 fn storm(ack: Acknowledged) -> ! {
-    crate::println!(
-        "verdict: FAIL: interrupt storm, {STORM_LIMIT} interrupts, the last {}",
-        ack.intid()
-    );
-    semihosting::exit(status::WRONG_INTERRUPTS)
+    verdict::report(Err(Failure::Storm(ack.intid())))
 }
 
 /// How many interrupts have been handled so far.
