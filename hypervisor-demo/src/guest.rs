@@ -35,6 +35,7 @@ use aarch64_cpu::registers::{
 use gic_driver::bus::{Mmio, RegisterBus};
 use gic_driver::regs::gicd;
 use gic_driver::{CpuInterface, CpuInterfaceConfig, EoiMode, IntId, Priority};
+use tock_registers::{register_bitfields, LocalRegisterCopy};
 
 use crate::board;
 
@@ -65,8 +66,18 @@ static GICV: CpuInterface<Mmio> = CpuInterface::new(
 
 /// How many acknowledged interrupts the log holds.
 const LOG_CAPACITY: usize = 16;
-/// The interrupts the guest acknowledged, in order: INTID in bits 15:0,
-/// running priority in bits 23:16. Written by the guest's IRQ handler,
+register_bitfields! {u32,
+    /// One entry of [`LOG`].
+    LOG_ENTRY [
+        /// The running priority (GICV_RPR) while the interrupt was active.
+        PRIORITY OFFSET(16) NUMBITS(8) [],
+        /// The acknowledged INTID (GICV_IAR.InterruptID).
+        INTID OFFSET(0) NUMBITS(16) [],
+    ]
+}
+
+/// The interrupts the guest acknowledged, in order, as [`LOG_ENTRY`]
+/// values. Written by the guest's IRQ handler,
 /// read by the hypervisor once the guest is done (plain loads and stores:
 /// the guest's memory is Device memory with its stage 1 off, where
 /// exclusive accesses are not guaranteed to work).
@@ -193,9 +204,10 @@ pub fn stack_top() -> u64 {
 pub fn log() -> impl Iterator<Item = (IntId, Priority)> {
     let n = received().min(LOG_CAPACITY);
     LOG[..n].iter().map(|entry| {
-        let v = entry.load(Ordering::Relaxed);
-        let id = IntId::new(v & 0xFFFF).unwrap_or(IntId::SPURIOUS);
-        (id, Priority((v >> 16) as u8))
+        let entry =
+            LocalRegisterCopy::<u32, LOG_ENTRY::Register>::new(entry.load(Ordering::Relaxed));
+        let id = IntId::new(entry.read(LOG_ENTRY::INTID)).unwrap_or(IntId::SPURIOUS);
+        (id, Priority(entry.read(LOG_ENTRY::PRIORITY) as u8))
     })
 }
 
@@ -283,8 +295,9 @@ extern "C" fn guest_irq_handler() {
         }
         let n = LOG_LEN.load(Ordering::Relaxed);
         if let Some(slot) = LOG.get(n) {
-            let priority = GICV.running_priority().get() as u32;
-            slot.store(ack.intid().get() | (priority << 16), Ordering::Relaxed);
+            let entry = LOG_ENTRY::INTID.val(ack.intid().get())
+                + LOG_ENTRY::PRIORITY.val(GICV.running_priority().get().into());
+            slot.store(entry.value, Ordering::Relaxed);
         }
         LOG_LEN.store(n + 1, Ordering::Release);
     });
