@@ -52,6 +52,9 @@ pub enum Error {
     AlreadyQueued(u32),
     /// The pending-interrupt queue is full; the interrupt was not accepted.
     QueueFull(u32),
+    /// Every list register is in use (GICH_LRn), so an interrupt that must
+    /// be listed as it is (for example an active one) has no place.
+    NoFreeListRegister,
     /// The virtual interface holds no vCPU: it was saved and nothing was
     /// restored since.
     NoVcpuLoaded,
@@ -99,6 +102,7 @@ impl fmt::Display for Error {
                 "virtual INTID {n} is already queued or in a list register"
             ),
             Error::QueueFull(n) => write!(f, "pending queue full; virtual INTID {n} not accepted"),
+            Error::NoFreeListRegister => f.write_str("every list register is in use"),
             Error::NoVcpuLoaded => f.write_str("no vCPU is loaded on the virtual interface"),
             Error::VcpuLoaded => f.write_str(
                 "a vCPU is already loaded on the virtual interface (or this context is the one loaded)",

@@ -11,6 +11,7 @@ use gic_driver::regs::gicd::{
 };
 use tock_registers::LocalRegisterCopy;
 
+use crate::intid_set::IntIdSet;
 use crate::config::{Config, MAX_CPUS, MAX_LINES};
 use crate::Width;
 
@@ -375,6 +376,16 @@ impl Distributor {
         id < self.shape.intids && self.pending_word(cpu, (id / 32) as usize) & (1 << (id % 32)) != 0
     }
 
+    /// Whether `id`'s pending state is latched (an edge or GICD_ISPENDR),
+    /// apart from a level-sensitive line; for SGIs, pending from any source.
+    pub fn is_latched(&self, cpu: usize, id: u32) -> bool {
+        if id < 16 {
+            self.sgi_sources_of(cpu, id) != 0
+        } else {
+            id < self.shape.intids && self.bit(cpu, id, |w| w.latch)
+        }
+    }
+
     /// Whether `id` is active (on `cpu`, for SGIs and PPIs).
     pub fn is_active(&self, cpu: usize, id: u32) -> bool {
         id < self.shape.intids && self.bit(cpu, id, |w| w.active)
@@ -458,6 +469,12 @@ impl Distributor {
     /// and whose group the Distributor forwards (GICD_CTLR), the lowest
     /// priority value, ties going to the lowest INTID.
     pub fn highest_pending(&self, cpu: usize) -> Option<Candidate> {
+        self.highest_pending_except(cpu, &IntIdSet::EMPTY)
+    }
+
+    /// [`highest_pending`](Self::highest_pending) among the interrupts not
+    /// in `except` (a hypervisor's listed interrupts).
+    pub fn highest_pending_except(&self, cpu: usize, except: &IntIdSet) -> Option<Candidate> {
         let ctlr = LocalRegisterCopy::<u32, CTLR::Register>::new(self.ctlr);
         let g0 = ctlr.is_set(CTLR::EnableGrp0);
         let g1 = ctlr.is_set(CTLR::EnableGrp1);
@@ -472,7 +489,8 @@ impl Distributor {
                 self.shared.get(w)?
             };
             let groups = if g0 { !b.group } else { 0 } | if g1 { b.group } else { 0 };
-            let mut cand = b.enabled & self.pending_word(cpu, w) & !b.active & groups;
+            let mut cand =
+                b.enabled & self.pending_word(cpu, w) & !b.active & groups & !except.word(w);
             while cand != 0 {
                 let id = w as u32 * 32 + cand.trailing_zeros();
                 cand &= cand - 1;
