@@ -8,15 +8,21 @@
 //!
 //! 1. it lets FP/SIMD run (CPACR_EL1.FPEN) and installs its vector table
 //!    (VBAR_EL1);
-//! 2. it reads its GICD_TYPER once: the page is unmapped, so the read traps
-//!    to EL2, which emulates it as zero;
-//! 3. it initialises its GIC CPU interface at 0x0801_0000 with the driver's
+//! 2. it programs its distributor with the driver's [`Distributor`] at
+//!    0x0800_0000: the page is unmapped at stage 2, so every access traps
+//!    to EL2, where the vGIC serves it ([`vm`](crate::vm)). It reads
+//!    GICD_TYPER, makes the software interrupts (SPIs 40-47, [`SOFTWARE`])
+//!    edge-triggered at their priorities and enables them, enables its
+//!    timer's PPI 11 (INTID 27) at 0xA0, and enables the distributor;
+//! 3. it tells the hypervisor with `hvc #0`, x0 = [`hvc::READY`]: the
+//!    hypervisor raises the 8 software interrupts' lines in the vGIC;
+//! 4. it initialises its GIC CPU interface at 0x0801_0000 with the driver's
 //!    [`CpuInterface`] (underneath, the GICV frame): priority mask 0xF8
 //!    (GICV implements 5 priority bits), combined EOI;
-//! 4. it arms its virtual timer (CNTV_*_EL0, PPI 11 = INTID 27);
-//! 5. it unmasks IRQs and logs every virtual interrupt it acknowledges
+//! 5. it arms its virtual timer (CNTV_*_EL0, PPI 11 = INTID 27);
+//! 6. it unmasks IRQs and logs every virtual interrupt it acknowledges
 //!    (GICV_IAR), with the running priority (GICV_RPR) while it is active;
-//! 6. once it has [`EXPECTED`] interrupts (or after a deadline on the
+//! 7. once it has [`EXPECTED`] interrupts (or after a deadline on the
 //!    virtual counter), it reports to the hypervisor with `hvc #0`,
 //!    x0 = [`hvc::DONE`]. The log stays in memory for the hypervisor.
 //!
@@ -34,18 +40,37 @@ use aarch64_cpu::registers::{
 };
 use gic_driver::bus::{Mmio, RegisterBus};
 use gic_driver::regs::gicd;
-use gic_driver::{CpuInterface, CpuInterfaceConfig, EoiMode, IntId, Priority};
+use gic_driver::{
+    CpuInterface, CpuInterfaceConfig, Distributor, EoiMode, IntId, Priority, Trigger,
+};
 use tock_registers::{register_bitfields, LocalRegisterCopy};
 
 use crate::board;
 
-/// Hypercalls: `hvc #0` with the call number in x0.
+/// Hypercalls: `hvc #0` with the call number in x0 (numbers outside the
+/// range of PSCI's function IDs).
 pub mod hvc {
     /// The guest is done; its log is complete. Does not return.
     pub const DONE: u64 = 1;
     /// The guest took an exception it did not expect; x1 = ESR_EL1. Does
     /// not return.
     pub const FAIL: u64 = 2;
+    /// The guest has programmed its distributor: raise the software
+    /// interrupts. Returns 0.
+    pub const READY: u64 = 3;
+}
+
+/// The software interrupts, virtual SPIs 40-47: INTID 40 + n at priority
+/// `SOFTWARE[n]` (multiples of 8: the vGIC implements 5 priority bits).
+pub const SOFTWARE: [u8; 8] = [0xA0, 0x40, 0x80, 0x20, 0xC0, 0x60, 0x10, 0x90];
+/// The first software INTID.
+const FIRST_SOFTWARE: u32 = 40;
+/// The priority the guest gives its timer's PPI.
+pub const TIMER_PRIORITY: Priority = Priority(0xA0);
+
+/// The INTID of software interrupt `n` (0-7).
+pub fn software_intid(n: usize) -> IntId {
+    IntId::new(FIRST_SOFTWARE + n as u32).unwrap_or(IntId::SPURIOUS)
 }
 
 /// How many interrupts the guest waits for: 8 software interrupts and its timer.
@@ -235,11 +260,28 @@ extern "C" fn guest_main() -> ! {
         stack_top()
     );
 
-    // Its distributor is not mapped at stage 2: this read exits to EL2.
-    // SAFETY: the guest's GICD address; the hypervisor emulates the page.
-    let distributor = unsafe { Mmio::new(board::GICD_BASE) };
-    let typer = distributor.read32(gicd::offset::TYPER);
-    crate::println!("guest: its GICD_TYPER reads {typer:#x}");
+    // Its distributor is not mapped at stage 2: every access exits to EL2,
+    // where the vGIC serves it.
+    // SAFETY: the guest's GICD address; the hypervisor emulates the page,
+    // and only this Distributor uses it.
+    let gicd = Distributor::new(unsafe { Mmio::new(board::GICD_BASE) });
+    let typer = gicd.bus().read32(gicd::offset::TYPER);
+    crate::println!(
+        "guest: its GICD_TYPER reads {typer:#x} ({} lines, {} CPU interface)",
+        gicd.info().lines,
+        gicd.info().cpus
+    );
+    if program_distributor(&gicd).is_err() {
+        fail(0);
+    }
+    crate::println!(
+        "guest: its distributor enabled: SPIs {}-{} edge-triggered at their priorities, its timer (INTID {}) at {:#04x}",
+        software_intid(0).get(),
+        software_intid(SOFTWARE.len() - 1).get(),
+        board::VIRT_TIMER_INTID.get(),
+        TIMER_PRIORITY.get()
+    );
+    call(hvc::READY, 0);
 
     // Its CPU interface: a priority mask of 0xF8 lets every implemented
     // priority through; EOIR both drops priority and deactivates.
@@ -280,6 +322,27 @@ extern "C" fn guest_main() -> ! {
     hypercall(hvc::DONE, received() as u64);
 }
 
+/// Programs the guest's distributor (through the vGIC): the software
+/// interrupts edge-triggered at their priorities and enabled, the timer's
+/// PPI enabled, then GICD_CTLR. On one CPU interface GICD_ITARGETSR is
+/// RAZ/WI, so no targets are set.
+///
+/// `set_trigger` takes the driver's spin lock: an exclusive load/store on
+/// memory that, with the guest's MMU off, is Device memory (fine on QEMU,
+/// which does not restrict exclusives by memory type).
+fn program_distributor(gicd: &Distributor<Mmio>) -> Result<(), gic_driver::Error> {
+    for (n, &priority) in SOFTWARE.iter().enumerate() {
+        let id = software_intid(n);
+        gicd.set_trigger(id, Trigger::Edge)?;
+        gicd.set_priority(id, Priority(priority))?;
+        gicd.enable_interrupt(id)?;
+    }
+    gicd.set_priority(board::VIRT_TIMER_INTID, TIMER_PRIORITY)?;
+    gicd.enable_interrupt(board::VIRT_TIMER_INTID)?;
+    gicd.enable();
+    Ok(())
+}
+
 /// Called by `guest_irq` for each virtual IRQ.
 #[no_mangle]
 extern "C" fn guest_irq_handler() {
@@ -318,6 +381,18 @@ extern "C" fn guest_unexpected(index: u64) -> ! {
 /// Reports a failure to the hypervisor.
 fn fail(esr: u64) -> ! {
     hypercall(hvc::FAIL, esr)
+}
+
+/// `hvc #0` with the call in x0 and its argument in x1, for a call that
+/// returns: its result (x0).
+fn call(call: u64, arg: u64) -> u64 {
+    let result;
+    // SAFETY: HVC traps to EL2 (ESR_EL2.EC = 0x16), which handles `call`,
+    // writes x0 and resumes after the `hvc`; no memory is touched.
+    unsafe {
+        asm!("hvc #0", inlateout("x0") call => result, in("x1") arg, options(nomem, nostack))
+    };
+    result
 }
 
 /// `hvc #0` with the call in x0 and its argument in x1. The calls the guest

@@ -12,24 +12,31 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 /// Semihosting operation number of SYS_EXIT.
 const SYS_EXIT: u64 = 0x18;
+/// Semihosting operation number of SYS_WRITE0: writes a NUL-terminated
+/// string to the debug console (QEMU: its standard error).
+const SYS_WRITE0: u64 = 0x04;
 /// Reason code ADP_Stopped_ApplicationExit: a normal exit with a status.
 const ADP_STOPPED_APPLICATION_EXIT: u64 = 0x20026;
 
 /// Exit statuses of the demo, as seen by the runner.
 pub mod status {
-    /// Every expected interrupt arrived, in order.
+    /// Every expected interrupt arrived, in order; or an external guest
+    /// powered off (PSCI SYSTEM_OFF).
     pub const SUCCESS: u32 = 0;
     /// Interrupts arrived, but not the expected ones or not in order.
     pub const WRONG_INTERRUPTS: u32 = 1;
     /// Not every expected interrupt arrived before the deadline.
     pub const TIMEOUT: u32 = 2;
-    /// An exception other than an IRQ was taken, or the guest exited in a
-    /// way the hypervisor does not handle.
+    /// An exception other than an IRQ was taken, the guest exited in a
+    /// way the hypervisor does not handle (or turned its only vCPU off),
+    /// or an external guest could not be started.
     pub const UNEXPECTED_EXCEPTION: u32 = 3;
     /// The demo did not start at EL2 (QEMU without `virtualization=on`).
     pub const NOT_AT_EL2: u32 = 4;
     /// The GIC could not be set up.
     pub const GIC_ERROR: u32 = 5;
+    /// An external guest asked for a reset (PSCI SYSTEM_RESET).
+    pub const GUEST_RESET: u32 = 6;
     /// A Rust panic.
     pub const PANIC: u32 = 101;
 }
@@ -70,4 +77,47 @@ pub fn exit(status: u32) -> ! {
     loop {
         aarch64_cpu::asm::wfe();
     }
+}
+
+/// Writes `s` to the semihosting debug console (QEMU's standard error),
+/// not to the UART: the hypervisor's log while an external guest owns
+/// the UART. Cut to 255 bytes per call.
+pub fn write_str(s: &str) {
+    let mut buf = [0u8; 256];
+    let n = s.len().min(buf.len() - 1);
+    buf[..n].copy_from_slice(&s.as_bytes()[..n]);
+    // SAFETY: SYS_WRITE0 only reads the NUL-terminated string at x1, which
+    // lives on this stack frame for the duration of the call, and returns.
+    unsafe {
+        asm!(
+            "hlt #0xf000",
+            inout("x0") SYS_WRITE0 => _,
+            in("x1") buf.as_ptr(),
+            options(nostack, readonly),
+        );
+    }
+}
+
+/// A `core::fmt::Write` sink on the semihosting debug console; use the
+/// [`hvlog!`](crate::hvlog) macro.
+pub struct DebugConsole;
+
+impl core::fmt::Write for DebugConsole {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        for chunk in s.as_bytes().chunks(255) {
+            write_str(core::str::from_utf8(chunk).unwrap_or("?"));
+        }
+        Ok(())
+    }
+}
+
+/// Prints a line of the hypervisor's log on the semihosting debug console.
+#[macro_export]
+macro_rules! hvlog {
+    ($($arg:tt)*) => {{
+        let _ = core::fmt::Write::write_fmt(
+            &mut $crate::semihosting::DebugConsole,
+            format_args!("hypervisor: {}\n", format_args!($($arg)*)),
+        );
+    }};
 }
