@@ -162,6 +162,16 @@ impl Vgic {
         &self.stats
     }
 
+    /// The interrupts whose state `vcpu`'s list registers or the driver's
+    /// queue own (between [`flush`](Self::flush) and [`fold`](Self::fold));
+    /// empty after a fold, and for a vCPU that does not exist.
+    pub fn listed(&self, vcpu: u8) -> IntIdSet {
+        self.vcpus
+            .get(vcpu as usize)
+            .filter(|_| vcpu < self.vcpus())
+            .map_or(IntIdSet::EMPTY, |s| s.listed)
+    }
+
     /// Number of vCPUs.
     pub fn vcpus(&self) -> u8 {
         self.dist.config().cpus
