@@ -30,7 +30,7 @@
 //! so that their completion re-samples the line at once.
 
 use gic_driver::bus::RegisterBus;
-use gic_driver::regs::gicd::offset;
+use gic_driver::regs::gicd::{offset, CTLR};
 use gic_driver::virt::{Injection, ListRegister, LrState, VirtualInterface};
 use gic_driver::{Group, IntId, Priority};
 use gic_model::{Config, Frame, Gic, IntIdSet, Width, MAX_CPUS};
@@ -528,11 +528,17 @@ impl Vgic {
         .map_err(Error::Driver)?
         .with_state(LrState::Active);
         let hw = lr.physical_id().is_some();
+        // A pending state moves into the list register (pending+active)
+        // only if the distributor would forward it: otherwise the guest
+        // would take it after its EOI, disabled (GICD_ICENABLER) or with
+        // its group off (GICD_CTLR). It then stays in the distributor,
+        // and a later flush lists it once it is forwarded again.
+        let forwarded = self.forwards(vcpu, id);
         write_one(&mut self.dist, vcpu, offset::ICACTIVER, id);
         if !hw {
             if id < 16 {
                 lr = lr.with_source_cpu(source).map_err(Error::Driver)?;
-                if self.dist.sgi_sources(vcpu, id) & (1 << source) != 0 {
+                if forwarded && self.dist.sgi_sources(vcpu, id) & (1 << source) != 0 {
                     clear_sgi_source(&mut self.dist, vcpu, id, source);
                     lr = lr.with_state(LrState::PendingActive);
                 }
@@ -540,7 +546,7 @@ impl Vgic {
                     lr = lr.with_eoi_maintenance();
                 }
             } else if edge {
-                if self.dist.is_pending(vcpu, id) {
+                if forwarded && self.dist.is_pending(vcpu, id) {
                     write_one(&mut self.dist, vcpu, offset::ICPENDR, id);
                     lr = lr.with_state(LrState::PendingActive);
                 }
@@ -558,6 +564,29 @@ impl Vgic {
             s.active_spis.remove(id);
         }
         Ok(lr)
+    }
+
+    /// Whether the distributor forwards `id` to `vcpu` when it is pending
+    /// and inactive (IHI 0048B 3.2.2): enabled (GICD_ISENABLER), its group
+    /// enabled (GICD_CTLR), and for an SPI targeted at `vcpu`
+    /// (GICD_ITARGETSR; every SPI with one vCPU).
+    fn forwards(&mut self, vcpu: u8, id: u32) -> bool {
+        let ctlr = self.dist.read(Frame::Gicd, vcpu, offset::CTLR, Width::Word);
+        let group = if self.dist.is_group1(vcpu, id) {
+            CTLR::EnableGrp1.is_set(ctlr)
+        } else {
+            CTLR::EnableGrp0.is_set(ctlr)
+        };
+        let targeted = id < 32
+            || self.vcpus() == 1
+            || self.dist.read(
+                Frame::Gicd,
+                vcpu,
+                offset::ITARGETSR + id as usize,
+                Width::Byte,
+            ) & (1 << vcpu)
+                != 0;
+        group && targeted && self.dist.is_enabled(vcpu, id)
     }
 
     /// The list register for pending interrupt `id` on `vcpu`; takes its

@@ -241,6 +241,38 @@ fn a_listed_interrupt_disabled_is_never_presented_afterwards() {
 }
 
 #[test]
+fn a_listed_active_interrupt_disabled_while_pending_again_is_not_presented_after_its_eoi() {
+    let g = physical_gic();
+    let m = Machine::new(&g);
+    let guest = Guest::boot(&m);
+    edge_spi(&guest, 48);
+    m.set_line(48, true);
+    let a = guest.ack().unwrap();
+    // A second edge while it is active: pending and active.
+    m.set_line(48, false);
+    m.set_line(48, true);
+    guest.gicd.disable_interrupt(id(48)).unwrap();
+    guest.eoi(a);
+    assert!(guest.ack().is_none(), "disabled: not presented");
+    m.plain_exit();
+    assert!(guest.ack().is_none(), "disabled: not presented");
+    assert!(guest.gicd.is_pending(id(48)).unwrap(), "still pending");
+    guest.gicd.enable_interrupt(id(48)).unwrap();
+    assert_eq!(guest.take_all(), [48], "delivered once enabled");
+
+    // An SGI sent again while active, then its group disabled in GICD_CTLR.
+    guest.gicd.send_sgi(id(6), SgiTarget::SelfOnly).unwrap();
+    let a = guest.ack().unwrap();
+    guest.gicd.send_sgi(id(6), SgiTarget::SelfOnly).unwrap();
+    guest.gicd.disable();
+    guest.eoi(a);
+    m.plain_exit();
+    assert!(guest.ack().is_none(), "its group disabled: not presented");
+    guest.gicd.enable();
+    assert_eq!(guest.take_all(), [6]);
+}
+
+#[test]
 fn an_interrupt_disabled_in_gicd_is_never_presented() {
     let g = physical_gic();
     let m = Machine::new(&g);
