@@ -554,11 +554,12 @@ impl Vgic {
                 // Level-sensitive: re-sample on EOI.
                 lr = lr.with_eoi_maintenance();
             }
-        } else if self.dist.is_pending(vcpu, id) {
-            // Pending again while active (the guest set it): deliver it
-            // after this one completes.
-            return Ok(lr);
         }
+        // HW = 1: never pending+active (the physical distributor holds the
+        // pending state of a forwarded interrupt). A pending state the guest
+        // set with GICD_ISPENDR while it was active stays in the
+        // distributor, and the first flush after the guest's EOI lists it
+        // (a HW = 1 completion raises no maintenance interrupt).
         if let Some(s) = self.vcpus.get_mut(v) {
             s.listed.insert(id);
             s.active_spis.remove(id);

@@ -448,6 +448,32 @@ fn a_guest_icpendr_or_icactiver_of_a_forwarded_interrupt_asks_el2_to_deactivate_
 }
 
 #[test]
+fn a_pending_state_set_on_an_active_forwarded_interrupt_is_delivered_after_its_eoi() {
+    let g = physical_gic();
+    let m = Machine::new(&g);
+    let guest = Guest::boot(&m);
+    let timer = id(VTIMER);
+    m.host_dist.enable_interrupt(timer).unwrap();
+    m.vgic.borrow_mut().forward(0, timer, timer).unwrap();
+    guest.gicd.enable_interrupt(timer).unwrap();
+    g.lock().set_line(0, VTIMER, true).unwrap();
+    m.service();
+    let a = guest.ack().unwrap();
+    g.lock().set_line(0, VTIMER, false).unwrap();
+    guest.gicd.set_pending(timer).unwrap();
+    assert!(guest.gicd.is_pending(timer).unwrap() && guest.gicd.is_active(timer).unwrap());
+    guest.eoi(a);
+    assert!(!m.host_dist.is_active(timer).unwrap());
+    m.plain_exit();
+    let a = guest.ack().expect("the pending state the guest set");
+    assert_eq!(a.intid(), timer);
+    guest.eoi(a);
+    assert!(guest.take_all().is_empty());
+    m.plain_exit();
+    assert!(vdist_idle(&m, VTIMER));
+}
+
+#[test]
 fn halfword_and_doubleword_accesses_read_zero_and_are_ignored() {
     let g = physical_gic();
     let m = Machine::new(&g);
