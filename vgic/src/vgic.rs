@@ -452,7 +452,13 @@ impl Vgic {
     /// more are pending than list registers are free, one waits in the
     /// driver's queue and the driver arms a refill maintenance interrupt,
     /// whose exit brings the rest. Costs 1 write per interrupt listed (+1
-    /// GICH_HCR write when a refill is armed).
+    /// GICH_ELRSR read and 1 GICH_HCR write when a refill is armed).
+    ///
+    /// Active interrupts beyond the list registers (a guest that set more
+    /// active with GICD_ISACTIVER, or nests deeper) wait, active, in the
+    /// distributor, where GICD_ICACTIVER clears them; a guest EOI of one
+    /// finds no list register (GICH_HCR.EOICount counts it) and leaves it
+    /// active.
     pub fn flush<B: RegisterBus, const Q: usize>(
         &mut self,
         vcpu: u8,
@@ -481,10 +487,17 @@ impl Vgic {
                     out.listed += 1;
                     out.relisted_active += 1;
                 }
-                // Deeper nesting than list registers: it waits, active, in
-                // the distributor (the guest's EOI then counts in EOICount).
-                Err(gic_driver::Error::NoFreeListRegister) => break,
-                Err(e) => return Err(Error::Driver(e)),
+                // More active interrupts than list registers: this one and
+                // the rest wait, active, in the distributor. Its state goes
+                // back there (it was taken out for the list register).
+                Err(gic_driver::Error::NoFreeListRegister) => {
+                    self.give_back(vcpu, v, lr);
+                    break;
+                }
+                Err(e) => {
+                    self.give_back(vcpu, v, lr);
+                    return Err(Error::Driver(e));
+                }
             }
         }
         // Then pending interrupts, most urgent first.

@@ -474,6 +474,34 @@ fn a_pending_state_set_on_an_active_forwarded_interrupt_is_delivered_after_its_e
 }
 
 #[test]
+fn active_interrupts_beyond_the_list_registers_wait_in_the_distributor() {
+    let g = physical_gic();
+    let m = Machine::new(&g);
+    let guest = Guest::boot(&m);
+    // The guest sets six interrupts active (GICD_ISACTIVER): four fit.
+    for n in 0..6 {
+        guest.gicd.set_active(id(n)).unwrap();
+    }
+    assert_eq!(m.listed(&m.vif.borrow()).len(), 4);
+    for n in 0..6 {
+        assert!(guest.gicd.is_active(id(n)).unwrap(), "SGI {n} still active");
+    }
+    for n in 0..6 {
+        guest.gicd.clear_active(id(n)).unwrap();
+    }
+    m.plain_exit();
+    assert!(m.listed(&m.vif.borrow()).is_empty());
+    for n in 0..6 {
+        assert!(vdist_idle(&m, n));
+    }
+    // Nothing is stuck listed: each is delivered when sent.
+    for n in 0..6 {
+        guest.gicd.send_sgi(id(n), SgiTarget::SelfOnly).unwrap();
+    }
+    assert_eq!(guest.take_all(), [0, 1, 2, 3, 4, 5]);
+}
+
+#[test]
 fn halfword_and_doubleword_accesses_read_zero_and_are_ignored() {
     let g = physical_gic();
     let m = Machine::new(&g);
