@@ -381,7 +381,7 @@ impl Vgic {
     /// the guest left it in (see the [module docs](self)). A
     /// level-sensitive interrupt the guest completed whose line is still
     /// high is pending again. Costs 1 read and 1 write per list register
-    /// in use.
+    /// in use (+1 GICH_HCR write when the last flush armed a refill).
     pub fn fold<B: RegisterBus, const Q: usize>(
         &mut self,
         vcpu: u8,
