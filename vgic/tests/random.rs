@@ -20,9 +20,9 @@ use gic_driver::{Acknowledged, Priority, SgiTarget, Trigger};
 use gic_vgic::trap::AccessWidth;
 use proptest::prelude::*;
 
-/// The interrupts of the run: SGIs 1 and 2, edge PPIs 20 and 21, edge SPIs
-/// 33-38, level SPIs 40 and 41.
-const IDS: [u32; 12] = [1, 2, 20, 21, 33, 34, 35, 36, 37, 38, 40, 41];
+/// The interrupts of the run: SGIs 1 and 2, edge PPIs 20 and 21, the
+/// forwarded timer PPI 27 (HW = 1), edge SPIs 33-38, level SPIs 40 and 41.
+const IDS: [u32; 13] = [1, 2, 20, 21, VTIMER, 33, 34, 35, 36, 37, 38, 40, 41];
 
 fn is_sgi(n: u32) -> bool {
     n < 16
@@ -33,7 +33,9 @@ fn is_level(n: u32) -> bool {
 
 #[derive(Debug, Clone)]
 enum Op {
-    /// An edge (a pulse on the line, or GICD_SGIR to self); a level line high.
+    /// An edge (a pulse on the line, GICD_SGIR to self, or the physical
+    /// timer's line pulsed: taken at EL2 unless still active); a level
+    /// line high.
     Raise(usize),
     /// A level line low.
     Lower(usize),
@@ -55,6 +57,8 @@ enum Op {
     Eoi,
     /// An exit for another reason.
     Exit,
+    /// GICD_CTLR: both groups off, or on.
+    Distributor(bool),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -72,6 +76,7 @@ fn op() -> impl Strategy<Value = Op> {
         6 => Just(Op::Ack),
         5 => Just(Op::Eoi),
         2 => Just(Op::Exit),
+        1 => any::<bool>().prop_map(Op::Distributor),
     ]
 }
 
@@ -91,8 +96,8 @@ impl Ref {
     fn pending(&self, n: u32) -> bool {
         self.latch || (is_level(n) && self.line)
     }
-    fn eligible(&self, n: u32) -> bool {
-        self.pending(n) && self.enabled && !self.active
+    fn eligible(&self, n: u32, forwarding: bool) -> bool {
+        forwarding && self.pending(n) && self.enabled && !self.active
     }
 }
 
@@ -102,14 +107,21 @@ struct Run<'m, 'g> {
     /// Acknowledged and not yet ended, innermost last.
     stack: Vec<Acknowledged>,
     delivered: Vec<u32>,
+    /// GICD_CTLR forwards (both groups).
+    forwarding: bool,
 }
 
 impl<'m, 'g> Run<'m, 'g> {
     fn new(m: &'m Machine<'g>) -> Self {
         let guest = Guest::boot(m);
+        m.host_dist.enable_interrupt(id(VTIMER)).unwrap();
+        m.vgic
+            .borrow_mut()
+            .forward(0, id(VTIMER), id(VTIMER))
+            .unwrap();
         let mut refs = BTreeMap::new();
         for &n in &IDS {
-            if !is_sgi(n) && !is_level(n) {
+            if !is_sgi(n) && !is_level(n) && n != VTIMER {
                 guest.gicd.set_trigger(id(n), Trigger::Edge).unwrap();
             }
             guest.gicd.set_priority(id(n), Priority(0xA0)).unwrap();
@@ -127,6 +139,7 @@ impl<'m, 'g> Run<'m, 'g> {
             refs,
             stack: Vec::new(),
             delivered: Vec::new(),
+            forwarding: true,
         }
     }
 
@@ -148,6 +161,7 @@ impl<'m, 'g> Run<'m, 'g> {
             .get(&n)
             .ok_or_else(|| TestCaseError::fail(format!("INTID {n} delivered, never used")))?;
         prop_assert!(r.enabled, "INTID {} delivered while disabled", n);
+        prop_assert!(self.forwarding, "INTID {} delivered, GICD_CTLR off", n);
         prop_assert!(r.pending(n), "INTID {} delivered while not pending", n);
         prop_assert!(!r.active, "INTID {} delivered while active", n);
         if is_sgi(n) {
@@ -156,7 +170,7 @@ impl<'m, 'g> Run<'m, 'g> {
         if let Some((&o, _)) = self
             .refs
             .iter()
-            .find(|(&o, ro)| o != n && ro.eligible(o) && ro.priority < r.priority)
+            .find(|(&o, ro)| o != n && ro.eligible(o, true) && ro.priority < r.priority)
         {
             return Err(TestCaseError::fail(format!(
                 "INTID {n} (priority {:#x}) delivered before INTID {o} ({:#x})",
@@ -180,6 +194,15 @@ impl<'m, 'g> Run<'m, 'g> {
                 if is_sgi(n) {
                     d.send_sgi(id(n), SgiTarget::SelfOnly).unwrap();
                     self.r(n).latch = true;
+                } else if n == VTIMER {
+                    // Taken at EL2 (an exit) unless it is still active there.
+                    let fires = !m.host_dist.is_active(id(n)).unwrap();
+                    m.gic.lock().set_line(0, n, true).unwrap();
+                    m.service();
+                    m.gic.lock().set_line(0, n, false).unwrap();
+                    if fires {
+                        self.r(n).latch = true;
+                    }
                 } else if is_level(n) {
                     m.set_line(n, true);
                     self.r(n).line = true;
@@ -262,6 +285,23 @@ impl<'m, 'g> Run<'m, 'g> {
                 }
             }
             Op::Exit => m.plain_exit(),
+            Op::Distributor(on) => {
+                if on {
+                    d.enable();
+                } else {
+                    d.disable();
+                }
+                self.forwarding = on;
+            }
+        }
+        // A forwarded interrupt is active at EL2 while its virtual one is
+        // pending or active, and only then.
+        let timer = self.refs[&VTIMER];
+        if !timer.pending(VTIMER) && !timer.active {
+            prop_assert!(
+                !m.host_dist.is_active(id(VTIMER)).unwrap(),
+                "the physical timer left active"
+            );
         }
         // What the guest reads of its GICD is the reference's state.
         if let Op::Raise(k) | Op::Pend(k) | Op::Clear(k) | Op::Enable(k) = *op {
@@ -283,13 +323,14 @@ impl<'m, 'g> Run<'m, 'g> {
         Ok(())
     }
 
-    /// Ends everything, clears what the guest set active, enables every
-    /// interrupt and lowers every line, then takes what is left: exactly
+    /// Ends everything, clears what the guest set active, enables the
+    /// distributor and every interrupt and lowers every line, then takes what is left: exactly
     /// the reference's pending interrupts, each once.
     fn finish(&mut self) -> Result<(), TestCaseError> {
         while !self.stack.is_empty() {
             self.step(&Op::Eoi)?;
         }
+        self.step(&Op::Distributor(true))?;
         for k in 0..IDS.len() {
             self.step(&Op::ClearActive(k))?;
             self.step(&Op::Lower(k))?;
