@@ -1,33 +1,7 @@
 //! [`Vgic`]: one VM's virtual GIC. Its distributor is a [`gic_model::Gic`]
 //! (the guest's GICD, reached through trapped accesses); delivery goes
 //! through the driver's [`VirtualInterface`] on the physical CPU that runs
-//! each vCPU.
-//!
-//! # One owner for each interrupt's state
-//!
-//! An interrupt's pending and active state lives in exactly one place: in
-//! the distributor while it is not listed, in its list register (or the
-//! driver's queue behind the list registers) while it is. [`Vgic::flush`],
-//! before every guest entry, moves the state of the interrupts it lists out
-//! of the distributor; [`Vgic::fold`], on every guest exit, moves whatever
-//! the guest left in the list registers back. A trapped GICD access is
-//! served between the two, so the guest always reads and changes the true
-//! state (an ICACTIVER write on an interrupt the guest had acknowledged
-//! clears it, and it is not listed again).
-//!
-//! What moves, per kind of interrupt (IHI 0048B 3.2.4, 5.3.8):
-//!
-//! | interrupt | flush takes from the distributor | fold gives back |
-//! |---|---|---|
-//! | edge-triggered, HW = 0 | the pending latch (GICD_ICPENDR), active | pending latch if the LR is still pending; active if active |
-//! | level-sensitive, HW = 0 | the latch set by GICD_ISPENDR, active; the LR carries the EOI bit | that latch if the LR is still pending; active. The line is an input and stays: a line still high after the guest's EOI is pending again (re-sampled) |
-//! | SGI, HW = 0 | one source's pending bit (GICD_CPENDSGIR), active | that source's bit if still pending; active, with its source |
-//! | forwarded, HW = 1 | the pending latch set by [`Vgic::physical_fired`], active | as edge-triggered; an LR the guest completed has deactivated the physical interrupt |
-//!
-//! An interrupt is listed at most once: an SGI pending from several
-//! sources is listed one source at a time, with the EOI bit so that its
-//! completion brings the next. Level-sensitive interrupts carry the EOI bit
-//! so that their completion re-samples the line at once.
+//! each vCPU. The rules it keeps are in the [crate docs](crate).
 
 use gic_driver::bus::RegisterBus;
 use gic_driver::regs::gicd::{offset, CTLR};
@@ -120,7 +94,7 @@ struct VcpuState {
 /// served through [`read`](Self::read) and [`write`](Self::write) from
 /// trapped accesses) and the synchronisation with the list registers of
 /// the physical CPU running each vCPU ([`flush`](Self::flush) before entry,
-/// [`fold`](Self::fold) after exit). See the [module docs](self).
+/// [`fold`](Self::fold) after exit). See the [crate docs](crate).
 #[derive(Debug, Clone)]
 pub struct Vgic {
     dist: Gic,
@@ -378,7 +352,7 @@ impl Vgic {
     /// On every guest exit of `vcpu`, before its traps are served: takes
     /// every interrupt back from `vif`'s list registers and queue
     /// ([`VirtualInterface::drain`]) into the distributor, with the state
-    /// the guest left it in (see the [module docs](self)). A
+    /// the guest left it in (see the [crate docs](crate)). A
     /// level-sensitive interrupt the guest completed whose line is still
     /// high is pending again. Costs 1 read and 1 write per list register
     /// in use (+1 GICH_HCR write when the last flush armed a refill).
