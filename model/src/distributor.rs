@@ -11,8 +11,8 @@ use gic_driver::regs::gicd::{
 };
 use tock_registers::LocalRegisterCopy;
 
-use crate::intid_set::IntIdSet;
 use crate::config::{Config, MAX_CPUS, MAX_LINES};
+use crate::intid_set::IntIdSet;
 use crate::Width;
 
 /// INTIDs 0-15 are SGIs: the bits of word 0 they occupy.

@@ -243,7 +243,8 @@ impl Gic {
     /// a PPI): by an edge or by GICD_ISPENDR, apart from a level-sensitive
     /// line's level (IHI 0048B 3.2.4). SGIs: whether any source is pending.
     pub fn is_latched(&self, cpu: u8, intid: u32) -> bool {
-        self.cpu(cpu).is_some_and(|c| self.dist.is_latched(c, intid))
+        self.cpu(cpu)
+            .is_some_and(|c| self.dist.is_latched(c, intid))
     }
 
     /// Whether `intid` is active (on CPU `cpu`, if it is an SGI or PPI).

@@ -25,6 +25,45 @@
 //! ```
 //!
 //! No `unsafe`, no allocator, and no panic on any guest access.
+//!
+//! # One owner for each interrupt's state
+//!
+//! An interrupt's pending and active state lives in exactly one place: in
+//! the distributor while it is not listed, in its list register (or the
+//! driver's queue behind the list registers) while it is. [`Vgic::flush`],
+//! before every guest entry, moves the state of the interrupts it lists out
+//! of the distributor; [`Vgic::fold`], on every guest exit, moves whatever
+//! the guest left in the list registers back. A trapped GICD access is
+//! served between the two, so the guest always reads and changes the true
+//! state (an ICACTIVER write on an interrupt the guest had acknowledged
+//! clears it, and it is not listed again).
+//!
+//! What moves, per kind of interrupt (IHI 0048B 3.2.4, 5.3.8):
+//!
+//! | interrupt | flush takes from the distributor | fold gives back |
+//! |---|---|---|
+//! | edge-triggered, HW = 0 | the pending latch (GICD_ICPENDR), active | pending latch if the LR is still pending; active if active |
+//! | level-sensitive, HW = 0 | the latch set by GICD_ISPENDR, active; the LR carries the EOI bit | that latch if the LR is still pending; active. The line is an input and stays: a line still high after the guest's EOI is pending again (re-sampled) |
+//! | SGI, HW = 0 | one source's pending bit (GICD_CPENDSGIR), active | that source's bit if still pending; active, with its source |
+//! | forwarded, HW = 1 | the pending latch set by [`Vgic::physical_fired`], active | as edge-triggered; an LR the guest completed has deactivated the physical interrupt |
+//!
+//! An interrupt is listed at most once: an SGI pending from several
+//! sources is listed one source at a time, with the EOI bit so that its
+//! completion brings the next. Level-sensitive interrupts carry the EOI bit
+//! so that their completion re-samples the line at once.
+//!
+//! An active interrupt that is pending again is listed pending+active only
+//! when the distributor forwards it (enabled, its group enabled); otherwise,
+//! and always for HW = 1 (whose list register cannot be pending+active),
+//! the pending state stays in the distributor and a later flush lists it.
+//! A HW = 1 completion raises no maintenance interrupt, so that is at the
+//! next exit.
+//!
+//! Limits: at most as many active interrupts as list registers are listed
+//! (the others wait in the distributor, see [`Vgic::flush`]); while every
+//! list register holds an active interrupt, a more urgent pending one waits
+//! in the driver's queue until the guest has completed all but one of them
+//! (GICH_HCR.UIE), where a GIC would let it preempt.
 #![no_std]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

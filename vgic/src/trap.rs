@@ -43,7 +43,7 @@ mod syndrome {
             SSE OFFSET(21) NUMBITS(1) [],
             /// Syndrome register transfer: the general-purpose register (31 = XZR).
             SRT OFFSET(16) NUMBITS(5) [],
-            /// Sixty-four: the register is X<n> (1) or W<n> (0).
+            /// Sixty-four: the register is `X<n>` (1) or `W<n>` (0).
             SF OFFSET(15) NUMBITS(1) [],
             /// Acquire/release semantics.
             AR OFFSET(14) NUMBITS(1) [],
@@ -148,7 +148,7 @@ pub struct MmioAccess {
     pub register: u8,
     /// A load sign-extends into the register (ISS.SSE).
     pub sign_extend: bool,
-    /// The register is 64 bits wide, X<n> (ISS.SF), or 32 bits, W<n>.
+    /// The register is 64 bits wide, `X<n>` (ISS.SF), or 32 bits, `W<n>`.
     pub sixty_four: bool,
 }
 

@@ -1,36 +1,10 @@
 //! [`Vgic`]: one VM's virtual GIC. Its distributor is a [`gic_model::Gic`]
 //! (the guest's GICD, reached through trapped accesses); delivery goes
 //! through the driver's [`VirtualInterface`] on the physical CPU that runs
-//! each vCPU.
-//!
-//! # One owner for each interrupt's state
-//!
-//! An interrupt's pending and active state lives in exactly one place: in
-//! the distributor while it is not listed, in its list register (or the
-//! driver's queue behind the list registers) while it is. [`Vgic::flush`],
-//! before every guest entry, moves the state of the interrupts it lists out
-//! of the distributor; [`Vgic::fold`], on every guest exit, moves whatever
-//! the guest left in the list registers back. A trapped GICD access is
-//! served between the two, so the guest always reads and changes the true
-//! state (an ICACTIVER write on an interrupt the guest had acknowledged
-//! clears it, and it is not listed again).
-//!
-//! What moves, per kind of interrupt (IHI 0048B 3.2.4, 5.3.8):
-//!
-//! | interrupt | flush takes from the distributor | fold gives back |
-//! |---|---|---|
-//! | edge-triggered, HW = 0 | the pending latch (GICD_ICPENDR), active | pending latch if the LR is still pending; active if active |
-//! | level-sensitive, HW = 0 | the latch set by GICD_ISPENDR, active; the LR carries the EOI bit | that latch if the LR is still pending; active. The line is an input and stays: a line still high after the guest's EOI is pending again (re-sampled) |
-//! | SGI, HW = 0 | one source's pending bit (GICD_CPENDSGIR), active | that source's bit if still pending; active, with its source |
-//! | forwarded, HW = 1 | the pending latch set by [`Vgic::physical_fired`], active | as edge-triggered; an LR the guest completed has deactivated the physical interrupt |
-//!
-//! An interrupt is listed at most once: an SGI pending from several
-//! sources is listed one source at a time, with the EOI bit so that its
-//! completion brings the next. Level-sensitive interrupts carry the EOI bit
-//! so that their completion re-samples the line at once.
+//! each vCPU. The rules it keeps are in the [crate docs](crate).
 
 use gic_driver::bus::RegisterBus;
-use gic_driver::regs::gicd::offset;
+use gic_driver::regs::gicd::{offset, CTLR};
 use gic_driver::virt::{Injection, ListRegister, LrState, VirtualInterface};
 use gic_driver::{Group, IntId, Priority};
 use gic_model::{Config, Frame, Gic, IntIdSet, Width, MAX_CPUS};
@@ -120,7 +94,7 @@ struct VcpuState {
 /// served through [`read`](Self::read) and [`write`](Self::write) from
 /// trapped accesses) and the synchronisation with the list registers of
 /// the physical CPU running each vCPU ([`flush`](Self::flush) before entry,
-/// [`fold`](Self::fold) after exit). See the [module docs](self).
+/// [`fold`](Self::fold) after exit). See the [crate docs](crate).
 #[derive(Debug, Clone)]
 pub struct Vgic {
     dist: Gic,
@@ -160,6 +134,16 @@ impl Vgic {
     /// Counts of what the virtual GIC has done.
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// The interrupts whose state `vcpu`'s list registers or the driver's
+    /// queue own (between [`flush`](Self::flush) and [`fold`](Self::fold));
+    /// empty after a fold, and for a vCPU that does not exist.
+    pub fn listed(&self, vcpu: u8) -> IntIdSet {
+        self.vcpus
+            .get(vcpu as usize)
+            .filter(|_| vcpu < self.vcpus())
+            .map_or(IntIdSet::EMPTY, |s| s.listed)
     }
 
     /// Number of vCPUs.
@@ -368,10 +352,10 @@ impl Vgic {
     /// On every guest exit of `vcpu`, before its traps are served: takes
     /// every interrupt back from `vif`'s list registers and queue
     /// ([`VirtualInterface::drain`]) into the distributor, with the state
-    /// the guest left it in (see the [module docs](self)). A
+    /// the guest left it in (see the [crate docs](crate)). A
     /// level-sensitive interrupt the guest completed whose line is still
     /// high is pending again. Costs 1 read and 1 write per list register
-    /// in use.
+    /// in use (+1 GICH_HCR write when the last flush armed a refill).
     pub fn fold<B: RegisterBus, const Q: usize>(
         &mut self,
         vcpu: u8,
@@ -442,7 +426,13 @@ impl Vgic {
     /// more are pending than list registers are free, one waits in the
     /// driver's queue and the driver arms a refill maintenance interrupt,
     /// whose exit brings the rest. Costs 1 write per interrupt listed (+1
-    /// GICH_HCR write when a refill is armed).
+    /// GICH_ELRSR read and 1 GICH_HCR write when a refill is armed).
+    ///
+    /// Active interrupts beyond the list registers (a guest that set more
+    /// active with GICD_ISACTIVER, or nests deeper) wait, active, in the
+    /// distributor, where GICD_ICACTIVER clears them; a guest EOI of one
+    /// finds no list register (GICH_HCR.EOICount counts it) and leaves it
+    /// active.
     pub fn flush<B: RegisterBus, const Q: usize>(
         &mut self,
         vcpu: u8,
@@ -471,10 +461,17 @@ impl Vgic {
                     out.listed += 1;
                     out.relisted_active += 1;
                 }
-                // Deeper nesting than list registers: it waits, active, in
-                // the distributor (the guest's EOI then counts in EOICount).
-                Err(gic_driver::Error::NoFreeListRegister) => break,
-                Err(e) => return Err(Error::Driver(e)),
+                // More active interrupts than list registers: this one and
+                // the rest wait, active, in the distributor. Its state goes
+                // back there (it was taken out for the list register).
+                Err(gic_driver::Error::NoFreeListRegister) => {
+                    self.give_back(vcpu, v, lr);
+                    break;
+                }
+                Err(e) => {
+                    self.give_back(vcpu, v, lr);
+                    return Err(Error::Driver(e));
+                }
             }
         }
         // Then pending interrupts, most urgent first.
@@ -518,11 +515,17 @@ impl Vgic {
         .map_err(Error::Driver)?
         .with_state(LrState::Active);
         let hw = lr.physical_id().is_some();
+        // A pending state moves into the list register (pending+active)
+        // only if the distributor would forward it: otherwise the guest
+        // would take it after its EOI, disabled (GICD_ICENABLER) or with
+        // its group off (GICD_CTLR). It then stays in the distributor,
+        // and a later flush lists it once it is forwarded again.
+        let forwarded = self.forwards(vcpu, id);
         write_one(&mut self.dist, vcpu, offset::ICACTIVER, id);
         if !hw {
             if id < 16 {
                 lr = lr.with_source_cpu(source).map_err(Error::Driver)?;
-                if self.dist.sgi_sources(vcpu, id) & (1 << source) != 0 {
+                if forwarded && self.dist.sgi_sources(vcpu, id) & (1 << source) != 0 {
                     clear_sgi_source(&mut self.dist, vcpu, id, source);
                     lr = lr.with_state(LrState::PendingActive);
                 }
@@ -530,7 +533,7 @@ impl Vgic {
                     lr = lr.with_eoi_maintenance();
                 }
             } else if edge {
-                if self.dist.is_pending(vcpu, id) {
+                if forwarded && self.dist.is_pending(vcpu, id) {
                     write_one(&mut self.dist, vcpu, offset::ICPENDR, id);
                     lr = lr.with_state(LrState::PendingActive);
                 }
@@ -538,16 +541,40 @@ impl Vgic {
                 // Level-sensitive: re-sample on EOI.
                 lr = lr.with_eoi_maintenance();
             }
-        } else if self.dist.is_pending(vcpu, id) {
-            // Pending again while active (the guest set it): deliver it
-            // after this one completes.
-            return Ok(lr);
         }
+        // HW = 1: never pending+active (the physical distributor holds the
+        // pending state of a forwarded interrupt). A pending state the guest
+        // set with GICD_ISPENDR while it was active stays in the
+        // distributor, and the first flush after the guest's EOI lists it
+        // (a HW = 1 completion raises no maintenance interrupt).
         if let Some(s) = self.vcpus.get_mut(v) {
             s.listed.insert(id);
             s.active_spis.remove(id);
         }
         Ok(lr)
+    }
+
+    /// Whether the distributor forwards `id` to `vcpu` when it is pending
+    /// and inactive (IHI 0048B 3.2.2): enabled (GICD_ISENABLER), its group
+    /// enabled (GICD_CTLR), and for an SPI targeted at `vcpu`
+    /// (GICD_ITARGETSR; every SPI with one vCPU).
+    fn forwards(&mut self, vcpu: u8, id: u32) -> bool {
+        let ctlr = self.dist.read(Frame::Gicd, vcpu, offset::CTLR, Width::Word);
+        let group = if self.dist.is_group1(vcpu, id) {
+            CTLR::EnableGrp1.is_set(ctlr)
+        } else {
+            CTLR::EnableGrp0.is_set(ctlr)
+        };
+        let targeted = id < 32
+            || self.vcpus() == 1
+            || self.dist.read(
+                Frame::Gicd,
+                vcpu,
+                offset::ITARGETSR + id as usize,
+                Width::Byte,
+            ) & (1 << vcpu)
+                != 0;
+        group && targeted && self.dist.is_enabled(vcpu, id)
     }
 
     /// The list register for pending interrupt `id` on `vcpu`; takes its

@@ -267,8 +267,7 @@ impl<const Q: usize> Ledger<Q> {
     /// queued.
     pub(crate) fn try_list(&mut self, avail: u64, v: u32) -> Result<Option<usize>, Error> {
         let key = raw::key(v);
-        if bits(self.in_use).any(|n| raw::key(self.lrs[n]) == key) || self.queue.contains_key(key)
-        {
+        if bits(self.in_use).any(|n| raw::key(self.lrs[n]) == key) || self.queue.contains_key(key) {
             return Err(Error::AlreadyQueued(LR::VirtualID.read(v)));
         }
         let free = avail & !self.in_use;
