@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use gic_driver::bus::RegisterBus;
 use gic_driver::virt::{Hcr, Injection, LrState};
 use gic_driver::{
-    Acknowledged, CpuInterface, CpuInterfaceConfig, Distributor, DistributorConfig, EoiMode, Group,
-    IntId, ListRegister, Priority, Trigger, VcpuContext, VirtualInterface,
+    Acknowledged, CpuInterface, CpuInterfaceConfig, Distributor, DistributorConfig, EoiMode, Error,
+    Group, IntId, ListRegister, Priority, Trigger, VcpuContext, VirtualInterface,
 };
 use gic_model::{Config, Frame, FrameBus, SharedGic};
 
@@ -494,4 +494,213 @@ fn register_costs_are_at_or_below_linux_kvm_in_every_row() {
 #[test]
 fn switching_a_vcpu_with_no_list_register_in_use_touches_nothing() {
     assert_eq!(cost::switch(0), (0, 0));
+}
+
+// ---------------------------------------------------------------------
+// A request never merges into an entry of the other kind (issue 6, item 1)
+// ---------------------------------------------------------------------
+
+/// Physical SPI 64 acknowledged by EL2 and its priority dropped (split EOI):
+/// active in the distributor, waiting for the guest's deactivation of the
+/// virtual interrupt it is forwarded as.
+fn forwarded_spi_64<B: RegisterBus>(d: &Distributor<B>, host: &CpuInterface<B>) -> Acknowledged {
+    d.enable_interrupt(id(64)).unwrap();
+    d.set_pending(id(64)).unwrap();
+    let phys = host.acknowledge().unwrap();
+    assert_eq!(phys.intid(), id(64));
+    host.end_of_interrupt(phys);
+    assert!(d.is_active(id(64)).unwrap());
+    phys
+}
+
+/// Virtual 40 backed by physical 64 (GICH_LRn 0x98010028 when pending).
+fn hw_40_on_64() -> ListRegister {
+    ListRegister::hardware(id(40), id(64), Priority(0x80), Group::Group0).unwrap()
+}
+
+#[test]
+fn a_software_request_never_changes_a_hardware_list_register_of_the_same_virtual_id() {
+    let g = qemu();
+    let (d, host) = physical(&g);
+    let mut vif = hypervisor(&g);
+    let guest = guest(&g, EoiMode::Combined);
+    forwarded_spi_64(&d, &host);
+    assert_eq!(vif.inject(hw_40_on_64()).unwrap(), Injection::Written(0));
+    assert_eq!(vif.read_list_register_raw(0).unwrap(), 0x9801_0028);
+
+    // Pending HW = 1 register: the software request is refused, LR0 kept.
+    assert_eq!(
+        vif.inject(sw(40, 0x80)),
+        Err(Error::ConflictsWithListRegister {
+            intid: 40,
+            list_register: 0
+        })
+    );
+    assert_eq!(vif.read_list_register_raw(0).unwrap(), 0x9801_0028);
+
+    // Active HW = 1 register: the same.
+    let ack = guest.acknowledge().unwrap();
+    assert_eq!(ack.intid(), id(40));
+    assert_eq!(
+        vif.inject(sw(40, 0x80)),
+        Err(Error::ConflictsWithListRegister {
+            intid: 40,
+            list_register: 0
+        })
+    );
+    assert_eq!(vif.read_list_register_raw(0).unwrap(), 0xA801_0028);
+
+    // The guest's EOI deactivates physical 64, not 576.
+    guest.end_of_interrupt(ack);
+    assert!(!d.is_active(id(64)).unwrap(), "physical 64 deactivated");
+    assert!(!maintenance(&g));
+    assert_eq!(service(&g, &mut vif), Vec::<u32>::new());
+}
+
+#[test]
+fn a_software_request_never_changes_a_queued_hardware_entry_of_the_same_virtual_id() {
+    let g = qemu();
+    let (d, host) = physical(&g);
+    let mut vif = hypervisor(&g);
+    let guest = guest(&g, EoiMode::Combined);
+    forwarded_spi_64(&d, &host);
+    for n in 0..4 {
+        vif.inject(sw(80 + n, 0x10)).unwrap();
+    }
+    assert_eq!(vif.inject(hw_40_on_64()).unwrap(), Injection::Queued);
+    assert_eq!(
+        vif.inject(sw(40, 0x80)),
+        Err(Error::ConflictsWithQueued {
+            intid: 40,
+            position: 0
+        })
+    );
+    let queued: Vec<ListRegister> = vif.queued().collect();
+    assert_eq!(queued, [hw_40_on_64()], "the queued entry is unchanged");
+
+    // Everything delivered: the forwarded interrupt's EOI deactivates 64.
+    let mut taken = Vec::new();
+    loop {
+        service(&g, &mut vif);
+        vif.refill();
+        let Some(ack) = guest.acknowledge() else {
+            break;
+        };
+        taken.push(ack.intid().get());
+        guest.end_of_interrupt(ack);
+    }
+    assert_eq!(taken, [80, 81, 82, 83, 40]);
+    assert!(!d.is_active(id(64)).unwrap(), "physical 64 deactivated");
+}
+
+#[test]
+fn a_hardware_request_is_refused_where_a_software_entry_holds_its_virtual_id() {
+    let g = qemu();
+    let (d, host) = physical(&g);
+    let mut vif = hypervisor(&g);
+    let guest = guest(&g, EoiMode::Combined);
+    forwarded_spi_64(&d, &host);
+
+    // Pending software register.
+    vif.inject(sw(40, 0x80)).unwrap();
+    let before = vif.read_list_register_raw(0).unwrap();
+    assert_eq!(
+        vif.inject(hw_40_on_64()),
+        Err(Error::ConflictsWithListRegister {
+            intid: 40,
+            list_register: 0
+        })
+    );
+    assert_eq!(vif.read_list_register_raw(0).unwrap(), before);
+    // Active software register: not made pending+active without its link.
+    let ack = guest.acknowledge().unwrap();
+    assert_eq!(
+        vif.inject(hw_40_on_64()),
+        Err(Error::ConflictsWithListRegister {
+            intid: 40,
+            list_register: 0
+        })
+    );
+    assert_eq!(vif.read_list_register(0).unwrap().state(), LrState::Active);
+    guest.end_of_interrupt(ack);
+    assert_eq!(service(&g, &mut vif), [40]);
+    assert!(d.is_active(id(64)).unwrap(), "the caller still holds 64");
+
+    // Queued software entry.
+    for n in 0..4 {
+        vif.inject(sw(80 + n, 0x10)).unwrap();
+    }
+    vif.inject(sw(41, 0x80)).unwrap();
+    vif.inject(sw(40, 0x80)).unwrap();
+    assert_eq!(
+        vif.inject(hw_40_on_64()),
+        Err(Error::ConflictsWithQueued {
+            intid: 40,
+            position: 1
+        })
+    );
+    assert_eq!(
+        vif.queued().map(|q| q.physical_id()).collect::<Vec<_>>(),
+        [None, None]
+    );
+
+    // Once the software interrupt is gone, the forwarded one is accepted.
+    loop {
+        service(&g, &mut vif);
+        vif.refill();
+        let Some(ack) = guest.acknowledge() else {
+            break;
+        };
+        guest.end_of_interrupt(ack);
+    }
+    service(&g, &mut vif);
+    assert!(vif.inject(hw_40_on_64()).is_ok());
+    let ack = guest.acknowledge().unwrap();
+    guest.end_of_interrupt(ack);
+    assert!(!d.is_active(id(64)).unwrap());
+}
+
+#[test]
+fn a_hardware_request_for_another_physical_interrupt_is_refused() {
+    let g = qemu();
+    let (d, host) = physical(&g);
+    let mut vif = hypervisor(&g);
+    forwarded_spi_64(&d, &host);
+    vif.inject(hw_40_on_64()).unwrap();
+    let on_65 = ListRegister::hardware(id(40), id(65), Priority(0x80), Group::Group0).unwrap();
+    assert_eq!(
+        vif.inject(on_65),
+        Err(Error::ConflictsWithListRegister {
+            intid: 40,
+            list_register: 0
+        })
+    );
+    assert_eq!(vif.read_list_register_raw(0).unwrap(), 0x9801_0028);
+    // The same link again merges as before.
+    assert_eq!(
+        vif.inject(hw_40_on_64()),
+        Ok(Injection::AlreadyInListRegister(0))
+    );
+}
+
+#[test]
+fn a_saved_context_refuses_a_request_of_the_other_kind_too() {
+    let mut ctx: VcpuContext = VcpuContext::with_list_registers(1);
+    ctx.inject(hw_40_on_64()).unwrap();
+    assert_eq!(
+        ctx.inject(sw(40, 0x80)),
+        Err(Error::ConflictsWithListRegister {
+            intid: 40,
+            list_register: 0
+        })
+    );
+    assert_eq!(ctx.list_register(0).unwrap(), hw_40_on_64());
+    ctx.inject(sw(41, 0x80)).unwrap();
+    assert_eq!(
+        ctx.inject(ListRegister::hardware(id(41), id(65), Priority(0x80), Group::Group0).unwrap()),
+        Err(Error::ConflictsWithQueued {
+            intid: 41,
+            position: 0
+        })
+    );
 }

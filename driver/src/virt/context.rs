@@ -128,8 +128,10 @@ impl<const Q: usize> VcpuContext<Q> {
     /// as [`VirtualInterface::inject`](super::VirtualInterface::inject), in
     /// memory: it reaches the GIC at the next restore. Fails with
     /// [`Error::VcpuLoaded`] if the context is resident (inject through the
-    /// interface instead) and [`Error::QueueFull`] if it must wait and the
-    /// queue is full.
+    /// interface instead), [`Error::ConflictsWithListRegister`] or
+    /// [`Error::ConflictsWithQueued`] if the virtual ID is held as the
+    /// other kind, and [`Error::QueueFull`] if it must wait and the queue
+    /// is full.
     pub fn inject(&mut self, lr: ListRegister) -> Result<Injection, Error> {
         if self.resident {
             return Err(Error::VcpuLoaded);
@@ -183,7 +185,7 @@ impl<const Q: usize> VcpuContext<Q> {
             if !raw::is_invalid(v)
                 && record.lrs[..i]
                     .iter()
-                    .any(|&w| !raw::is_invalid(w) && raw::key(w) == raw::key(v))
+                    .any(|&w| !raw::is_invalid(w) && raw::same_virtual_id(w, v))
             {
                 return Err(Error::InvalidListRegisterValue(v));
             }
@@ -228,12 +230,11 @@ impl<const Q: usize> VcpuContext<Q> {
             for _ in 0..count {
                 let v = c.u32()?;
                 let lr = ListRegister::decode(v)?;
-                let key = raw::key(v);
                 let in_lr = super::bits(ctx.ledger.in_use).any(|n| {
                     let w = ctx.ledger.lrs[n];
-                    !raw::is_invalid(w) && raw::key(w) == key
+                    !raw::is_invalid(w) && raw::same_virtual_id(w, v)
                 });
-                if lr.state() != LrState::Pending || in_lr || ctx.ledger.queue.contains_key(key) {
+                if lr.state() != LrState::Pending || in_lr || ctx.ledger.queue.claims(v) {
                     return Err(Error::InvalidListRegisterValue(v));
                 }
                 ctx.ledger

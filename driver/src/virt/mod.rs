@@ -40,6 +40,24 @@
 //! is left alone (the physical distributor keeps it pending). One already
 //! queued is merged ([`Injection::AlreadyQueued`]).
 //!
+//! A request merges only into an entry of its own kind: HW = 0 into HW = 0
+//! (from the same source CPU), HW = 1 into HW = 1 forwarding the same
+//! physical interrupt. Any other meeting of the same virtual ID, in a list
+//! register that is still valid or in the queue, is refused and changes
+//! nothing ([`Error::ConflictsWithListRegister`](crate::Error::ConflictsWithListRegister),
+//! [`Error::ConflictsWithQueued`](crate::Error::ConflictsWithQueued)):
+//!
+//! * software into hardware: the EOI bit is bit 19 of a HW = 1 register,
+//!   PhysicalID\[9\], so adding it would make the guest's EOI deactivate
+//!   another physical interrupt and leave the forwarded one active;
+//! * hardware into software (or into hardware with another physical ID):
+//!   the software entry has no physical link to take the request's, so the
+//!   physical interrupt would stay active with nobody to deactivate it.
+//!
+//! The caller keeps the refused interrupt (a physical one stays active, as
+//! EL2 left it) and injects it again once the guest has completed the one
+//! held; nothing is lost silently.
+//!
 //! # Refilling, and no maintenance storm
 //!
 //! More pending interrupts than list registers wait in a fixed-capacity

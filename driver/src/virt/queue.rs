@@ -16,6 +16,11 @@
 //!   deactivates; completed: the register is free again.
 //! * An interrupt already queued is merged (pending is a state, not a count):
 //!   [`Injection::AlreadyQueued`].
+//! * Merging needs the same kind: HW = 0 into HW = 0, HW = 1 into HW = 1
+//!   with the same physical ID ([`raw::same_link`]). A request meeting a
+//!   valid register or a queue entry of the same virtual ID but another
+//!   kind or link is refused ([`Error::ConflictsWithListRegister`],
+//!   [`Error::ConflictsWithQueued`]) and nothing changes.
 //! * A merged request with the EOI bit (HW = 0) adds it to the register or
 //!   queue entry it merges into, and its completion is reported even if the
 //!   driver had set that bit itself ([`Ledger::settle`]).
@@ -164,21 +169,30 @@ impl<const Q: usize> PendingQueue<Q> {
         self.entries.pop().map(|e| e.lr)
     }
 
-    /// Whether an interrupt with the same identity is queued.
-    pub(crate) fn contains_key(&self, key: u32) -> bool {
-        self.entries.iter().any(|e| raw::key(e.lr) == key)
+    /// Merges the request `req` into a queued entry claiming the same
+    /// virtual interrupt ([`raw::same_virtual_id`]), adding the bits
+    /// `extra` (the EOI bit) to it: `Ok(true)` if merged, `Ok(false)` if
+    /// none is queued, and `Err(position)` (0: the head) if the entry is of
+    /// another kind or physical link ([`raw::same_link`]), which is left
+    /// unchanged.
+    pub(crate) fn merge(&mut self, req: u32, extra: u32) -> Result<bool, usize> {
+        for (position, e) in self.entries.iter_mut().rev().enumerate() {
+            if !raw::same_virtual_id(e.lr, req) {
+                continue;
+            }
+            if !raw::same_link(e.lr, req) {
+                return Err(position);
+            }
+            e.lr |= extra;
+            return Ok(true);
+        }
+        Ok(false)
     }
 
-    /// If an interrupt with identity `key` is queued, adds the bits `extra`
-    /// (the EOI bit) to its value and returns true.
-    pub(crate) fn merge(&mut self, key: u32, extra: u32) -> bool {
-        match self.entries.iter_mut().find(|e| raw::key(e.lr) == key) {
-            Some(e) => {
-                e.lr |= extra;
-                true
-            }
-            None => false,
-        }
+    /// Whether an entry claiming the same virtual interrupt as `v` is
+    /// queued ([`raw::same_virtual_id`]).
+    pub(crate) fn claims(&self, v: u32) -> bool {
+        self.entries.iter().any(|e| raw::same_virtual_id(e.lr, v))
     }
 
     /// The queued list-register values, next to deliver first.
@@ -287,16 +301,31 @@ impl<const Q: usize> Ledger<Q> {
         req: u32,
     ) -> Result<Injection, Error> {
         let key = raw::key(req);
+        let intid = raw::virtual_id(req);
         // A merged request keeps its EOI bit (HW = 0 only): the caller asked
         // to hear of the completion, and the driver must then report it.
         let eoi = if raw::is_hw(req) { 0 } else { req & raw::EOI };
         let eoi_bit = (eoi != 0) as u64;
         // Already in a list register?
         for n in bits(self.in_use) {
-            if raw::key(self.lrs[n]) != key {
+            if !raw::same_virtual_id(self.lrs[n], req) {
                 continue;
             }
             let v = self.refresh(port, n);
+            if !raw::same_link(v, req) {
+                // Another kind or physical link: merging would change the
+                // register's meaning or drop the request's.
+                if raw::is_invalid(v) {
+                    if raw::is_empty(v) {
+                        self.in_use &= !(1 << n);
+                    }
+                    continue;
+                }
+                return Err(Error::ConflictsWithListRegister {
+                    intid,
+                    list_register: n,
+                });
+            }
             if raw::has_pending(v) || (raw::is_active_only(v) && raw::is_hw(v)) {
                 if v & eoi != eoi {
                     self.put(port, n, v | eoi);
@@ -316,8 +345,10 @@ impl<const Q: usize> Ledger<Q> {
             // else: completed with an EOI to report; it keeps its register
             // until handle_maintenance, and the new one needs another.
         }
-        if self.queue.merge(key, eoi) {
-            return Ok(Injection::AlreadyQueued);
+        match self.queue.merge(req, eoi) {
+            Ok(true) => return Ok(Injection::AlreadyQueued),
+            Ok(false) => {}
+            Err(position) => return Err(Error::ConflictsWithQueued { intid, position }),
         }
         // Fast path: the record shows a free list register and nothing waits.
         let free = avail & !self.in_use;
@@ -331,7 +362,6 @@ impl<const Q: usize> Ledger<Q> {
             self.reclaim_empty(port);
             free = avail & !self.in_use;
         }
-        let intid = raw::key(req) & low_bits(10) as u32;
         if self.queue.is_full() {
             if free == 0 {
                 return Err(Error::QueueFull(intid));
