@@ -19,6 +19,9 @@ pub enum Error {
     },
     /// The operation needs an SGI (0-15).
     NotAnSgi(u32),
+    /// The operation needs a PPI (16-31): the INTID asked for (u32::MAX if
+    /// it is not representable).
+    NotAPpi(u32),
     /// The operation needs an SPI (32-1019): SGI and PPI targets and SGI
     /// trigger modes are fixed by the architecture.
     NotAnSpi(u32),
@@ -97,6 +100,7 @@ impl fmt::Display for Error {
                 )
             }
             Error::NotAnSgi(n) => write!(f, "INTID {n} is not an SGI (0-15)"),
+            Error::NotAPpi(n) => write!(f, "INTID {n} is not a PPI (16-31)"),
             Error::NotAnSpi(n) => write!(f, "INTID {n} is not an SPI (32-1019)"),
             Error::IsAnSgi(n) => write!(f, "INTID {n} is an SGI, whose setting is fixed"),
             Error::PriorityNotImplemented {
