@@ -95,6 +95,8 @@ pub struct Writer<'a> {
     /// Offset of the open section's header, if one is open.
     open: Option<usize>,
     overflow: bool,
+    /// Why the state cannot be written, if something refused it.
+    refused: Option<SnapshotError>,
 }
 
 impl<'a> Writer<'a> {
@@ -105,6 +107,7 @@ impl<'a> Writer<'a> {
             len: 0,
             open: None,
             overflow: false,
+            refused: None,
         };
         w.bytes(&MAGIC);
         w.u16(FORMAT_VERSION);
@@ -158,11 +161,25 @@ impl<'a> Writer<'a> {
         self.bytes(&v.to_le_bytes());
     }
 
+    /// Marks the snapshot as impossible to write: [`finish`](Self::finish)
+    /// then fails with `why` (the first reason given wins, and it is
+    /// reported before a buffer that is too small). A writer of a record
+    /// calls this for a value its reader would refuse, so nothing is
+    /// written that cannot be read back.
+    pub fn refuse(&mut self, why: SnapshotError) {
+        if self.refused.is_none() {
+            self.refused = Some(why);
+        }
+    }
+
     /// Closes the open section and returns the snapshot's length, or the
-    /// size the buffer would have needed.
+    /// size the buffer would have needed, or the reason given to
+    /// [`refuse`](Self::refuse).
     pub fn finish(mut self) -> Result<usize, SnapshotError> {
         self.end_section();
-        if self.overflow {
+        if let Some(why) = self.refused {
+            Err(why)
+        } else if self.overflow {
             Err(SnapshotError::BufferTooSmall { needed: self.len })
         } else {
             Ok(self.len)
@@ -338,6 +355,47 @@ mod tests {
         let r = Reader::new(b"GICS\x01\0\0\0\x02\0\0\0\x10\0\0\0").unwrap();
         assert_eq!(r.validate(), Err(SnapshotError::Truncated));
     }
+
+    #[test]
+    fn writing_refuses_a_record_that_reading_refuses() {
+        for count in [65u8, 100, 255] {
+            let record = VcpuRecord {
+                lr_count: count,
+                ..VcpuRecord::default()
+            };
+            let mut buf = [0u8; 2048];
+            assert_eq!(record.save(&mut buf), Err(SnapshotError::Oversized));
+            let mut w = Writer::new(&mut buf);
+            w.begin_section(tag::VIRT);
+            w.u8(1);
+            record.write(&mut w);
+            assert_eq!(w.finish(), Err(SnapshotError::Oversized));
+            // The same record, laid out by hand, is what reading refuses.
+            let mut w = Writer::new(&mut buf);
+            w.begin_section(tag::VIRT);
+            w.u8(1);
+            w.bytes(&[0; 12]);
+            w.u8(count);
+            for _ in 0..count {
+                w.u32(0);
+            }
+            let n = w.finish().unwrap();
+            assert_eq!(VcpuRecord::load(&buf[..n]), Err(SnapshotError::Oversized));
+        }
+        // Too small a buffer as well: the record's refusal is what is reported.
+        let record = VcpuRecord {
+            lr_count: 65,
+            ..VcpuRecord::default()
+        };
+        assert_eq!(record.save(&mut [0u8; 4]), Err(SnapshotError::Oversized));
+        let record = VcpuRecord {
+            lr_count: 64,
+            ..VcpuRecord::default()
+        };
+        let mut buf = [0u8; 512];
+        let n = record.save(&mut buf).unwrap();
+        assert_eq!(VcpuRecord::load(&buf[..n]), Ok(record));
+    }
 }
 
 /// The saved state of one CPU's virtual interface: the GICH registers a
@@ -375,18 +433,30 @@ impl Default for VcpuRecord {
 }
 
 impl VcpuRecord {
-    /// Bytes this record takes when written.
+    /// Bytes this record takes when written (a record [`write`](Self::write)
+    /// refuses takes none).
     pub fn encoded_len(&self) -> usize {
-        13 + 4 * self.lr_count as usize
+        if self.lr_count as usize > crate::regs::gich::MAX_LIST_REGISTERS {
+            0
+        } else {
+            13 + 4 * self.lr_count as usize
+        }
     }
 
-    /// Appends the record to `w`.
+    /// Appends the record to `w`. A record claiming more than 64 list
+    /// registers, which [`read`](Self::read) refuses, is not written: `w`
+    /// is marked [refused](Writer::refuse) and its `finish` fails with
+    /// [`SnapshotError::Oversized`].
     pub fn write(&self, w: &mut Writer<'_>) {
+        let Some(lrs) = self.lrs.get(..self.lr_count as usize) else {
+            w.refuse(SnapshotError::Oversized);
+            return;
+        };
         w.u32(self.hcr);
         w.u32(self.vmcr);
         w.u32(self.apr);
         w.u8(self.lr_count);
-        for &lr in &self.lrs[..self.lr_count as usize] {
+        for &lr in lrs {
             w.u32(lr);
         }
     }
@@ -412,6 +482,8 @@ impl VcpuRecord {
 
     /// Writes a standalone snapshot holding only this record, as a
     /// [`tag::VIRT`] section for one CPU (count byte 1, then the record).
+    /// Fails with [`SnapshotError::Oversized`] for more than 64 list
+    /// registers, as [`load`](Self::load) would.
     pub fn save(&self, buf: &mut [u8]) -> Result<usize, SnapshotError> {
         let mut w = Writer::new(buf);
         w.begin_section(tag::VIRT);
