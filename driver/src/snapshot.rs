@@ -38,6 +38,15 @@ pub mod tag {
     /// model skips it. Payload: count u32 LE, then that many list-register
     /// values u32 LE, next to deliver first.
     pub const PENDING_QUEUE: u16 = 3;
+    /// The list registers whose EOI bit the driver set itself, not at the
+    /// caller's request (`VcpuContext` bytes only, written only when there
+    /// is one: with a single list register the driver sets it to learn
+    /// when to refill). Their completion is not reported. The model skips
+    /// it; without it every EOI bit is the caller's. Payload: u64 LE, one
+    /// bit per list register, each in use with HW = 0 and EOI = 1. Queued
+    /// interrupts never carry such a bit (an evicted one goes back without
+    /// it), so the queue needs no such record.
+    pub const DRIVER_EOI: u16 = 4;
 }
 
 /// Why saved state could not be written or read. On a read error nothing

@@ -704,3 +704,214 @@ fn a_saved_context_refuses_a_request_of_the_other_kind_too() {
         })
     );
 }
+
+// ---------------------------------------------------------------------
+// A context means the same after its byte form (issue 6, item 4)
+// ---------------------------------------------------------------------
+
+/// A QEMU-shaped GIC with a single list register.
+fn one_list_register() -> SharedGic {
+    let virt = gic_model::VirtConfig {
+        list_registers: 1,
+        ..gic_model::VirtConfig::QEMU
+    };
+    SharedGic::new(Config::qemu_virt(1).with_virtualization(Some(virt))).unwrap()
+}
+
+/// A software interrupt whose completion nobody asked to hear of.
+fn quiet(n: u32, prio: u8) -> ListRegister {
+    ListRegister::software(id(n), Priority(prio), Group::Group0).unwrap()
+}
+
+fn through_bytes(ctx: &VcpuContext) -> VcpuContext {
+    let mut buf = [0u8; 512];
+    let n = ctx.save_bytes(&mut buf).unwrap();
+    VcpuContext::load_bytes(&buf[..n]).unwrap()
+}
+
+/// The guest takes and ends everything offered while EL2 services its
+/// maintenance interrupts; returns (taken in order, completions reported).
+fn run_guest<B: RegisterBus>(
+    g: &SharedGic,
+    vif: &mut VirtualInterface<B>,
+    guest: &CpuInterface<B>,
+) -> (Vec<u32>, Vec<u32>) {
+    let (mut taken, mut completed) = (Vec::new(), Vec::new());
+    for _ in 0..50 {
+        completed.extend(service(g, vif));
+        let Some(ack) = guest.acknowledge() else {
+            break;
+        };
+        taken.push(ack.intid().get());
+        guest.end_of_interrupt(ack);
+    }
+    completed.extend(service(g, vif));
+    (taken, completed)
+}
+
+#[test]
+fn a_driver_added_eoi_bit_stays_the_drivers_through_the_context_bytes() {
+    let g = one_list_register();
+    let mut vif = hypervisor(&g);
+    // 1. inject 40 without EOI maintenance (into the saved vCPU); 2. switch in.
+    let mut ctx = vif.new_context();
+    ctx.inject(quiet(40, 0x80)).unwrap();
+    vif.switch_out(&mut VcpuContext::new()).unwrap();
+    vif.switch_in(&mut ctx).unwrap();
+    let guest = guest(&g, EoiMode::Combined);
+    // 3. the guest acknowledges it.
+    let ack = guest.acknowledge().unwrap();
+    assert_eq!(ack.intid(), id(40));
+    // 4. inject 41: queued behind the single list register.
+    assert_eq!(vif.inject(quiet(41, 0x80)).unwrap(), Injection::Queued);
+    // 5. handle maintenance: NP (40 was taken), and the driver sets the
+    // active LR's EOI bit itself to learn when to refill.
+    assert!(maintenance(&g));
+    assert!(vif.handle_maintenance().completed.is_empty());
+    assert!(!maintenance(&g));
+    assert!(vif.read_list_register(0).unwrap().eoi_maintenance());
+    // 6. switch out.
+    vif.switch_out(&mut ctx).unwrap();
+    // 7. bytes round trip; 8. switch in.
+    let mut ctx = through_bytes(&ctx);
+    vif.switch_in(&mut ctx).unwrap();
+    // 9. the guest ends 40: its EOI maintenance interrupt refills, and the
+    // completion nobody asked for is not reported.
+    guest.end_of_interrupt(ack);
+    assert!(maintenance(&g), "the driver's EOI bit asks for the refill");
+    let s = vif.handle_maintenance();
+    assert_eq!(
+        s.completed
+            .iter()
+            .map(|c| c.intid().get())
+            .collect::<Vec<_>>(),
+        Vec::<u32>::new()
+    );
+    assert_eq!(s.refilled, 1);
+    assert_eq!(run_guest(&g, &mut vif, &guest), (vec![41], vec![]));
+}
+
+#[test]
+fn an_evicted_interrupt_leaves_the_driver_added_eoi_bit_behind_after_a_round_trip() {
+    let g = one_list_register();
+    let mut vif = hypervisor(&g);
+    let guest = guest(&g, EoiMode::Combined);
+    vif.inject(quiet(40, 0x80)).unwrap();
+    let ack = guest.acknowledge().unwrap();
+    vif.inject(quiet(41, 0x80)).unwrap(); // queued; the driver sets LR0's EOI bit
+                                          // 40 fires again while active, and the guest ends the first instance:
+                                          // LR0 is pending, with the driver's EOI bit.
+    assert_eq!(
+        vif.inject(quiet(40, 0x80)).unwrap(),
+        Injection::MadePendingActive(0)
+    );
+    guest.end_of_interrupt(ack);
+    assert!(service(&g, &mut vif).is_empty());
+    let mut ctx = vif.new_context();
+    vif.switch_out(&mut ctx).unwrap();
+    let mut ctx = through_bytes(&ctx);
+    vif.switch_in(&mut ctx).unwrap();
+    // A more urgent interrupt evicts 40 back to the queue: as injected,
+    // without the driver's bit.
+    assert_eq!(vif.inject(quiet(39, 0x10)).unwrap(), Injection::Evicted(0));
+    assert!(
+        vif.queued().all(|q| !q.eoi_maintenance()),
+        "queued: {:?}",
+        vif.queued().collect::<Vec<_>>()
+    );
+    let mut ctx2 = vif.new_context();
+    vif.switch_out(&mut ctx2).unwrap();
+    let mut ctx2 = through_bytes(&ctx2);
+    vif.switch_in(&mut ctx2).unwrap();
+    assert_eq!(
+        run_guest(&g, &mut vif, &guest),
+        (vec![39, 40, 41], vec![]),
+        "every interrupt delivered, and no completion reported: none was asked for"
+    );
+}
+
+#[test]
+fn a_requested_completion_is_still_reported_after_a_round_trip() {
+    let g = one_list_register();
+    let mut vif = hypervisor(&g);
+    let guest = guest(&g, EoiMode::Combined);
+    vif.inject(sw(40, 0x80)).unwrap();
+    let ack = guest.acknowledge().unwrap();
+    vif.inject(quiet(41, 0x80)).unwrap();
+    let mut ctx = vif.new_context();
+    vif.switch_out(&mut ctx).unwrap();
+    let mut ctx = through_bytes(&ctx);
+    vif.switch_in(&mut ctx).unwrap();
+    guest.end_of_interrupt(ack);
+    assert_eq!(run_guest(&g, &mut vif, &guest), (vec![41], vec![40]));
+}
+
+#[test]
+fn the_driver_eoi_section_is_read_strictly_and_skipped_by_the_model() {
+    use gic_driver::snapshot::{tag, SnapshotError, Writer};
+    let g = one_list_register();
+    let mut vif = hypervisor(&g);
+    let guest = guest(&g, EoiMode::Combined);
+    vif.inject(quiet(40, 0x80)).unwrap();
+    let _ack = guest.acknowledge().unwrap();
+    vif.inject(quiet(41, 0x80)).unwrap();
+    service(&g, &mut vif);
+    let mut ctx = vif.new_context();
+    vif.switch_out(&mut ctx).unwrap();
+    let mut buf = [0u8; 512];
+    let n = ctx.save_bytes(&mut buf).unwrap();
+    let bytes = &buf[..n];
+    // The section is the last one: its 8-byte payload names LR0.
+    assert_eq!(
+        &bytes[n - 16..n - 14],
+        &tag::DRIVER_EOI.to_le_bytes()[..],
+        "tag"
+    );
+    assert_eq!(&bytes[n - 8..], &1u64.to_le_bytes()[..]);
+    assert_eq!(VcpuContext::<32>::load_bytes(bytes).unwrap(), ctx);
+    // The model reads the architectural state and skips the section.
+    let m = one_list_register();
+    m.lock().restore_vcpu(0, bytes).unwrap();
+
+    // A bit for a list register not in use, or one that is HW = 1 or has
+    // no EOI bit, is refused.
+    let with_section = |map: u64, lr0: u32| {
+        let mut out = [0u8; 128];
+        let mut w = Writer::new(&mut out);
+        w.begin_section(tag::VIRT);
+        w.u8(1);
+        gic_driver::snapshot::VcpuRecord {
+            hcr: 1,
+            lr_count: 1,
+            lrs: {
+                let mut l = [0; 64];
+                l[0] = lr0;
+                l
+            },
+            ..Default::default()
+        }
+        .write(&mut w);
+        w.begin_section(tag::DRIVER_EOI);
+        w.u64(map);
+        let n = w.finish().unwrap();
+        VcpuContext::<32>::load_bytes(&out[..n])
+    };
+    let active_eoi = quiet(40, 0x80)
+        .with_eoi_maintenance()
+        .with_state(LrState::Active)
+        .encode();
+    let corrupt = Err(Error::Snapshot(SnapshotError::Corrupt));
+    assert!(with_section(1, active_eoi).is_ok());
+    assert_eq!(with_section(2, active_eoi), corrupt, "LR1 not in use");
+    assert_eq!(
+        with_section(1, quiet(40, 0x80).with_state(LrState::Active).encode()),
+        corrupt,
+        "no EOI bit"
+    );
+    assert_eq!(
+        with_section(1, hw_40_on_64().with_state(LrState::Active).encode()),
+        corrupt,
+        "HW = 1"
+    );
+    assert_eq!(with_section(1, 0), corrupt, "LR0 free");
+}
