@@ -259,8 +259,19 @@ pub struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    /// Checks the header of `data`.
+    /// Checks the header of `data` and that the whole section list is well
+    /// framed: every section header complete with its reserved field 0, and
+    /// every payload as long as its length says, up to the last byte
+    /// ([`SnapshotError::Truncated`] for stray bytes after the last
+    /// section). Every reader of this format starts here, so they all
+    /// refuse the same damaged input with the same error.
     pub fn new(data: &'a [u8]) -> Result<Self, SnapshotError> {
+        let reader = Self::header(data)?;
+        reader.validate()?;
+        Ok(reader)
+    }
+
+    fn header(data: &'a [u8]) -> Result<Self, SnapshotError> {
         let mut c = Cursor::new(data);
         if c.bytes(4).map_err(|_| SnapshotError::BadMagic)? != MAGIC {
             return Err(SnapshotError::BadMagic);
@@ -306,7 +317,8 @@ impl<'a> Reader<'a> {
         Ok(Some((tag, Cursor::new(payload))))
     }
 
-    /// Checks the whole section list is well formed (no truncation).
+    /// Checks the whole section list is well formed (no truncation); always
+    /// true of a reader [`new`](Self::new) returned.
     pub fn validate(&self) -> Result<(), SnapshotError> {
         let mut it = self.clone();
         while it.next_section()?.is_some() {}
@@ -361,8 +373,18 @@ mod tests {
             Reader::new(b"GICS\x09\0\0\0").unwrap_err(),
             SnapshotError::UnsupportedVersion(9)
         );
-        let r = Reader::new(b"GICS\x01\0\0\0\x02\0\0\0\x10\0\0\0").unwrap();
-        assert_eq!(r.validate(), Err(SnapshotError::Truncated));
+        assert_eq!(
+            Reader::new(b"GICS\x01\0\0\0\x02\0\0\0\x10\0\0\0").unwrap_err(),
+            SnapshotError::Truncated
+        );
+        assert_eq!(
+            Reader::new(b"GICS\x01\0\0\0\x02\0").unwrap_err(),
+            SnapshotError::Truncated
+        );
+        assert_eq!(
+            Reader::new(b"GICS\x01\0\0\0\x02\0\x01\0\0\0\0\0").unwrap_err(),
+            SnapshotError::Corrupt
+        );
     }
 
     #[test]
@@ -441,6 +463,9 @@ impl Default for VcpuRecord {
     }
 }
 
+/// Most CPU interfaces a GICv2 has, so most records a VIRT section holds.
+const MAX_CPUS: u8 = 8;
+
 impl VcpuRecord {
     /// Bytes this record takes when written (a record [`write`](Self::write)
     /// refuses takes none).
@@ -502,14 +527,28 @@ impl VcpuRecord {
     }
 
     /// Reads a standalone snapshot written by [`save`](Self::save), or the
-    /// first CPU's record of any snapshot's [`tag::VIRT`] section.
+    /// first CPU's record of any snapshot's [`tag::VIRT`] section. As
+    /// strict as the model's `Gic::restore` on the same bytes: the framing
+    /// of every section is checked ([`Reader::new`]), and the VIRT section
+    /// must hold exactly its count of well-formed records (1-8; more is
+    /// [`SnapshotError::Oversized`], none or trailing bytes
+    /// [`SnapshotError::Corrupt`]).
     pub fn load(data: &[u8]) -> Result<Self, SnapshotError> {
         let mut c = Reader::new(data)?
             .find(tag::VIRT)?
             .ok_or(SnapshotError::MissingSection(tag::VIRT))?;
-        if c.u8()? == 0 {
+        let count = c.u8()?;
+        if count == 0 {
             return Err(SnapshotError::Corrupt);
         }
-        Self::read(&mut c)
+        if count > MAX_CPUS {
+            return Err(SnapshotError::Oversized);
+        }
+        let first = Self::read(&mut c)?;
+        for _ in 1..count {
+            Self::read(&mut c)?;
+        }
+        c.finish()?;
+        Ok(first)
     }
 }
