@@ -72,9 +72,9 @@ fn maintenance(g: &SharedGic) -> bool {
 
 /// EL2 takes the maintenance interrupt as soon as it is asserted, before
 /// the guest runs on: handle it (twice at most) and return the completions.
-fn service<B: gic_driver::bus::RegisterBus>(
+fn service<B: gic_driver::bus::RegisterBus, const Q: usize>(
     g: &SharedGic,
-    vif: &mut VirtualInterface<B>,
+    vif: &mut VirtualInterface<B, Q>,
 ) -> Vec<u32> {
     let mut done = Vec::new();
     for _ in 0..2 {
@@ -914,4 +914,119 @@ fn the_driver_eoi_section_is_read_strictly_and_skipped_by_the_model() {
         "HW = 1"
     );
     assert_eq!(with_section(1, 0), corrupt, "LR0 free");
+}
+
+// ---------------------------------------------------------------------
+// No priority inversion through pending+active (issue 6, also noticed)
+// ---------------------------------------------------------------------
+
+/// Every list register active: the guest (EOImode 1) acknowledges 41-43 at
+/// 0x20 and 40 at 0xA0 and drops their priority, leaving them active. Then
+/// 40 fires again (pending+active) and 50 at 0x40 must wait for a register.
+/// Returns the guest's acknowledgements of 40, 41, 42, 43.
+fn all_active_then_40_again_and_50_waiting<B: RegisterBus, const Q: usize>(
+    g: &SharedGic,
+    vif: &mut VirtualInterface<B, Q>,
+    guest: &CpuInterface<B>,
+) -> Vec<Acknowledged> {
+    for (n, p) in [(40, 0xA0), (41, 0x20), (42, 0x20), (43, 0x20)] {
+        vif.inject(quiet(n, p)).unwrap();
+    }
+    let mut acks = Vec::new();
+    for _ in 0..4 {
+        let ack = guest.acknowledge().unwrap();
+        guest.end_of_interrupt(ack); // priority drop only
+        acks.push(ack);
+    }
+    acks.sort_by_key(|a| a.intid());
+    assert_eq!(
+        acks.iter().map(|a| a.intid().get()).collect::<Vec<_>>(),
+        [40, 41, 42, 43]
+    );
+    service(g, vif);
+    vif.inject(quiet(40, 0xA0)).unwrap();
+    assert_eq!(vif.inject(quiet(50, 0x40)).unwrap(), Injection::Queued);
+    service(g, vif);
+    acks
+}
+
+#[test]
+fn a_pending_and_active_interrupt_never_returns_to_pending_ahead_of_a_more_urgent_waiting_one() {
+    fifty_before_forty_again(false);
+}
+
+#[test]
+fn a_held_back_pending_state_survives_the_context_bytes() {
+    fifty_before_forty_again(true);
+}
+
+fn fifty_before_forty_again(round_trip: bool) {
+    let g = qemu();
+    let mut vif = hypervisor(&g);
+    let guest = guest(&g, EoiMode::Split);
+    let acks = all_active_then_40_again_and_50_waiting(&g, &mut vif, &guest);
+    if round_trip {
+        let mut ctx = vif.new_context();
+        vif.switch_out(&mut ctx).unwrap();
+        let mut ctx = through_bytes(&ctx);
+        assert_eq!(ctx.queued_len(), 2, "50, and 40's second instance");
+        vif.switch_in(&mut ctx).unwrap();
+    }
+    // The guest deactivates 40: its second instance is pending again, and
+    // no maintenance condition fires for that transition.
+    guest.deactivate(acks[0]);
+    service(&g, &mut vif);
+    let next = guest.acknowledge().map(|a| a.intid().get());
+    assert_eq!(next, Some(50), "50 (0x40) is more urgent than 40 (0xA0)");
+    let b = Acknowledged::from_raw(50);
+    guest.end_of_interrupt(b);
+    guest.deactivate(b);
+    service(&g, &mut vif);
+    // The rest completes; 40 is delivered again, once, after 50.
+    let mut taken = vec![50];
+    for ack in &acks[1..] {
+        guest.deactivate(*ack);
+        service(&g, &mut vif);
+    }
+    for _ in 0..10 {
+        service(&g, &mut vif);
+        let Some(ack) = guest.acknowledge() else {
+            break;
+        };
+        taken.push(ack.intid().get());
+        guest.end_of_interrupt(ack);
+        guest.deactivate(ack);
+    }
+    assert_eq!(taken, [50, 40]);
+    assert_eq!(vif.queued_len(), 0);
+    assert_eq!(vif.in_use() & !vif.elrsr(), 0, "nothing left valid");
+}
+
+#[test]
+fn with_the_queue_full_a_pending_and_active_interrupt_goes_ahead_at_most_once() {
+    let g = qemu();
+    // A queue of one: once 50 waits, there is no room to hold 40 back.
+    let mut vif: VirtualInterface<_, 1> = VirtualInterface::new(g.frame(Frame::Gich, 0));
+    vif.init();
+    let guest = guest(&g, EoiMode::Split);
+    let acks = all_active_then_40_again_and_50_waiting(&g, &mut vif, &guest);
+    assert_eq!(
+        vif.read_list_register(0).unwrap().state(),
+        LrState::PendingActive,
+        "left in place"
+    );
+    guest.deactivate(acks[0]);
+    service(&g, &mut vif);
+    // The bound: 40 is taken once ahead of 50 ...
+    let again = guest.acknowledge().unwrap();
+    assert_eq!(again.intid(), id(40));
+    guest.end_of_interrupt(again);
+    vif.refill();
+    assert!(guest.acknowledge().is_none(), "50 has no register yet");
+    // ... and not again: once 40 is deactivated its register goes to 50.
+    guest.deactivate(again);
+    service(&g, &mut vif);
+    vif.refill();
+    assert_eq!(guest.acknowledge().map(|a| a.intid()), Some(id(50)));
+    assert_eq!(vif.queued_len(), 0);
 }

@@ -229,34 +229,15 @@ impl<const Q: usize> VcpuContext<Q> {
     /// the model (the first CPU's record of its [`tag::VIRT`] section), and
     /// the queue and driver-EOI sections if present. Fails if the queue
     /// holds more than `Q` interrupts, or values that are not pending list
-    /// registers, or interrupts already in a list register or queued
-    /// twice, and with [`SnapshotError::Corrupt`] if the driver-EOI section
-    /// names a list register not in use, HW = 1, or without its EOI bit.
+    /// registers, or interrupts queued twice or already in a valid list
+    /// register (except the pending half of one held back there, active
+    /// with the driver's EOI bit, see the [module rules](super)), and with
+    /// [`SnapshotError::Corrupt`] if the driver-EOI section names a list
+    /// register not in use, HW = 1, or without its EOI bit.
     pub fn load_bytes(data: &[u8]) -> Result<Self, Error> {
         let mut ctx = Self::from_record(&VcpuRecord::load(data)?)?;
-        if let Some(mut c) = Reader::new(data)?.find(tag::PENDING_QUEUE)? {
-            let count = c.u32()? as usize;
-            if count > Q {
-                return Err(Error::Snapshot(SnapshotError::Oversized));
-            }
-            for _ in 0..count {
-                let v = c.u32()?;
-                let lr = ListRegister::decode(v)?;
-                let in_lr = super::bits(ctx.ledger.in_use).any(|n| {
-                    let w = ctx.ledger.lrs[n];
-                    !raw::is_invalid(w) && raw::same_virtual_id(w, v)
-                });
-                if lr.state() != LrState::Pending || in_lr || ctx.ledger.queue.claims(v) {
-                    return Err(Error::InvalidListRegisterValue(v));
-                }
-                ctx.ledger
-                    .queue
-                    .push(v)
-                    .map_err(|_| Error::Snapshot(SnapshotError::Oversized))?;
-            }
-            c.finish()?;
-        }
-        if let Some(mut c) = Reader::new(data)?.find(tag::DRIVER_EOI)? {
+        let reader = Reader::new(data)?;
+        if let Some(mut c) = reader.find(tag::DRIVER_EOI)? {
             let added = c.u64()?;
             c.finish()?;
             let ours = |n: usize| {
@@ -267,6 +248,31 @@ impl<const Q: usize> VcpuContext<Q> {
                 return Err(Error::Snapshot(SnapshotError::Corrupt));
             }
             ctx.ledger.eoi_added = added;
+        }
+        if let Some(mut c) = reader.find(tag::PENDING_QUEUE)? {
+            let count = c.u32()? as usize;
+            if count > Q {
+                return Err(Error::Snapshot(SnapshotError::Oversized));
+            }
+            for _ in 0..count {
+                let v = c.u32()?;
+                let lr = ListRegister::decode(v)?;
+                let l = &ctx.ledger;
+                let in_lr = super::bits(l.in_use).any(|n| {
+                    let w = l.lrs[n];
+                    let held_back =
+                        raw::is_active_only(w) && raw::same_link(w, v) && l.eoi_added & 1 << n != 0;
+                    !raw::is_invalid(w) && raw::same_virtual_id(w, v) && !held_back
+                });
+                if lr.state() != LrState::Pending || in_lr || l.queue.claims(v) {
+                    return Err(Error::InvalidListRegisterValue(v));
+                }
+                ctx.ledger
+                    .queue
+                    .push(v)
+                    .map_err(|_| Error::Snapshot(SnapshotError::Oversized))?;
+            }
+            c.finish()?;
         }
         Ok(ctx)
     }

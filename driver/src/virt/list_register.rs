@@ -384,6 +384,11 @@ pub(crate) mod raw {
     pub const fn has_pending(v: u32) -> bool {
         v & PENDING != 0
     }
+    /// State is PendingActive.
+    #[inline(always)]
+    pub const fn is_pending_active(v: u32) -> bool {
+        v & STATE == STATE
+    }
     /// State is exactly Active.
     #[inline(always)]
     pub const fn is_active_only(v: u32) -> bool {

@@ -268,7 +268,10 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
     ///
     /// * already in a list register: that register is read (1 read);
     ///   pending: nothing more; active with HW = 0: made pending+active in
-    ///   place (1 write); active with HW = 1: nothing (the distributor holds
+    ///   place (1 write), or, if a more urgent interrupt is queued, kept
+    ///   active with the new pending state queued behind it (returns
+    ///   [`Injection::Queued`]; see the [module rules](super#no-priority-inversion-through-pendingactive));
+    ///   active with HW = 1: nothing (the distributor holds
     ///   the physical pending state); a request with the EOI bit adds it
     ///   to a software register that lacks it (1 write), and that
     ///   completion is then reported;
