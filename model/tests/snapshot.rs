@@ -456,6 +456,132 @@ fn vcpu_records_round_trip_and_are_refused_where_they_do_not_fit() {
     ));
 }
 
+// ---- every reader, the same damaged input (issue 6, item 5) -------------
+
+/// What each of the four snapshot readers makes of `bytes`, as a
+/// `SnapshotError` (Ok(()) if accepted): `Gic::restore`,
+/// `Gic::restore_vcpu`, `VcpuRecord::load`, `VcpuContext::load_bytes`.
+fn readers(config: Config, bytes: &[u8]) -> [Result<(), SnapshotError>; 4] {
+    let fresh = Gic::new(config).unwrap();
+    let mut g = fresh.clone();
+    let restore = g.restore(bytes);
+    assert!(restore.is_ok() || g == fresh, "restore changed the model");
+    let mut g = fresh.clone();
+    let restore_vcpu = g.restore_vcpu(0, bytes).map_err(|e| match e {
+        ModelError::Snapshot(e) => e,
+        other => panic!("restore_vcpu: {other:?}"),
+    });
+    assert!(
+        restore_vcpu.is_ok() || g == fresh,
+        "restore_vcpu changed the model"
+    );
+    let load = VcpuRecord::load(bytes).map(|_| ());
+    let load_bytes = gic_driver::VcpuContext::<32>::load_bytes(bytes)
+        .map(|_| ())
+        .map_err(|e| match e {
+            gic_driver::Error::Snapshot(e) => e,
+            other => panic!("load_bytes: {other:?}"),
+        });
+    [restore, restore_vcpu, load, load_bytes]
+}
+
+/// `good`, damaged in each way that breaks the framing of its sections,
+/// with the error every reader must give.
+fn framing_damage(good: &[u8]) -> Vec<(&'static str, Vec<u8>, SnapshotError)> {
+    let with = |extra: &[u8]| [good, extra].concat();
+    // The VIRT section one byte longer: a byte no record accounts for.
+    let (virt, len) = virt_payload(good);
+    let mut grown = good.to_vec();
+    grown.insert(virt + len, 0);
+    grown[virt - 4..virt].copy_from_slice(&(len as u32 + 1).to_le_bytes());
+    vec![
+        ("3 stray bytes", with(&[0; 3]), SnapshotError::Truncated),
+        (
+            "7 stray bytes",
+            with(&[7, 0, 0, 0, 9, 0, 0]),
+            SnapshotError::Truncated,
+        ),
+        (
+            "a section shorter than its length",
+            with(&[0x70, 0x77, 0, 0, 4, 0, 0, 0, 1, 2]),
+            SnapshotError::Truncated,
+        ),
+        (
+            "the last byte cut",
+            good[..good.len() - 1].to_vec(),
+            SnapshotError::Truncated,
+        ),
+        (
+            "a section header with its reserved field set",
+            with(&[0x70, 0x77, 1, 0, 0, 0, 0, 0]),
+            SnapshotError::Corrupt,
+        ),
+        (
+            "a byte after the VIRT records",
+            grown,
+            SnapshotError::Corrupt,
+        ),
+    ]
+}
+
+/// Where the VIRT section's payload starts in `bytes`, and its length.
+fn virt_payload(bytes: &[u8]) -> (usize, usize) {
+    let mut at = 8;
+    loop {
+        let t = u16::from_le_bytes([bytes[at], bytes[at + 1]]);
+        let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
+        if t == tag::VIRT {
+            return (at + 8, len);
+        }
+        at += 8 + len;
+    }
+}
+
+#[test]
+fn every_snapshot_reader_refuses_the_same_damaged_input_with_the_same_error() {
+    let config = Config::qemu_virt(1);
+    let good = save(&build(config).gic);
+    assert_eq!(readers(config, &good), [Ok(()); 4]);
+    for (what, bytes, err) in framing_damage(&good) {
+        assert_eq!(readers(config, &bytes), [Err(err); 4], "{what}");
+    }
+    // Damage to the VIRT record itself.
+    let (virt, _) = virt_payload(&good);
+    let mut lrs = good.clone();
+    lrs[virt + 1 + 12] = 65;
+    assert_eq!(readers(config, &lrs), [Err(SnapshotError::Oversized); 4]);
+    let mut cpus = good.clone();
+    cpus[virt] = 9;
+    assert_eq!(readers(config, &cpus), [Err(SnapshotError::Oversized); 4]);
+}
+
+#[test]
+fn every_vcpu_reader_refuses_a_damaged_standalone_record_alike() {
+    // A standalone record as the driver writes it, with its queue section.
+    let config = Config::qemu_virt(1);
+    let mut ctx = gic_driver::VcpuContext::<32>::with_list_registers(1);
+    for n in [40, 41] {
+        let lr = gic_driver::ListRegister::software(
+            gic_driver::IntId::new(n).unwrap(),
+            gic_driver::Priority(0x80),
+            gic_driver::Group::Group1,
+        )
+        .unwrap();
+        ctx.inject(lr).unwrap();
+    }
+    let mut buf = [0u8; 256];
+    let n = ctx.save_bytes(&mut buf).unwrap();
+    let good = &buf[..n];
+    let vcpu_readers = |bytes: &[u8]| {
+        let [_, rest @ ..] = readers(config, bytes);
+        rest
+    };
+    assert_eq!(vcpu_readers(good), [Ok(()); 3]);
+    for (what, bytes, err) in framing_damage(good) {
+        assert_eq!(vcpu_readers(&bytes), [Err(err); 3], "{what}");
+    }
+}
+
 // ---- golden files -------------------------------------------------------
 
 struct Golden {
