@@ -35,6 +35,15 @@
 //!   spec); with EOImode 0 it still deactivates a matching list register, but
 //!   EOICount only counts EOIs that cleared an APR bit (5.3.1).
 //! * EOIR/DIR/AEOIR with an INTID of 1020-1023 are ignored.
+//! * A list register whose VirtualID is a special INTID (1020-1023) is
+//!   never presented to the guest: such contents are UNPREDICTABLE
+//!   (IHI 0048B 5.3.8, GICH_LRn.VirtualID; 2.2.1, special INTIDs), and an
+//!   acknowledge of one could never be completed, since EOIR of 1020-1023
+//!   is ignored. It asserts no virtual IRQ or FIQ, GICV_IAR, GICV_AIAR,
+//!   GICV_HPPIR and GICV_AHPPIR look past it, and it never becomes active
+//!   or sets a GICV_APR bit. Its State still counts where GICH reports
+//!   list-register states (GICH_EISR, GICH_ELRSR, GICH_MISR.U and NP).
+//!   Enforced by `list_register_with_a_special_virtual_id_is_never_presented`.
 //! * A deactivation matches the lowest-numbered LR whose VirtualID equals the
 //!   written INTID, in state active or pending+active, and for SGIs with
 //!   HW = 0 whose CPUID equals the written CPUID.
@@ -545,9 +554,9 @@ impl VirtualInterface {
     }
 
     /// The highest-priority pending list register the guest could see:
-    /// state pending (not pending+active), group enabled in GICV_CTLR,
-    /// priority below GICV_PMR, HCR.En set. Lowest priority value wins,
-    /// ties to the lowest index.
+    /// state pending (not pending+active), a VirtualID that is not special
+    /// (1020-1023), group enabled in GICV_CTLR, priority below GICV_PMR,
+    /// HCR.En set. Lowest priority value wins, ties to the lowest index.
     fn best_pending(&self) -> Option<usize> {
         if !HCR::En.is_set(self.hcr) {
             return None;
@@ -556,7 +565,11 @@ impl VirtualInterface {
         self.implemented_lrs()
             .iter()
             .enumerate()
-            .filter(|&(_, &lr)| lr_state(lr) == LrState::Pending && self.group_enabled(lr))
+            .filter(|&(_, &lr)| {
+                lr_state(lr) == LrState::Pending
+                    && LR::VirtualID.read(lr) < FIRST_SPECIAL_INTID
+                    && self.group_enabled(lr)
+            })
             .min_by_key(|&(n, &lr)| (lr_priority(lr), n))
             .filter(|&(_, &lr)| lr_priority(lr) < pmr)
             .map(|(n, _)| n)

@@ -138,3 +138,34 @@ impl T {
         self.dw(from, gicd::offset::SGIR, v.value)
     }
 }
+
+// ---- one virtual interface, accessed directly -------------------------
+
+pub use gic_model::{VirtConfig, VirtEffect, VirtualInterface};
+use tock_registers::fields::FieldValue;
+
+/// A GICH_LRn value built from fields.
+pub fn lr(fields: FieldValue<u32, gich::LR::Register>) -> u32 {
+    fields.value
+}
+
+/// The fields of a pending HW = 0, Group 0 list register for virtual
+/// `id` at 8-bit `priority` (the LR keeps bits \[7:3\]).
+pub fn pending_lr(id: u32, priority: u32) -> FieldValue<u32, gich::LR::Register> {
+    use gich::LR;
+    LR::VirtualID.val(id) + LR::Priority.val(priority >> 3) + LR::State::Pending
+}
+
+/// A QEMU-shaped virtual interface with GICH_HCR.En set, both virtual
+/// groups enabled with AckCtl set (GICV_CTLR), and GICV_PMR 0xF8.
+pub fn enabled_virtual_interface() -> VirtualInterface {
+    use gicc::CTLR;
+    let mut vi = VirtualInterface::new(VirtConfig::QEMU);
+    vi.write_gich(gich::offset::HCR, gich::HCR::En::SET.value);
+    vi.write_gicv(
+        gicc::offset::CTLR,
+        (CTLR::EnableGrp0::SET + CTLR::EnableGrp1::SET + CTLR::AckCtl::SET).value,
+    );
+    vi.write_gicv(gicc::offset::PMR, 0xFF);
+    vi
+}

@@ -1,0 +1,42 @@
+//! The virtual CPU interface (GICV, IHI 0048B 5.4) over the list
+//! registers of one [`VirtualInterface`], accessed directly.
+
+mod common;
+
+use common::*;
+use gic_driver::regs::gicc::offset as v;
+use gic_driver::regs::gicc::CTLR;
+use gic_driver::regs::gich::LR;
+
+#[test]
+fn list_register_with_a_special_virtual_id_is_never_presented() {
+    for id in 1020..=1023 {
+        for grp1 in [false, true] {
+            let mut vi = enabled_virtual_interface();
+            if grp1 {
+                // AckCtl clear: a presented Group 1 LR would read 1022.
+                vi.write_gicv(
+                    v::CTLR,
+                    (CTLR::EnableGrp0::SET + CTLR::EnableGrp1::SET).value,
+                );
+            }
+            let special = lr(pending_lr(id, 0x00) + LR::Grp1.val(u32::from(grp1)));
+            vi.write_gich(gich::lr(0), special);
+            assert!(!vi.virq() && !vi.vfiq(), "vINTID {id}: no virtual IRQ");
+            for off in [v::HPPIR, v::AHPPIR, v::IAR, v::AIAR] {
+                assert_eq!(vi.read_gicv(off), 1023, "vINTID {id}, offset {off:#x}");
+            }
+            assert_eq!(vi.lr(0), special, "vINTID {id}: never acknowledged");
+            assert_eq!(vi.apr(), 0);
+            assert_eq!(vi.running_priority(), 0xFF);
+            // A real interrupt behind it is presented and completes.
+            vi.write_gicv(v::CTLR, vi.gicv_ctlr() | CTLR::AckCtl::SET.value);
+            vi.write_gich(gich::lr(1), lr(pending_lr(40, 0x80)));
+            assert!(vi.virq());
+            assert_eq!(vi.read_gicv(v::IAR), 40);
+            vi.write_gicv(v::EOIR, 40);
+            assert_eq!(vi.running_priority(), 0xFF);
+            assert_eq!(vi.lr(0), special);
+        }
+    }
+}
