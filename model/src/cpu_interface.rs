@@ -271,15 +271,10 @@ impl CpuInterface {
         }
     }
 
-    /// Priority drop (4.4.5): clears the highest
-    /// active priority. Returns false if none was active.
-    fn drop_priority(&mut self) -> bool {
-        match self.apr.iter_mut().find(|w| **w != 0) {
-            Some(w) => {
-                *w &= *w - 1;
-                true
-            }
-            None => false,
+    /// Priority drop (4.4.5): clears the highest active priority, if any.
+    fn drop_priority(&mut self) {
+        if let Some(w) = self.apr.iter_mut().find(|w| **w != 0) {
+            *w &= *w - 1;
         }
     }
 }
@@ -347,15 +342,19 @@ fn read_iar(a: &mut Access<'_>, _: usize) -> u32 {
 /// GICC_EOIR (4.4.5): drops the running priority; with EOImode clear
 /// also deactivates the interrupt named (SGI active state is per target
 /// CPU, so the CPUID field does not select anything). Ignored for
-/// unimplemented or special INTIDs, or when no priority is active.
+/// unimplemented or special INTIDs.
+///
+/// An EOIR with no active priority is UNPREDICTABLE in the spec; the model
+/// drops nothing and, with EOImode clear, still deactivates, as GICV_EOIR
+/// does (`crate::virtual_interface`), so the two CPU interfaces agree.
+/// Enforced by `eoir_without_an_active_priority_still_deactivates_in_eoimode_0`
+/// and `gicv_eoir_without_an_active_priority_still_deactivates_in_eoimode_0`.
 fn write_eoir(a: &mut Access<'_>, _: usize, v: u32) {
     let id = IAR::InterruptID.read(v);
     if id >= a.dist.shape.intids.min(SPECIAL_START) {
         return;
     }
-    if !a.cif.drop_priority() {
-        return;
-    }
+    a.cif.drop_priority();
     if !a.cif.ctlr().is_set(CTLR::EOImode) {
         a.dist.deactivate(a.cpu, id);
     }

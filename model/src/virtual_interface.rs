@@ -33,7 +33,9 @@
 //! * EOICount wraps from 31 to 0 (5.3.1).
 //! * GICV_EOIR with no active priority drops nothing (UNPREDICTABLE in the
 //!   spec); with EOImode 0 it still deactivates a matching list register, but
-//!   EOICount only counts EOIs that cleared an APR bit (5.3.1).
+//!   EOICount only counts EOIs that cleared an APR bit (5.3.1). GICC_EOIR
+//!   makes the same choice. Enforced by
+//!   `gicv_eoir_without_an_active_priority_still_deactivates_in_eoimode_0`.
 //! * EOIR/DIR/AEOIR with an INTID of 1020-1023 are ignored.
 //! * A list register whose VirtualID is a special INTID (1020-1023) is
 //!   never presented to the guest: such contents are UNPREDICTABLE

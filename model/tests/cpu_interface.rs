@@ -350,12 +350,30 @@ fn eoir_and_dir_with_unimplemented_or_special_ids_are_ignored() {
 }
 
 #[test]
-fn eoi_without_an_active_priority_is_ignored() {
+fn eoir_without_an_active_priority_still_deactivates_in_eoimode_0() {
+    // UNPREDICTABLE in the spec; the model's choice, the same on GICV.
     let mut t = T::four_cpus();
     t.enable_all();
     t.set_bit(0, d::ISACTIVER, 40);
+    t.set_bit(0, d::ISACTIVER, 41);
+    assert_eq!(t.rpr(0), 0xFF, "no active priority");
     t.eoi(0, 40);
-    assert!(t.gic.is_active(0, 40));
+    assert!(!t.gic.is_active(0, 40), "EOImode 0: deactivated");
+    assert_eq!(t.rpr(0), 0xFF);
+    assert!((0..4).all(|n| t.apr(0, n) == 0));
+    // EOImode 1: nothing to drop, and EOIR never deactivates.
+    t.cw(
+        0,
+        c::CTLR,
+        ctlr(&[
+            CTLR::EnableGrp0::SET,
+            CTLR::EnableGrp1::SET,
+            CTLR::AckCtl::SET,
+            CTLR::EOImode::SET,
+        ]),
+    );
+    t.eoi(0, 41);
+    assert!(t.gic.is_active(0, 41));
 }
 
 #[test]

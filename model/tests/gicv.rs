@@ -40,3 +40,22 @@ fn list_register_with_a_special_virtual_id_is_never_presented() {
         }
     }
 }
+
+#[test]
+fn gicv_eoir_without_an_active_priority_still_deactivates_in_eoimode_0() {
+    // UNPREDICTABLE in the spec; the model's choice, the same on GICC.
+    let mut vi = enabled_virtual_interface();
+    let active = |id| lr(LR::VirtualID.val(id) + LR::Priority.val(0x10) + LR::State::Active);
+    vi.write_gich(gich::lr(0), active(40));
+    vi.write_gich(gich::lr(1), active(41));
+    assert_eq!(vi.apr(), 0, "no active priority");
+    vi.write_gicv(v::EOIR, 40);
+    assert_eq!(LR::State.read(vi.lr(0)), 0, "EOImode 0: deactivated");
+    assert_eq!(vi.apr(), 0);
+    assert_eq!(vi.eoi_count(), 0, "only EOIs that drop a priority count");
+    // EOImode 1: nothing to drop, and EOIR never deactivates.
+    vi.write_gicv(v::CTLR, vi.gicv_ctlr() | CTLR::EOImode::SET.value);
+    vi.write_gicv(v::EOIR, 41);
+    assert_eq!(vi.lr(1), active(41));
+    assert_eq!(vi.eoi_count(), 0);
+}
