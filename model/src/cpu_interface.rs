@@ -217,17 +217,26 @@ impl CpuInterface {
         }
     }
 
+    /// The highest-priority pending interrupt of this CPU interface (3.2.2,
+    /// 3.3; the architecture's HighestPriorityPendingInterrupt): the
+    /// Distributor's, among the groups enabled both in GICD_CTLR and in
+    /// GICC_CTLR. A more urgent interrupt of a group this interface
+    /// disables hides nothing. Enforced by
+    /// `hppir_reports_1023_for_a_group_the_cpu_interface_disables` and
+    /// `highest_pending_interrupt_skips_groups_the_cpu_interface_disables`.
+    fn highest_pending(&self, dist: &Distributor, cpu: usize) -> Option<Candidate> {
+        dist.highest_pending_in(cpu, self.group_enabled(false), self.group_enabled(true))
+    }
+
     /// The interrupt the interface signals, if any (3.2.2, 3.3): the
-    /// Distributor's highest-priority pending interrupt for this CPU, if its
-    /// priority is below GICC_PMR, its group priority below the running
-    /// priority, and its group enabled in GICC_CTLR.
+    /// highest-priority pending interrupt of this interface, if its
+    /// priority is below GICC_PMR and its group priority below the running
+    /// priority.
     fn signalled(&self, dist: &Distributor, cpu: usize) -> Option<Candidate> {
-        let c = dist.highest_pending(cpu)?;
+        let c = self.highest_pending(dist, cpu)?;
         let running = self.running_priority(dist.shape.pre_bits);
-        (c.priority < self.pmr
-            && u16::from(self.group_priority(c.priority, c.group1)) < running
-            && self.group_enabled(c.group1))
-        .then_some(c)
+        (c.priority < self.pmr && u16::from(self.group_priority(c.priority, c.group1)) < running)
+            .then_some(c)
     }
 
     /// The output asserted, if any: FIQ for Group 0 with FIQEn, else IRQ.
@@ -242,12 +251,13 @@ impl CpuInterface {
         })
     }
 
-    /// GICC_HPPIR's value (4.4.7): the highest-priority pending interrupt if
-    /// its priority is below GICC_PMR (the running priority does not
-    /// matter), with the source CPU for an SGI; 1022 for a Group 1
-    /// interrupt while AckCtl is clear; else 1023.
+    /// GICC_HPPIR's value (4.4.7): the highest-priority pending interrupt of
+    /// this interface (groups enabled in GICD_CTLR and GICC_CTLR) if its
+    /// priority is below GICC_PMR (the running priority does not matter),
+    /// with the source CPU for an SGI; 1022 for a Group 1 interrupt while
+    /// AckCtl is clear; else 1023.
     pub fn hppir(&self, dist: &Distributor, cpu: usize) -> u32 {
-        match dist.highest_pending(cpu) {
+        match self.highest_pending(dist, cpu) {
             Some(c) if c.priority < self.pmr => self.iar_value(&c),
             _ => SPURIOUS,
         }

@@ -254,7 +254,8 @@ impl Gic {
             .map_or(0, |c| self.dist.sgi_sources_of(c, sgi))
     }
 
-    /// The INTID of CPU `cpu`'s highest-priority pending interrupt, ignoring
+    /// The INTID of CPU `cpu`'s highest-priority pending interrupt as the
+    /// Distributor sees it (groups GICD_CTLR forwards), ignoring GICC_CTLR,
     /// GICC_PMR and the running priority; `None` if nothing is pending.
     pub fn highest_pending(&self, cpu: u8) -> Option<u32> {
         let c = self.cpu(cpu)?;

@@ -498,11 +498,53 @@ fn outputs_need_the_group_enabled_in_gicd_and_gicc() {
     );
     assert!(!t.gic.irq(0));
     assert_eq!(t.iar(0), 1023);
-    assert_eq!(t.hppir(0), 40, "HPPIR ignores the CPU interface enables");
+    assert_eq!(t.hppir(0), 1023, "HPPIR honours the CPU interface enables");
     t.cw(0, c::CTLR, ctlr(&[CTLR::EnableGrp0::SET]));
     assert!(t.gic.irq(0));
     t.dw(0, d::CTLR, 0b10);
     assert!(!t.gic.irq(0));
+}
+
+#[test]
+fn hppir_reports_1023_for_a_group_the_cpu_interface_disables() {
+    // Group 1 forwarded by GICD_CTLR but disabled in GICC_CTLR.
+    let mut t = T::four_cpus();
+    t.enable_all();
+    t.cw(
+        0,
+        c::CTLR,
+        ctlr(&[CTLR::EnableGrp0::SET, CTLR::AckCtl::SET]),
+    );
+    t.pending_spi(40, 0x80);
+    t.group1(0, 40);
+    assert_eq!(t.hppir(0), 1023);
+    assert!(!t.gic.irq(0) && !t.gic.fiq(0));
+    assert_eq!(t.iar(0), 1023);
+    assert!(t.gic.is_pending(0, 40));
+}
+
+#[test]
+fn highest_pending_interrupt_skips_groups_the_cpu_interface_disables() {
+    // A more urgent Group 0 interrupt does not hide a Group 1 one while
+    // only Group 1 is enabled in GICC_CTLR (and the other way round).
+    let mut t = T::four_cpus();
+    t.enable_all();
+    t.pending_spi(41, 0x40);
+    t.pending_spi(40, 0x80);
+    t.group1(0, 40);
+    t.cw(
+        0,
+        c::CTLR,
+        ctlr(&[CTLR::EnableGrp1::SET, CTLR::AckCtl::SET]),
+    );
+    assert_eq!(t.hppir(0), 40);
+    assert!(t.gic.irq(0));
+    assert_eq!(t.iar(0), 40);
+    t.eoi(0, 40);
+    t.cw(0, c::CTLR, ctlr(&[CTLR::EnableGrp0::SET]));
+    t.pend(0, 40);
+    assert_eq!(t.hppir(0), 41);
+    assert_eq!(t.iar(0), 41);
 }
 
 #[test]

@@ -59,3 +59,25 @@ fn gicv_eoir_without_an_active_priority_still_deactivates_in_eoimode_0() {
     assert_eq!(vi.lr(1), active(41));
     assert_eq!(vi.eoi_count(), 0);
 }
+
+#[test]
+fn gicv_hppir_reports_1023_for_a_group_gicv_ctlr_disables() {
+    let mut vi = enabled_virtual_interface();
+    vi.write_gicv(v::CTLR, (CTLR::EnableGrp0::SET + CTLR::AckCtl::SET).value);
+    vi.write_gich(gich::lr(0), lr(pending_lr(40, 0x80) + LR::Grp1::SET));
+    assert_eq!(vi.read_gicv(v::HPPIR), 1023);
+    assert_eq!(vi.read_gicv(v::AHPPIR), 1023);
+    assert!(!vi.virq() && !vi.vfiq());
+    assert_eq!(vi.read_gicv(v::IAR), 1023);
+}
+
+#[test]
+fn gicv_highest_pending_interrupt_skips_groups_gicv_ctlr_disables() {
+    let mut vi = enabled_virtual_interface();
+    vi.write_gicv(v::CTLR, (CTLR::EnableGrp1::SET + CTLR::AckCtl::SET).value);
+    vi.write_gich(gich::lr(0), lr(pending_lr(41, 0x40)));
+    vi.write_gich(gich::lr(1), lr(pending_lr(40, 0x80) + LR::Grp1::SET));
+    assert_eq!(vi.read_gicv(v::HPPIR), 40);
+    assert!(vi.virq());
+    assert_eq!(vi.read_gicv(v::IAR), 40);
+}

@@ -4,6 +4,22 @@
 //! reference. Where QEMU departs from the architecture (the reference's
 //! section 6) the model follows the specification and the case is left out;
 //! identification registers differ on purpose (the model reports a GIC-400).
+//!
+//! Departures found after these observations, where the model follows the
+//! specification and QEMU 7.2 (from its source, not observed) does not:
+//!
+//! * GICC_HPPIR honours GICC_CTLR.EnableGrp0/1 (the architecture's
+//!   highest-priority-pending interrupt is chosen among the groups the CPU
+//!   interface enables): a pending Group 1 interrupt with Group 1 disabled in
+//!   GICC_CTLR reads 1023, and does not hide a less urgent Group 0 one. QEMU
+//!   7.2 picks the candidate among the groups GICD_CTLR forwards and reports
+//!   it while either group is enabled in GICC_CTLR. See
+//!   `hppir_reports_1023_for_a_group_the_cpu_interface_disables` in
+//!   `cpu_interface.rs`.
+//! * GICC_EOIR with no active priority (UNPREDICTABLE) still deactivates in
+//!   EOImode 0, as GICV_EOIR does in both the model and QEMU; QEMU 7.2
+//!   ignores such a GICC_EOIR. See
+//!   `eoir_without_an_active_priority_still_deactivates_in_eoimode_0`.
 
 mod common;
 
