@@ -3,15 +3,18 @@
 
 use core::fmt;
 
+use gic_driver::regs::gicd::TYPER;
+use gic_driver::IntId;
+
 use crate::VirtConfig;
 
 /// Most CPU interfaces a GICv2 can have (IHI 0048B 1.3: up to eight).
 pub const MAX_CPUS: usize = 8;
 /// Most interrupt lines a GICv2 can describe in GICD_TYPER (32 * 32). INTIDs
 /// 1020-1023 are special, so at most 1020 of them are real interrupts.
-pub const MAX_LINES: u32 = 1024;
+pub const MAX_LINES: u32 = (TYPER::ITLinesNumber.mask + 1) * 32;
 /// First special INTID (IHI 0048B 2.2.1).
-pub const SPECIAL_START: u32 = 1020;
+pub const SPECIAL_START: u32 = IntId::SPECIAL_START;
 
 /// Configuration of a modelled GIC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

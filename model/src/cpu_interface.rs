@@ -6,7 +6,9 @@
 //! interrupt (GICC_HPPIR) are computed from the active priorities
 //! (GICC_APRn) and the Distributor, never stored.
 
-use gic_driver::regs::gicc::{offset, APR_COUNT, BPR, CTLR, IAR, IIDR, PMR, RPR};
+use gic_driver::regs::field_mask;
+use gic_driver::regs::gicc::{offset, APR_COUNT, BPR, CTLR, IAR, IIDR_GIC400, PMR, RPR};
+use gic_driver::IntId;
 use tock_registers::LocalRegisterCopy;
 
 use crate::config::{Config, SPECIAL_START};
@@ -14,18 +16,18 @@ use crate::distributor::{Candidate, Distributor};
 use crate::Width;
 
 /// GICC_CTLR bits that exist without the Security Extensions (4.4.1).
-pub(crate) const CTLR_WRITABLE: u32 = CTLR::EnableGrp0.val(0).mask()
-    | CTLR::EnableGrp1.val(0).mask()
-    | CTLR::AckCtl.val(0).mask()
-    | CTLR::FIQEn.val(0).mask()
-    | CTLR::CBPR.val(0).mask()
-    | CTLR::Bypass.val(0).mask()
-    | CTLR::EOImode.val(0).mask();
+pub(crate) const CTLR_WRITABLE: u32 = field_mask(&CTLR::EnableGrp0)
+    | field_mask(&CTLR::EnableGrp1)
+    | field_mask(&CTLR::AckCtl)
+    | field_mask(&CTLR::FIQEn)
+    | field_mask(&CTLR::CBPR)
+    | field_mask(&CTLR::Bypass)
+    | field_mask(&CTLR::EOImode);
 
 /// IAR value when no interrupt can be acknowledged (3.7 "spurious interrupts").
-pub(crate) const SPURIOUS: u32 = 1023;
+pub(crate) const SPURIOUS: u32 = IntId::SPURIOUS.get();
 /// IAR/HPPIR value for a Group 1 interrupt when GICC_CTLR.AckCtl is clear.
-pub(crate) const GROUP1_NOT_ACKNOWLEDGED: u32 = 1022;
+pub(crate) const GROUP1_NOT_ACKNOWLEDGED: u32 = IntId::GROUP1_NOT_ACKNOWLEDGED.get();
 /// Internal running priority when no interrupt is active: lower than any.
 const IDLE: u16 = 0x100;
 
@@ -396,11 +398,7 @@ fn write_apr(a: &mut Access<'_>, n: usize, v: u32) {
 
 /// GICC_IIDR (4.4.15), as a GIC-400 reports it: architecture version 2.
 fn read_iidr(_: &mut Access<'_>, _: usize) -> u32 {
-    (IIDR::ProductID.val(0x020)
-        + IIDR::ArchitectureVersion.val(2)
-        + IIDR::Revision.val(1)
-        + IIDR::Implementer.val(0x43B))
-    .value
+    IIDR_GIC400
 }
 
 /// GICC_DIR (4.4.16): with EOImode set, deactivates the interrupt

@@ -6,8 +6,10 @@
 //! array) with its bits per interrupt and whether byte accesses are allowed,
 //! using the offsets and fields of `gic_driver::regs::gicd`.
 
+use gic_driver::regs::field_mask;
 use gic_driver::regs::gicd::{
-    offset, BIT_ARRAY_BYTES, BYTE_ARRAY_BYTES, CTLR, ICFGR_BYTES, ICFGR_EDGE_BIT, IIDR, SGIR, TYPER,
+    offset, BIT_ARRAY_BYTES, BYTE_ARRAY_BYTES, CTLR, ICFGR_BYTES, ICFGR_EDGE_BIT, ID_REGS_GIC400,
+    IIDR_GIC400, SGIR, TYPER,
 };
 use tock_registers::LocalRegisterCopy;
 
@@ -21,8 +23,7 @@ pub(crate) const PPI_BITS: u32 = 0xFFFF_0000;
 /// Words of 32 INTIDs in the largest GIC.
 pub(crate) const WORDS: usize = (MAX_LINES / 32) as usize;
 /// GICD_CTLR bits that exist without the Security Extensions (4.3.1).
-pub(crate) const CTLR_WRITABLE: u32 =
-    CTLR::EnableGrp0.val(0).mask() | CTLR::EnableGrp1.val(0).mask();
+pub(crate) const CTLR_WRITABLE: u32 = field_mask(&CTLR::EnableGrp0) | field_mask(&CTLR::EnableGrp1);
 
 /// The parts of a [`Config`] the Distributor and CPU interfaces decode with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,7 +204,7 @@ static TABLE: [Row; 17] = {
     use Index::{IntId, Sgi, Word};
     const BITS: usize = BIT_ARRAY_BYTES;
     const BYTES: usize = BYTE_ARRAY_BYTES;
-    const IDS: usize = ID_REGS.len() * 4;
+    const IDS: usize = ID_REGS_GIC400.len() * 4;
     [
         //       base                 len          bits bytes  index  read                        write
         Row::new(offset::CTLR,       4,           32, false, Word,  Some(D::read_ctlr),         Some(D::write_ctlr)),
@@ -225,12 +226,6 @@ static TABLE: [Row; 17] = {
         Row::new(offset::PIDR4,      IDS,         32, false, Word,  Some(D::read_id),           None),
     ]
 };
-
-/// GICD_PIDR4-7, PIDR0-3, CIDR0-3 (4.3.18, 4.3.19) as on a GIC-400:
-/// PIDR2 = 0x2B names architecture version 2.
-const ID_REGS: [u32; 12] = [
-    0x04, 0x00, 0x00, 0x00, 0x90, 0xB4, 0x2B, 0x00, 0x0D, 0xF0, 0x05, 0xB1,
-];
 
 /// Finds the row covering `off` and, for an access of `width` there, the
 /// first field index and the number of fields. `None`: RAZ/WI.
@@ -274,7 +269,7 @@ impl Distributor {
         let Some(read) = row.read else {
             return 0;
         };
-        let field = field_mask(row.bits);
+        let field = low_bits(row.bits);
         let mut value = 0;
         for i in 0..count {
             let idx = first + i;
@@ -293,7 +288,7 @@ impl Distributor {
         let Some(write) = row.write else {
             return;
         };
-        let field = field_mask(row.bits);
+        let field = low_bits(row.bits);
         for i in 0..count {
             let idx = first + i;
             if self.index_ok(row.index, idx) {
@@ -556,11 +551,7 @@ impl Distributor {
 
     /// GICD_IIDR (4.3.3), as a GIC-400 r0p1 reports it.
     fn read_iidr(&self, _cpu: usize, _: u32) -> u32 {
-        (IIDR::ProductID.val(0x02)
-            + IIDR::Variant.val(0)
-            + IIDR::Revision.val(1)
-            + IIDR::Implementer.val(0x43B))
-        .value
+        IIDR_GIC400
     }
 
     fn read_group(&self, cpu: usize, id: u32) -> u32 {
@@ -754,14 +745,14 @@ impl Distributor {
         }
     }
 
-    /// Identification registers (4.3.18, 4.3.19).
+    /// Identification registers (4.3.18, 4.3.19), as on a GIC-400.
     fn read_id(&self, _cpu: usize, word: u32) -> u32 {
-        ID_REGS.get(word as usize).copied().unwrap_or(0)
+        ID_REGS_GIC400.get(word as usize).copied().unwrap_or(0)
     }
 }
 
-/// The mask of one field of `bits` bits.
-const fn field_mask(bits: u32) -> u32 {
+/// The value mask of one table-row field of `bits` bits, before shifting.
+const fn low_bits(bits: u32) -> u32 {
     if bits >= 32 {
         u32::MAX
     } else {

@@ -1,7 +1,7 @@
 //! The whole GIC: Distributor, physical CPU interfaces and optional
 //! virtual interfaces, with frame dispatch, input lines and outputs.
 
-use gic_driver::regs::{gicc, gich};
+use gic_driver::IntId;
 
 use crate::config::{Config, ConfigError, MAX_CPUS};
 use crate::cpu_interface::{CpuInterface, Signal};
@@ -64,21 +64,25 @@ impl Gic {
     /// A read of `width` at `offset` in `frame`, by CPU `cpu` (for GICH and
     /// GICV: of CPU `cpu`'s virtual interface). A byte read returns the
     /// byte in bits 7:0. Reads of GICC_IAR and GICV_IAR acknowledge.
+    /// Offsets beyond the [frame](Frame::size) read as zero.
     pub fn read(&mut self, frame: Frame, cpu: u8, offset: usize, width: Width) -> u32 {
         let Some(c) = self.cpu(cpu) else {
             return 0;
         };
+        if offset >= frame.size() {
+            return 0;
+        }
         let value = match frame {
             Frame::Gicd => self.dist.read(c, offset, width),
             Frame::Gicc => match self.cpus.get_mut(c) {
                 Some(cif) => cif.read(&mut self.dist, c, offset, width),
                 None => 0,
             },
-            Frame::Gich => match self.virt_word(c, offset, width, gich::offset::FRAME_SIZE) {
+            Frame::Gich => match self.virt_word(c, offset, width) {
                 Some(v) => v.read_gich(offset),
                 None => 0,
             },
-            Frame::Gicv => match self.virt_word(c, offset, width, gicc::offset::FRAME_SIZE) {
+            Frame::Gicv => match self.virt_word(c, offset, width) {
                 Some(v) => v.read_gicv(offset),
                 None => 0,
             },
@@ -94,10 +98,14 @@ impl Gic {
     /// A GICV write that deactivates a list register with HW = 1
     /// deactivates its physical interrupt in the Distributor (5.4.2; for a
     /// PPI on this CPU; IDs below 16 or not implemented are ignored).
+    /// Offsets beyond the [frame](Frame::size) ignore writes.
     pub fn write(&mut self, frame: Frame, cpu: u8, offset: usize, width: Width, value: u32) {
         let Some(c) = self.cpu(cpu) else {
             return;
         };
+        if offset >= frame.size() {
+            return;
+        }
         let value = match width {
             Width::Byte => value & 0xFF,
             Width::Word => value,
@@ -110,15 +118,15 @@ impl Gic {
                 }
             }
             Frame::Gich => {
-                if let Some(v) = self.virt_word(c, offset, width, gich::offset::FRAME_SIZE) {
+                if let Some(v) = self.virt_word(c, offset, width) {
                     v.write_gich(offset, value);
                 }
             }
             Frame::Gicv => {
-                if let Some(v) = self.virt_word(c, offset, width, gicc::offset::FRAME_SIZE) {
+                if let Some(v) = self.virt_word(c, offset, width) {
                     let effect = v.write_gicv(offset, value);
                     if let Some(id) = effect.deactivate_physical {
-                        if id >= 16 {
+                        if id >= IntId::PPI_START {
                             self.dist.deactivate(c, id);
                         }
                     }
@@ -128,16 +136,15 @@ impl Gic {
         self.update_maintenance();
     }
 
-    /// CPU `c`'s virtual interface, for an aligned word access inside a
-    /// frame of `size` bytes; `None` (RAZ/WI) otherwise.
+    /// CPU `c`'s virtual interface, for an aligned word access; `None`
+    /// (RAZ/WI) otherwise.
     fn virt_word(
         &mut self,
         c: usize,
         offset: usize,
         width: Width,
-        size: usize,
     ) -> Option<&mut VirtualInterface> {
-        if width != Width::Word || !offset.is_multiple_of(4) || offset >= size {
+        if width != Width::Word || !offset.is_multiple_of(4) {
             return None;
         }
         self.virt.as_mut()?.get_mut(c)
@@ -149,7 +156,7 @@ impl Gic {
     /// while the line is high (IHI 0048B 1.4.2, 3.2.4).
     pub fn set_line(&mut self, cpu: u8, intid: u32, level: bool) -> Result<(), ModelError> {
         let lines = self.config.implemented_intids();
-        if intid < 16 {
+        if intid < IntId::SGI_COUNT {
             return Err(ModelError::IsAnSgi(intid));
         }
         if intid >= lines {
@@ -158,7 +165,7 @@ impl Gic {
                 lines: self.config.lines,
             });
         }
-        let c = if intid < 32 {
+        let c = if intid < IntId::SPI_START {
             if intid == MAINTENANCE_INTID && self.virt.is_some() {
                 return Err(ModelError::DrivenByModel(intid));
             }

@@ -50,6 +50,7 @@ pub use gic::{Gic, MAINTENANCE_INTID};
 pub use snapshot::MAX_SNAPSHOT_LEN;
 pub use virtual_interface::{VirtConfig, VirtEffect, VirtualInterface};
 
+use gic_driver::regs::{gicc, gicd, gich};
 use gic_driver::snapshot::SnapshotError;
 
 /// The register frames of a GICv2 (IHI 0048B 1.3, 5.1).
@@ -64,6 +65,19 @@ pub enum Frame {
     Gich,
     /// The virtual CPU interface of the selected CPU.
     Gicv,
+}
+
+impl Frame {
+    /// The size of the frame in bytes (IHI 0048B 4.1.2, 5.1): 4 KiB for GICD
+    /// and GICH, 8 KiB for GICC and GICV (GICC_DIR is at 0x1000). Accesses
+    /// at or beyond it are RAZ/WI.
+    pub const fn size(self) -> usize {
+        match self {
+            Frame::Gicd => gicd::offset::FRAME_SIZE,
+            Frame::Gicc | Frame::Gicv => gicc::offset::FRAME_SIZE,
+            Frame::Gich => gich::offset::FRAME_SIZE,
+        }
+    }
 }
 
 /// The width of a register access.

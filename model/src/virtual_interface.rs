@@ -59,52 +59,25 @@
 //! * A HW = 1 deactivation asks the distributor to deactivate PhysicalID only
 //!   when it names a PPI or SPI (16-1019).
 
-use gic_driver::regs::gicc::{self, BPR, CTLR, IAR, IIDR, PMR};
-use gic_driver::regs::gich::{self, HCR, LR, MAX_LIST_REGISTERS, MISR, VMCR, VTR};
+use gic_driver::regs::field_mask;
+use gic_driver::regs::gicc::{self, BPR, CTLR, IAR, IIDR_GIC400, PMR};
+use gic_driver::regs::gich::{
+    self, lr_state, HCR, HCR_DEFINED, LR, LR_DEFINED, MAX_LIST_REGISTERS, MISR, VMCR, VMCR_DEFINED,
+    VTR,
+};
 use gic_driver::snapshot::{SnapshotError, VcpuRecord};
+use gic_driver::IntId;
 use tock_registers::fields::Field;
 use tock_registers::RegisterLongName;
 
-/// The bits a register field covers, in place.
-const fn bits<R: RegisterLongName>(f: Field<u32, R>) -> u32 {
-    f.mask << f.shift
-}
+// The state of a list register (GICH_LR.State, 5.3.8), as the driver's
+// register definitions decode it.
+use gich::LR::State::Value as LrState;
 
 /// The width of a register field in bits.
 const fn width<R: RegisterLongName>(f: Field<u32, R>) -> u32 {
     f.mask.count_ones()
 }
-
-/// GICH_HCR bits that are implemented (the rest are reserved, RAZ/WI).
-const HCR_MASK: u32 = bits(HCR::En)
-    | bits(HCR::UIE)
-    | bits(HCR::LRENPIE)
-    | bits(HCR::NPIE)
-    | bits(HCR::VGrp0EIE)
-    | bits(HCR::VGrp0DIE)
-    | bits(HCR::VGrp1EIE)
-    | bits(HCR::VGrp1DIE)
-    | bits(HCR::EOICount);
-
-/// GICH_VMCR bits that are implemented.
-const VMCR_MASK: u32 = bits(VMCR::VMGrp0En)
-    | bits(VMCR::VMGrp1En)
-    | bits(VMCR::VMAckCtl)
-    | bits(VMCR::VMFIQEn)
-    | bits(VMCR::VMCBPR)
-    | bits(VMCR::VEM)
-    | bits(VMCR::VMABP)
-    | bits(VMCR::VMBP)
-    | bits(VMCR::VMPriMask);
-
-/// GICH_LR bits that are implemented; \[22:20\] are reserved. PhysicalID
-/// covers CPUID and the EOI bit (the HW = 0 layout of the same bits).
-const LR_MASK: u32 = bits(LR::VirtualID)
-    | bits(LR::PhysicalID)
-    | bits(LR::Priority)
-    | bits(LR::State)
-    | bits(LR::Grp1)
-    | bits(LR::HW);
 
 /// GICV_CTLR fields and the GICH_VMCR fields that hold them (5.3.3).
 const CTLR_IN_VMCR: [(Field<u32, CTLR::Register>, Field<u32, VMCR::Register>); 6] = [
@@ -123,13 +96,13 @@ const PMR_SHIFT: u32 = width(PMR::Priority) - width(VMCR::VMPriMask);
 /// The idle running priority (GICV_RPR with no active priority).
 const IDLE_PRIORITY: u32 = 0xFF;
 /// The spurious INTID: nothing to acknowledge.
-const SPURIOUS: u32 = 1023;
+const SPURIOUS: u32 = IntId::SPURIOUS.get();
 /// The INTID returned for a Group 1 interrupt when AckCtl is clear.
-const SPURIOUS_GROUP1: u32 = 1022;
+const SPURIOUS_GROUP1: u32 = IntId::GROUP1_NOT_ACKNOWLEDGED.get();
 /// INTIDs from this value up are special (1020-1023).
-const FIRST_SPECIAL_INTID: u32 = 1020;
+const FIRST_SPECIAL_INTID: u32 = IntId::SPECIAL_START;
 /// INTIDs below this are SGIs (IAR/EOIR carry a CPUID for them).
-const SGI_COUNT: u32 = 16;
+const SGI_COUNT: u32 = IntId::SGI_COUNT;
 /// The second word of GICH_EISR (LRs 32-63).
 const GICH_EISR1: usize = gich::offset::EISR + 4;
 /// The second word of GICH_ELRSR (LRs 32-63).
@@ -138,11 +111,8 @@ const GICH_ELRSR1: usize = gich::offset::ELRSR + 4;
 const GICH_LR_END: usize = gich::lr(MAX_LIST_REGISTERS);
 
 /// GICV_IIDR (5.4): the same value as the model's GICC_IIDR (4.4.15), a
-/// GIC-400 r0p1 (Arm, JEP106 0x43B; product 0x020; architecture version 2).
-pub const GICV_IIDR: u32 = IIDR::ProductID.val(0x020).value
-    | IIDR::ArchitectureVersion.val(2).value
-    | IIDR::Revision.val(1).value
-    | IIDR::Implementer.val(0x43B).value;
+/// GIC-400 r0p1 ([`gicc::IIDR_GIC400`]).
+pub const GICV_IIDR: u32 = IIDR_GIC400;
 
 /// Shape of the virtual interface (reported in GICH_VTR, IHI 0048B 5.3.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,24 +178,6 @@ pub struct VirtEffect {
     /// Deactivate this physical INTID in the distributor, for this CPU
     /// (a guest deactivated an LR with HW = 1, IHI 0048B 5.3.8).
     pub deactivate_physical: Option<u32>,
-}
-
-/// The state of one list register (GICH_LR.State, 5.3.8).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum LrState {
-    Invalid,
-    Pending,
-    Active,
-    PendingActive,
-}
-
-fn lr_state(lr: u32) -> LrState {
-    match LR::State.read_as_enum(lr) {
-        Some(LR::State::Value::Pending) => LrState::Pending,
-        Some(LR::State::Value::Active) => LrState::Active,
-        Some(LR::State::Value::PendingActive) => LrState::PendingActive,
-        _ => LrState::Invalid,
-    }
 }
 
 /// The 8-bit virtual priority of a list register.
@@ -333,13 +285,13 @@ impl VirtualInterface {
             return;
         }
         match offset {
-            gich::offset::HCR => self.hcr = value & HCR_MASK,
+            gich::offset::HCR => self.hcr = value & HCR_DEFINED,
             gich::offset::VMCR => self.vmcr = self.sanitize_vmcr(value),
             gich::offset::APR => self.apr = value,
             o if (gich::offset::LR..GICH_LR_END).contains(&o) => {
                 let n = (o - gich::offset::LR) / 4;
                 if n < self.lr_count() {
-                    self.lrs[n] = value & LR_MASK;
+                    self.lrs[n] = value & LR_DEFINED;
                 }
             }
             _ => {}
@@ -441,7 +393,7 @@ impl VirtualInterface {
     }
 
     fn sanitize_vmcr(&self, value: u32) -> u32 {
-        let mut v = value & VMCR_MASK;
+        let mut v = value & VMCR_DEFINED;
         let bp_min = u32::from(self.config.min_binary_point());
         let abp_min = u32::from(self.config.min_aliased_binary_point());
         if VMCR::VMBP.read(v) < bp_min {
@@ -517,7 +469,7 @@ impl VirtualInterface {
         CTLR_IN_VMCR
             .iter()
             .filter(|(_, vmcr)| vmcr.is_set(self.vmcr))
-            .fold(0, |acc, (ctlr, _)| acc | bits(*ctlr))
+            .fold(0, |acc, (ctlr, _)| acc | field_mask(ctlr))
     }
 
     /// GICV_PMR (5.4, 4.4.2): VMCR.VMPriMask as PMR\[7:3\].
@@ -754,12 +706,12 @@ impl VirtualInterface {
         if count > self.lr_count() {
             return Err(SnapshotError::ConfigMismatch);
         }
-        self.hcr = record.hcr & HCR_MASK;
+        self.hcr = record.hcr & HCR_DEFINED;
         self.vmcr = self.sanitize_vmcr(record.vmcr);
         self.apr = record.apr;
         self.lrs = [0; MAX_LIST_REGISTERS];
         for (dst, src) in self.lrs.iter_mut().zip(&record.lrs[..count]) {
-            *dst = src & LR_MASK;
+            *dst = src & LR_DEFINED;
         }
         Ok(())
     }
@@ -769,6 +721,7 @@ impl VirtualInterface {
 mod tests {
     use super::*;
     use gic_driver::regs::gicc::offset as v;
+    use gic_driver::regs::gicc::IIDR;
     use gic_driver::regs::gich::offset as h;
     use tock_registers::fields::FieldValue;
 
@@ -974,7 +927,7 @@ mod tests {
         assert_eq!(vi.read_gich(h::VMCR) & 0x3FF, 0x21F);
         vi.write_gich(
             h::VMCR,
-            vi.vmcr() & !bits(VMCR::VMGrp1En) & !bits(VMCR::VEM),
+            vi.vmcr() & !field_mask(&VMCR::VMGrp1En) & !field_mask(&VMCR::VEM),
         );
         assert_eq!(vi.read_gicv(v::CTLR), 0x01D);
         vi.write_gicv(v::CTLR, 0);
@@ -1073,7 +1026,7 @@ mod tests {
         assert_eq!(vi.read_gicv(v::IAR), 1022);
         assert_eq!(state(&vi, 0), LrState::Pending);
         assert_eq!(vi.apr(), 0);
-        vi.write_gicv(v::CTLR, vi.gicv_ctlr() | bits(CTLR::AckCtl));
+        vi.write_gicv(v::CTLR, vi.gicv_ctlr() | field_mask(&CTLR::AckCtl));
         assert_eq!(vi.read_gicv(v::IAR), 40);
     }
 
@@ -1157,7 +1110,7 @@ mod tests {
         assert_eq!(vi.read_gicv(v::IAR), 40);
         assert_eq!(vi.read_gicv(v::RPR), 0x80);
         vi.write_gicv(v::EOIR, 40);
-        vi.write_gicv(v::CTLR, vi.gicv_ctlr() | bits(CTLR::CBPR));
+        vi.write_gicv(v::CTLR, vi.gicv_ctlr() | field_mask(&CTLR::CBPR));
         vi.write_gich(gich::lr(0), lr(pending(40, 0xA8) + LR::Grp1::SET));
         assert_eq!(vi.read_gicv(v::IAR), 40);
         assert_eq!(vi.read_gicv(v::RPR), 0xA8);
@@ -1192,7 +1145,7 @@ mod tests {
     #[test]
     fn group0_goes_to_vfiq_when_fiqen_is_set() {
         let mut vi = enabled();
-        vi.write_gicv(v::CTLR, vi.gicv_ctlr() | bits(CTLR::FIQEn));
+        vi.write_gicv(v::CTLR, vi.gicv_ctlr() | field_mask(&CTLR::FIQEn));
         vi.write_gich(gich::lr(0), lr(pending(40, 0x80)));
         assert!(vi.vfiq() && !vi.virq());
         vi.write_gich(gich::lr(0), lr(pending(40, 0x80) + LR::Grp1::SET));
@@ -1237,8 +1190,8 @@ mod tests {
         assert_eq!(vi.apr(), 0);
         // Without LRENPIE nothing is signalled; with it, LRENP is.
         assert!(!vi.maintenance());
-        vi.write_gich(h::HCR, vi.hcr() | bits(HCR::LRENPIE));
-        assert_eq!(vi.misr(), bits(MISR::LRENP));
+        vi.write_gich(h::HCR, vi.hcr() | field_mask(&HCR::LRENPIE));
+        assert_eq!(vi.misr(), field_mask(&MISR::LRENP));
         assert!(vi.maintenance());
     }
 
@@ -1253,7 +1206,7 @@ mod tests {
     #[test]
     fn eoicount_wraps_from_31_to_0() {
         let mut vi = enabled();
-        vi.write_gich(h::HCR, vi.hcr() | bits(HCR::EOICount));
+        vi.write_gich(h::HCR, vi.hcr() | field_mask(&HCR::EOICount));
         assert_eq!(vi.eoi_count(), 31);
         vi.write_gich(h::APR, 1);
         vi.write_gicv(v::EOIR, 99);
@@ -1325,7 +1278,7 @@ mod tests {
     #[test]
     fn split_eoi_drops_priority_and_dir_deactivates() {
         let mut vi = enabled();
-        vi.write_gicv(v::CTLR, vi.gicv_ctlr() | bits(CTLR::EOImode));
+        vi.write_gicv(v::CTLR, vi.gicv_ctlr() | field_mask(&CTLR::EOImode));
         assert!(VMCR::VEM.is_set(vi.vmcr()));
         vi.write_gich(
             gich::lr(0),
@@ -1359,7 +1312,7 @@ mod tests {
     #[test]
     fn dir_with_no_matching_lr_increments_eoicount() {
         let mut vi = enabled();
-        vi.write_gicv(v::CTLR, vi.gicv_ctlr() | bits(CTLR::EOImode));
+        vi.write_gicv(v::CTLR, vi.gicv_ctlr() | field_mask(&CTLR::EOImode));
         vi.write_gicv(v::DIR, 40);
         assert_eq!(vi.eoi_count(), 1);
         // A pending (not active) LR does not match either.
@@ -1422,32 +1375,32 @@ mod tests {
     #[test]
     fn np_condition_clears_when_lr_refilled() {
         let mut vi = enabled();
-        vi.write_gich(h::HCR, vi.hcr() | bits(HCR::NPIE));
-        assert_eq!(vi.misr(), bits(MISR::NP));
+        vi.write_gich(h::HCR, vi.hcr() | field_mask(&HCR::NPIE));
+        assert_eq!(vi.misr(), field_mask(&MISR::NP));
         assert!(vi.maintenance());
         vi.write_gich(gich::lr(0), lr(pending(40, 0x80)));
         assert_eq!(vi.misr(), 0);
         assert!(!vi.maintenance());
         // Once acknowledged (every LR active) NP is back.
         assert_eq!(vi.read_gicv(v::IAR), 40);
-        assert_eq!(vi.misr(), bits(MISR::NP));
+        assert_eq!(vi.misr(), field_mask(&MISR::NP));
         // Pending+active is not "pending".
         vi.write_gich(gich::lr(0), LR::State::PendingActive.modify(vi.lr(0)));
-        assert_eq!(vi.misr(), bits(MISR::NP));
+        assert_eq!(vi.misr(), field_mask(&MISR::NP));
     }
 
     #[test]
     fn underflow_condition_needs_at_most_one_valid_lr() {
         let mut vi = enabled();
-        vi.write_gich(h::HCR, vi.hcr() | bits(HCR::UIE));
-        assert_eq!(vi.misr(), bits(MISR::U));
+        vi.write_gich(h::HCR, vi.hcr() | field_mask(&HCR::UIE));
+        assert_eq!(vi.misr(), field_mask(&MISR::U));
         vi.write_gich(gich::lr(0), lr(pending(40, 0x80)));
-        assert_eq!(vi.misr(), bits(MISR::U));
+        assert_eq!(vi.misr(), field_mask(&MISR::U));
         vi.write_gich(gich::lr(3), lr(pending(41, 0x80)));
         assert_eq!(vi.misr(), 0);
         assert_eq!(vi.read_gicv(v::IAR), 40);
         vi.write_gicv(v::EOIR, 40);
-        assert_eq!(vi.misr(), bits(MISR::U));
+        assert_eq!(vi.misr(), field_mask(&MISR::U));
     }
 
     #[test]
@@ -1460,21 +1413,30 @@ mod tests {
             + HCR::VGrp1DIE::SET)
             .value;
         vi.write_gich(h::HCR, ie);
-        assert_eq!(vi.misr(), bits(MISR::VGrp0D) | bits(MISR::VGrp1D));
+        assert_eq!(
+            vi.misr(),
+            field_mask(&MISR::VGrp0D) | field_mask(&MISR::VGrp1D)
+        );
         vi.write_gicv(v::CTLR, CTLR::EnableGrp0::SET.value);
-        assert_eq!(vi.misr(), bits(MISR::VGrp0E) | bits(MISR::VGrp1D));
+        assert_eq!(
+            vi.misr(),
+            field_mask(&MISR::VGrp0E) | field_mask(&MISR::VGrp1D)
+        );
         vi.write_gicv(v::CTLR, CTLR::EnableGrp1::SET.value);
-        assert_eq!(vi.misr(), bits(MISR::VGrp0D) | bits(MISR::VGrp1E));
+        assert_eq!(
+            vi.misr(),
+            field_mask(&MISR::VGrp0D) | field_mask(&MISR::VGrp1E)
+        );
         assert!(vi.maintenance());
     }
 
     #[test]
     fn maintenance_requires_hcr_en() {
         let mut vi = VirtualInterface::new(VirtConfig::QEMU);
-        vi.write_gich(h::HCR, bits(HCR::NPIE));
-        assert_eq!(vi.read_gich(h::MISR), bits(MISR::NP));
+        vi.write_gich(h::HCR, field_mask(&HCR::NPIE));
+        assert_eq!(vi.read_gich(h::MISR), field_mask(&MISR::NP));
         assert!(!vi.maintenance());
-        vi.write_gich(h::HCR, bits(HCR::NPIE) | bits(HCR::En));
+        vi.write_gich(h::HCR, field_mask(&HCR::NPIE) | field_mask(&HCR::En));
         assert!(vi.maintenance());
     }
 
@@ -1514,7 +1476,7 @@ mod tests {
         assert_eq!(vi.read_gich(h::ELRSR), 0b1100);
         assert_eq!(
             vi.read_gich(h::MISR),
-            bits(MISR::EOI) | bits(MISR::LRENP) | bits(MISR::NP)
+            field_mask(&MISR::EOI) | field_mask(&MISR::LRENP) | field_mask(&MISR::NP)
         );
         assert!(vi.maintenance());
         // A second restore replaces everything derived as well.
@@ -1720,7 +1682,7 @@ mod tests {
                 if i < n {
                     prop_assert_eq!(e, invalid && !hw && eoi);
                     prop_assert_eq!(l, invalid && (hw || !eoi));
-                    prop_assert_eq!(lr & !LR_MASK, 0);
+                    prop_assert_eq!(lr & !LR_DEFINED, 0);
                 } else {
                     prop_assert!(!e && !l && lr == 0);
                 }
@@ -1742,8 +1704,8 @@ mod tests {
             if !HCR::En.is_set(vi.hcr()) {
                 prop_assert!(!vi.virq() && !vi.vfiq());
             }
-            prop_assert_eq!(vi.hcr() & !HCR_MASK, 0);
-            prop_assert_eq!(vi.vmcr() & !VMCR_MASK, 0);
+            prop_assert_eq!(vi.hcr() & !HCR_DEFINED, 0);
+            prop_assert_eq!(vi.vmcr() & !VMCR_DEFINED, 0);
             prop_assert!(VMCR::VMBP.read(vi.vmcr()) >= u32::from(vi.config().min_binary_point()));
             prop_assert!(
                 VMCR::VMABP.read(vi.vmcr()) >= u32::from(vi.config().min_aliased_binary_point())
