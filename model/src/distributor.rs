@@ -11,9 +11,15 @@ use gic_driver::regs::gicd::{
     offset, BIT_ARRAY_BYTES, BYTE_ARRAY_BYTES, CTLR, ICFGR_BYTES, ICFGR_EDGE_BIT, ID_REGS_GIC400,
     IIDR_GIC400, SGIR, TYPER,
 };
+use gic_driver::IntId;
 use tock_registers::LocalRegisterCopy;
 
 use crate::config::{Config, MAX_CPUS, MAX_LINES};
+
+/// SGIs, 0-15: one per INTID below this.
+const SGIS: u32 = IntId::SGI_COUNT;
+/// SGIs and PPIs, 0-31: banked per CPU; SPIs start here.
+const PRIVATE: u32 = IntId::SPI_START;
 use crate::Width;
 
 /// INTIDs 0-15 are SGIs: the bits of word 0 they occupy.
@@ -139,11 +145,11 @@ pub(crate) struct Distributor {
     /// SPI priorities, indexed by INTID; 0-31 unused.
     pub priority: [u8; MAX_LINES as usize],
     /// SGI and PPI priorities of each CPU interface.
-    pub banked_priority: [[u8; 32]; MAX_CPUS],
+    pub banked_priority: [[u8; PRIVATE as usize]; MAX_CPUS],
     /// SPI target CPUs, indexed by INTID; 0-31 unused.
     pub targets: [u8; MAX_LINES as usize],
     /// For each target CPU and SGI, the CPUs it is pending from (4.3.16).
-    pub sgi_sources: [[u8; 16]; MAX_CPUS],
+    pub sgi_sources: [[u8; SGIS as usize]; MAX_CPUS],
 }
 
 /// Which register of a frame a table row covers, and how to index it.
@@ -205,6 +211,7 @@ static TABLE: [Row; 17] = {
     const BITS: usize = BIT_ARRAY_BYTES;
     const BYTES: usize = BYTE_ARRAY_BYTES;
     const IDS: usize = ID_REGS_GIC400.len() * 4;
+    const SGI_REGS: usize = SGIS as usize; // one byte per SGI
     [
         //       base                 len          bits bytes  index  read                        write
         Row::new(offset::CTLR,       4,           32, false, Word,  Some(D::read_ctlr),         Some(D::write_ctlr)),
@@ -221,8 +228,8 @@ static TABLE: [Row; 17] = {
         Row::new(offset::ITARGETSR,  BYTES,        8, true,  IntId, Some(D::read_targets),      Some(D::write_targets)),
         Row::new(offset::ICFGR,      ICFGR_BYTES,  2, false, IntId, Some(D::read_config),       Some(D::write_config)),
         Row::new(offset::SGIR,       4,           32, false, Word,  None,                       Some(D::write_sgir)),
-        Row::new(offset::CPENDSGIR,  16,           8, true,  Sgi,   Some(D::read_sgi_sources),  Some(D::clear_sgi_sources)),
-        Row::new(offset::SPENDSGIR,  16,           8, true,  Sgi,   Some(D::read_sgi_sources),  Some(D::set_sgi_sources)),
+        Row::new(offset::CPENDSGIR,  SGI_REGS,     8, true,  Sgi,   Some(D::read_sgi_sources),  Some(D::clear_sgi_sources)),
+        Row::new(offset::SPENDSGIR,  SGI_REGS,     8, true,  Sgi,   Some(D::read_sgi_sources),  Some(D::set_sgi_sources)),
         Row::new(offset::PIDR4,      IDS,         32, false, Word,  Some(D::read_id),           None),
     ]
 };
@@ -255,9 +262,9 @@ impl Distributor {
             shared: [Word::default(); WORDS],
             banked: [Word::BANKED_RESET; MAX_CPUS],
             priority: [0; MAX_LINES as usize],
-            banked_priority: [[0; 32]; MAX_CPUS],
+            banked_priority: [[0; PRIVATE as usize]; MAX_CPUS],
             targets: [0; MAX_LINES as usize],
-            sgi_sources: [[0; 16]; MAX_CPUS],
+            sgi_sources: [[0; SGIS as usize]; MAX_CPUS],
         }
     }
 
@@ -300,7 +307,7 @@ impl Distributor {
     fn index_ok(&self, index: Index, idx: u32) -> bool {
         match index {
             Index::IntId => idx < self.shape.intids,
-            Index::Sgi => idx < 16,
+            Index::Sgi => idx < SGIS,
             Index::Word => true,
         }
     }
@@ -398,7 +405,7 @@ impl Distributor {
     /// The priority of `id` (banked for INTIDs 0-31).
     pub fn priority_of(&self, cpu: usize, id: u32) -> u8 {
         let i = id as usize;
-        if i < 32 {
+        if i < PRIVATE as usize {
             self.banked_priority
                 .get(cpu)
                 .and_then(|p| p.get(i))
@@ -432,7 +439,7 @@ impl Distributor {
     /// rising edge latches an edge-triggered interrupt pending; a
     /// level-sensitive one is pending while the line is high (3.2.4).
     pub fn set_level(&mut self, cpu: usize, id: u32, level: bool) {
-        if id < 16 || id >= self.shape.intids {
+        if id < SGIS || id >= self.shape.intids {
             return;
         }
         self.update(cpu, id, |w, bit| {
@@ -489,7 +496,7 @@ impl Distributor {
         }
         best.map(|(priority, id)| Candidate {
             id,
-            source: if id < 16 {
+            source: if id < SGIS {
                 self.sgi_sources_of(cpu, id).trailing_zeros().min(7) as u8
             } else {
                 0
@@ -504,7 +511,7 @@ impl Distributor {
     /// still high stays pending: active and pending). For an SGI only the
     /// pending bit of the source returned is cleared.
     pub fn acknowledge(&mut self, cpu: usize, c: &Candidate) {
-        if c.id < 16 {
+        if c.id < SGIS {
             if let Some(src) = self
                 .sgi_sources
                 .get_mut(cpu)
@@ -575,14 +582,14 @@ impl Distributor {
 
     /// GICD_ISENABLER (4.3.5). SGIs are always enabled: RAO/WI.
     fn set_enable(&mut self, cpu: usize, id: u32, v: u32) {
-        if v != 0 && id >= 16 {
+        if v != 0 && id >= SGIS {
             self.update(cpu, id, |w, bit| w.enabled |= bit);
         }
     }
 
     /// GICD_ICENABLER (4.3.6). SGIs cannot be disabled: RAO/WI.
     fn clear_enable(&mut self, cpu: usize, id: u32, v: u32) {
-        if v != 0 && id >= 16 {
+        if v != 0 && id >= SGIS {
             self.update(cpu, id, |w, bit| w.enabled &= !bit);
         }
     }
@@ -593,7 +600,7 @@ impl Distributor {
 
     /// GICD_ISPENDR (4.3.7): latches pending. SGI bits are WI (use SPENDSGIR).
     fn set_pending(&mut self, cpu: usize, id: u32, v: u32) {
-        if v != 0 && id >= 16 {
+        if v != 0 && id >= SGIS {
             self.update(cpu, id, |w, bit| w.latch |= bit);
         }
     }
@@ -602,7 +609,7 @@ impl Distributor {
     /// level-sensitive interrupt whose line is asserted remains pending.
     /// SGI bits are WI (use CPENDSGIR).
     fn clear_pending(&mut self, cpu: usize, id: u32, v: u32) {
-        if v != 0 && id >= 16 {
+        if v != 0 && id >= SGIS {
             self.update(cpu, id, |w, bit| w.latch &= !bit);
         }
     }
@@ -634,7 +641,7 @@ impl Distributor {
     fn write_priority(&mut self, cpu: usize, id: u32, v: u32) {
         let p = v as u8 & self.shape.prio_mask;
         let i = id as usize;
-        let slot = if i < 32 {
+        let slot = if i < PRIVATE as usize {
             self.banked_priority.get_mut(cpu).and_then(|b| b.get_mut(i))
         } else {
             self.priority.get_mut(i)
@@ -649,7 +656,7 @@ impl Distributor {
     fn read_targets(&self, cpu: usize, id: u32) -> u32 {
         if self.shape.cpus == 1 {
             0
-        } else if id < 32 {
+        } else if id < PRIVATE {
             1 << (cpu % 8)
         } else {
             self.targets.get(id as usize).copied().unwrap_or(0) as u32
@@ -660,7 +667,7 @@ impl Distributor {
     /// A pending SPI follows its new targets at once.
     fn write_targets(&mut self, _cpu: usize, id: u32, v: u32) {
         let mask = self.shape.cpu_mask();
-        if self.shape.cpus > 1 && id >= 32 {
+        if self.shape.cpus > 1 && id >= PRIVATE {
             if let Some(t) = self.targets.get_mut(id as usize) {
                 *t = v as u8 & mask;
             }
@@ -679,7 +686,7 @@ impl Distributor {
     }
 
     fn write_config(&mut self, cpu: usize, id: u32, v: u32) {
-        if id >= 16 {
+        if id >= SGIS {
             self.update(cpu, id, |w, bit| {
                 if v & ICFGR_EDGE_BIT != 0 {
                     w.edge |= bit
