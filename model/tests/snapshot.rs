@@ -26,42 +26,42 @@ fn save(gic: &Gic) -> Vec<u8> {
 /// Physical state exercising every saved field: groups, enables, pending
 /// latches and line levels, active, priorities, targets, triggers, SGI
 /// sources, CPU interface control, PMR, binary points, active priorities.
-fn physical_state(t: &mut T) {
+fn physical_state(t: &mut TestGic) {
     let cpus = t.gic.config().cpus;
     t.enable_all();
-    t.cw(0, c::BPR, 3);
-    t.cw(0, c::ABPR, 4);
-    t.cw(1 % cpus, c::PMR, 0xE0);
+    t.gicc_write(0, c::BPR, 3);
+    t.gicc_write(0, c::ABPR, 4);
+    t.gicc_write(1 % cpus, c::PMR, 0xE0);
     for (i, id) in [33u32, 40, 47, 63].into_iter().enumerate() {
-        t.prio(0, id, 0x20 * (i as u8 + 1));
-        t.target(id, if cpus > 1 { 0b11 } else { 1 });
-        t.enable(0, id);
+        t.set_priority(0, id, 0x20 * (i as u8 + 1));
+        t.set_targets(id, if cpus > 1 { 0b11 } else { 1 });
+        t.enable_intid(0, id);
     }
-    t.group1(0, 47);
-    t.edge(0, 63);
+    t.set_group1(0, 47);
+    t.set_edge_triggered(0, 63);
     t.gic.set_line(0, 63, true).unwrap();
     t.gic.set_line(0, 47, true).unwrap();
-    t.pend(0, 33);
-    t.enable(0, 27);
-    t.prio(0, 27, 0x10);
+    t.set_pending(0, 33);
+    t.enable_intid(0, 27);
+    t.set_priority(0, 27, 0x10);
     t.gic.set_line(0, 27, true).unwrap();
     // CPU 0 takes PPI 27 (active and pending: its line stays high) and
     // SPI 33, nested.
-    assert_eq!(t.iar(0), 27);
-    t.prio(0, 27, 0x60);
-    t.prio(0, 33, 0x08);
-    assert_eq!(t.iar(0), 33);
-    t.set_bit(0, d::ISACTIVER, 50);
-    t.sgi(0, 0, 0xFF, 2);
-    t.sgi(cpus - 1, 1, 0, 9);
+    assert_eq!(t.gicc_iar(0), 27);
+    t.set_priority(0, 27, 0x60);
+    t.set_priority(0, 33, 0x08);
+    assert_eq!(t.gicc_iar(0), 33);
+    t.set_intid_bit(0, d::ISACTIVER, 50);
+    t.send_sgi(0, 0, 0xFF, 2);
+    t.send_sgi(cpus - 1, 1, 0, 9);
 }
 
 /// Virtual interface state on top: CPU 0 runs a guest with two LRs, one
 /// acknowledged; CPU 1 (if any) has an underflow maintenance interrupt.
-fn virtual_state(t: &mut T) {
+fn virtual_state(t: &mut TestGic) {
     let vmcr = VMCR::VMGrp0En::SET + VMCR::VMGrp1En::SET + VMCR::VMAckCtl::SET;
-    t.hw(0, h::HCR, (HCR::En::SET + HCR::NPIE::SET).value);
-    t.hw(0, h::VMCR, (vmcr + VMCR::VMPriMask.val(0x1E)).value);
+    t.gich_write(0, h::HCR, (HCR::En::SET + HCR::NPIE::SET).value);
+    t.gich_write(0, h::VMCR, (vmcr + VMCR::VMPriMask.val(0x1E)).value);
     let lr0 = LR::VirtualID.val(40)
         + LR::PhysicalID.val(40)
         + LR::Priority.val(0x04)
@@ -73,30 +73,30 @@ fn virtual_state(t: &mut T) {
         + LR::State::Pending
         + LR::EOI::SET
         + LR::Grp1::SET;
-    t.hw(0, gich::lr(0), lr0.value);
-    t.hw(0, gich::lr(1), lr1.value);
-    assert_eq!(t.v(0, c::IAR), 40);
+    t.gich_write(0, gich::lr(0), lr0.value);
+    t.gich_write(0, gich::lr(1), lr1.value);
+    assert_eq!(t.gicv_read(0, c::IAR), 40);
     if t.gic.config().cpus > 1 {
-        t.hw(1, h::HCR, (HCR::En::SET + HCR::UIE::SET).value);
-        t.enable(1, MAINTENANCE_INTID);
+        t.gich_write(1, h::HCR, (HCR::En::SET + HCR::UIE::SET).value);
+        t.enable_intid(1, MAINTENANCE_INTID);
     }
 }
 
-fn physical_visible(t: &mut T) {
-    assert_eq!(t.d(0, d::CTLR), 0b11);
+fn physical_visible(t: &mut TestGic) {
+    assert_eq!(t.gicd_read(0, d::CTLR), 0b11);
     assert!(t.gic.is_active(0, 27) && t.gic.is_pending(0, 27));
     assert!(t.gic.is_active(0, 33) && !t.gic.is_pending(0, 33));
     assert!(t.gic.is_active(0, 50));
     assert!(t.gic.is_pending(0, 63), "edge latched");
     assert!(t.gic.line_level(0, 47) && t.gic.is_pending(0, 47));
-    assert_eq!(t.db(0, d::IPRIORITYR + 40), 0x40);
-    assert_eq!(t.d(0, d::ICFGR + 12) >> 30, 0b10, "SPI 63 edge");
-    assert!(t.get_bit(0, d::IGROUPR, 47));
+    assert_eq!(t.gicd_read_byte(0, d::IPRIORITYR + 40), 0x40);
+    assert_eq!(t.gicd_read(0, d::ICFGR + 12) >> 30, 0b10, "SPI 63 edge");
+    assert!(t.intid_bit(0, d::IGROUPR, 47));
     assert_eq!(t.gic.sgi_sources(0, 2), 1);
-    assert_eq!(t.c(0, c::BPR), 3);
-    assert_eq!(t.c(0, c::ABPR), 4);
-    assert_eq!(t.rpr(0), 0x00, "SPI 33 at 0x08 with BPR 3");
-    assert_ne!(t.apr(0, 0), 0);
+    assert_eq!(t.gicc_read(0, c::BPR), 3);
+    assert_eq!(t.gicc_read(0, c::ABPR), 4);
+    assert_eq!(t.gicc_rpr(0), 0x00, "SPI 33 at 0x08 with BPR 3");
+    assert_ne!(t.gicc_apr(0, 0), 0);
 }
 
 fn qemu_physical() -> Config {
@@ -112,8 +112,8 @@ fn wide_five_bits() -> Config {
     }
 }
 
-fn build(config: Config) -> T {
-    let mut t = T::new(config);
+fn build(config: Config) -> TestGic {
+    let mut t = TestGic::new(config);
     physical_state(&mut t);
     if config.virtualization.is_some() {
         virtual_state(&mut t);
@@ -277,12 +277,12 @@ fn hand_written(extra_before: bool, extra_after: bool) -> Vec<u8> {
     buf
 }
 
-fn hand_written_visible(t: &mut T) {
-    assert_eq!(t.d(0, d::CTLR), 0b11);
-    assert_eq!(t.c(0, c::PMR), 0xF0);
+fn hand_written_visible(t: &mut TestGic) {
+    assert_eq!(t.gicd_read(0, d::CTLR), 0b11);
+    assert_eq!(t.gicc_read(0, c::PMR), 0xF0);
     assert!(t.gic.irq(0));
-    assert_eq!(t.iar(0), 40);
-    assert_eq!(t.rpr(0), 0x80);
+    assert_eq!(t.gicc_iar(0), 40);
+    assert_eq!(t.gicc_rpr(0), 0x80);
 }
 
 #[test]
@@ -291,8 +291,8 @@ fn older_writer_base_only_snapshot_loads_into_a_virtualization_model() {
         virtualization: Some(VirtConfig::QEMU),
         ..Config::default()
     };
-    let mut t = T::new(config);
-    t.hw(0, h::HCR, HCR::En::SET.value);
+    let mut t = TestGic::new(config);
+    t.gich_write(0, h::HCR, HCR::En::SET.value);
     t.gic.restore(&hand_written(false, false)).unwrap();
     assert_eq!(
         t.gic.virtual_interface(0),
@@ -304,7 +304,7 @@ fn older_writer_base_only_snapshot_loads_into_a_virtualization_model() {
 #[test]
 fn unknown_sections_are_skipped() {
     for (before, after) in [(true, false), (false, true), (true, true)] {
-        let mut t = T::new(Config::default());
+        let mut t = TestGic::new(Config::default());
         t.gic.restore(&hand_written(before, after)).unwrap();
         hand_written_visible(&mut t);
     }
@@ -336,7 +336,7 @@ fn damaged_snapshots_are_refused_and_change_nothing() {
     // Header only: no BASE section.
     assert_refused(config, &good[..8], SnapshotError::MissingSection(tag::BASE));
     // A priority using an unimplemented bit is not a state this model can hold.
-    let mut t5 = T::new(Config {
+    let mut t5 = TestGic::new(Config {
         priority_bits: 5,
         ..config
     });
@@ -416,8 +416,8 @@ fn vcpu_records_round_trip_and_are_refused_where_they_do_not_fit() {
     let mut other = Gic::new(config).unwrap();
     other.restore_vcpu(1, &buf[..n]).unwrap();
     assert_eq!(other.virtual_interface(1), t.gic.virtual_interface(0));
-    let mut o = T { gic: other.clone() };
-    assert_eq!(o.v(1, c::RPR), 0x20);
+    let mut o = TestGic { gic: other.clone() };
+    assert_eq!(o.gicv_read(1, c::RPR), 0x20);
 
     let mut phys = Gic::new(qemu_physical()).unwrap();
     assert_eq!(
@@ -461,7 +461,7 @@ fn vcpu_records_round_trip_and_are_refused_where_they_do_not_fit() {
 struct Golden {
     name: &'static str,
     config: Config,
-    visible: fn(&mut T),
+    visible: fn(&mut TestGic),
 }
 
 fn goldens() -> [Golden; 3] {
@@ -471,8 +471,8 @@ fn goldens() -> [Golden; 3] {
             config: qemu_physical(),
             visible: |t| {
                 physical_visible(t);
-                assert_eq!(t.db(0, d::ITARGETSR + 40), 0b11);
-                assert_eq!(t.c(1, c::PMR), 0xE0);
+                assert_eq!(t.gicd_read_byte(0, d::ITARGETSR + 40), 0b11);
+                assert_eq!(t.gicc_read(1, c::PMR), 0xE0);
                 assert_eq!(t.gic.sgi_sources(0, 9), 0b10);
             },
         },
@@ -481,10 +481,10 @@ fn goldens() -> [Golden; 3] {
             config: wide_five_bits(),
             visible: |t| {
                 physical_visible(t);
-                assert_eq!(t.d(0, d::TYPER) & 0x1F, 31);
+                assert_eq!(t.gicd_read(0, d::TYPER) & 0x1F, 31);
                 assert_eq!(t.gic.sgi_sources(1, 9), 0b1000);
                 // BPR 3: 27 taken at 0x10 (bit 0x10 >> 3), then 33 at 0x00.
-                assert_eq!(t.apr(0, 0), 1 << 2 | 1);
+                assert_eq!(t.gicc_apr(0, 0), 1 << 2 | 1);
             },
         },
         Golden {
@@ -492,9 +492,9 @@ fn goldens() -> [Golden; 3] {
             config: Config::qemu_virt(2),
             visible: |t| {
                 physical_visible(t);
-                assert_eq!(t.h(0, gich::lr(0)) >> 28 & 0b11, 0b10, "LR0 active");
-                assert_eq!(t.h(0, gich::lr(1)) & 0x3FF, 3);
-                assert_eq!(t.v(0, c::RPR), 0x20, "LR0 acknowledged at 0x20");
+                assert_eq!(t.gich_read(0, gich::lr(0)) >> 28 & 0b11, 0b10, "LR0 active");
+                assert_eq!(t.gich_read(0, gich::lr(1)) & 0x3FF, 3);
+                assert_eq!(t.gicv_read(0, c::RPR), 0x20, "LR0 acknowledged at 0x20");
                 assert!(t.gic.maintenance(1));
                 assert!(t.gic.is_pending(1, MAINTENANCE_INTID));
             },
@@ -523,7 +523,7 @@ fn golden_snapshots_load_and_save_unchanged() {
         let bytes = std::fs::read(&path).unwrap_or_else(|e| {
             panic!("{}: {e}; regenerate with GIC_MODEL_BLESS=1", path.display())
         });
-        let mut t = T::new(g.config);
+        let mut t = TestGic::new(g.config);
         t.gic
             .restore(&bytes)
             .unwrap_or_else(|e| panic!("{}: {e}", g.name));
