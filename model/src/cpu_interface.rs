@@ -226,8 +226,8 @@ impl CpuInterface {
     /// disables hides nothing. Enforced by
     /// `hppir_reports_1023_for_a_group_the_cpu_interface_disables` and
     /// `highest_pending_interrupt_skips_groups_the_cpu_interface_disables`.
-    fn highest_pending(&self, dist: &Distributor, cpu: usize) -> Option<Candidate> {
-        dist.highest_pending_in(cpu, self.group_enabled(false), self.group_enabled(true))
+    pub fn highest_pending(&self, dist: &Distributor, cpu: usize) -> Option<Candidate> {
+        dist.highest_pending(cpu, self.group_enabled(false), self.group_enabled(true))
     }
 
     /// The interrupt the interface signals, if any (3.2.2, 3.3): the

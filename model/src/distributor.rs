@@ -457,16 +457,11 @@ impl Distributor {
 
     /// The highest-priority pending interrupt for `cpu` (3.2.2, 3.3): among
     /// interrupts that are enabled, pending, not active, targeted at `cpu`
-    /// and whose group the Distributor forwards (GICD_CTLR), the lowest
-    /// priority value, ties going to the lowest INTID.
-    pub fn highest_pending(&self, cpu: usize) -> Option<Candidate> {
-        self.highest_pending_in(cpu, true, true)
-    }
-
-    /// As [`highest_pending`](Self::highest_pending), among the groups
-    /// both forwarded by GICD_CTLR and accepted here (`group0`, `group1`:
-    /// the CPU interface's GICC_CTLR.EnableGrp0/1).
-    pub fn highest_pending_in(&self, cpu: usize, group0: bool, group1: bool) -> Option<Candidate> {
+    /// and whose group is both forwarded by the Distributor (GICD_CTLR) and
+    /// accepted here (`group0`, `group1`: the CPU interface's
+    /// GICC_CTLR.EnableGrp0/1), the lowest priority value, ties going to
+    /// the lowest INTID.
+    pub fn highest_pending(&self, cpu: usize, group0: bool, group1: bool) -> Option<Candidate> {
         let ctlr = LocalRegisterCopy::<u32, CTLR::Register>::new(self.ctlr);
         let g0 = group0 && ctlr.is_set(CTLR::EnableGrp0);
         let g1 = group1 && ctlr.is_set(CTLR::EnableGrp1);

@@ -261,12 +261,15 @@ impl Gic {
             .map_or(0, |c| self.dist.sgi_sources_of(c, sgi))
     }
 
-    /// The INTID of CPU `cpu`'s highest-priority pending interrupt as the
-    /// Distributor sees it (groups GICD_CTLR forwards), ignoring GICC_CTLR,
-    /// GICC_PMR and the running priority; `None` if nothing is pending.
+    /// The INTID of CPU `cpu`'s highest-priority pending interrupt, among
+    /// the groups enabled in both GICD_CTLR and CPU `cpu`'s GICC_CTLR,
+    /// ignoring GICC_PMR and the running priority; `None` if nothing is
+    /// pending. Enforced by
+    /// `gic_highest_pending_is_chosen_among_the_groups_the_cpu_interface_enables`.
     pub fn highest_pending(&self, cpu: u8) -> Option<u32> {
         let c = self.cpu(cpu)?;
-        self.dist.highest_pending(c).map(|p| p.id)
+        let cif = self.cpus.get(c)?;
+        cif.highest_pending(&self.dist, c).map(|p| p.id)
     }
 
     /// CPU `cpu`'s running priority (GICC_RPR; 0xFF when idle).

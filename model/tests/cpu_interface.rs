@@ -560,6 +560,25 @@ fn highest_pending_interrupt_skips_groups_the_cpu_interface_disables() {
 }
 
 #[test]
+fn gic_highest_pending_is_chosen_among_the_groups_the_cpu_interface_enables() {
+    // Gic::highest_pending names what HPPIR and the IRQ output see.
+    let mut t = TestGic::four_cpus();
+    t.enable_all();
+    t.pending_spi(41, 0x40);
+    t.pending_spi(40, 0x80);
+    t.set_group1(0, 40);
+    t.gicc_write(
+        0,
+        c::CTLR,
+        ctlr(&[CTLR::EnableGrp1::SET, CTLR::AckCtl::SET]),
+    );
+    assert!(t.gic.irq(0));
+    assert_eq!(t.gic.highest_pending(0), Some(40));
+    t.gicc_write(0, c::CTLR, 0);
+    assert_eq!(t.gic.highest_pending(0), None);
+}
+
+#[test]
 fn gicc_ctlr_keeps_the_bits_defined_without_security_extensions() {
     let mut t = TestGic::four_cpus();
     t.gicc_write(0, c::CTLR, u32::MAX);
