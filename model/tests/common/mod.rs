@@ -221,3 +221,12 @@ pub fn enabled_virtual_interface() -> VirtualInterface {
     vi.write_gicv(gicc::offset::PMR, 0xFF);
     vi
 }
+
+/// The state of a list register as the driver's register definitions
+/// decode it (GICH_LRn.State).
+pub use gich::LR::State::Value as LrState;
+
+/// The state of `vi`'s GICH_LRn.
+pub fn lr_state_of(vi: &VirtualInterface, n: usize) -> LrState {
+    gich::lr_state(vi.lr(n))
+}
