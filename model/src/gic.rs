@@ -72,7 +72,7 @@ impl Gic {
         if offset >= frame.size() {
             return 0;
         }
-        let value = match frame {
+        match frame {
             Frame::Gicd => self.dist.read(c, offset, width),
             Frame::Gicc => match self.cpus.get_mut(c) {
                 Some(cif) => cif.read(&mut self.dist, c, offset, width),
@@ -82,13 +82,16 @@ impl Gic {
                 Some(v) => v.read_gich(offset),
                 None => 0,
             },
-            Frame::Gicv => match self.virt_word(c, offset, width) {
-                Some(v) => v.read_gicv(offset),
-                None => 0,
-            },
-        };
-        self.update_maintenance();
-        value
+            Frame::Gicv => {
+                let value = match self.virt_word(c, offset, width) {
+                    Some(v) => v.read_gicv(offset),
+                    None => 0,
+                };
+                // GICV_IAR and GICV_AIAR move a list register to active.
+                self.drive_maintenance(c);
+                value
+            }
+        }
     }
 
     /// A write of `width` at `offset` in `frame`, by CPU `cpu` (for GICH
@@ -121,6 +124,7 @@ impl Gic {
                 if let Some(v) = self.virt_word(c, offset, width) {
                     v.write_gich(offset, value);
                 }
+                self.drive_maintenance(c);
             }
             Frame::Gicv => {
                 if let Some(v) = self.virt_word(c, offset, width) {
@@ -131,9 +135,9 @@ impl Gic {
                         }
                     }
                 }
+                self.drive_maintenance(c);
             }
         }
-        self.update_maintenance();
     }
 
     /// CPU `c`'s virtual interface, for an aligned word access; `None`
@@ -174,18 +178,38 @@ impl Gic {
             0
         };
         self.dist.set_level(c, intid, level);
-        self.update_maintenance();
         Ok(())
     }
 
-    /// Drives each CPU's maintenance interrupt input from its virtual
-    /// interface (GICH_HCR.En and a non-zero GICH_MISR, 5.3.4).
+    /// Drives CPU `c`'s maintenance interrupt input, PPI 25 in the
+    /// Distributor, from its virtual interface (GICH_HCR.En and a non-zero
+    /// GICH_MISR, 5.3.4).
+    ///
+    /// The maintenance output itself is derived when read
+    /// ([`maintenance`](Self::maintenance), GICH_MISR). Its copy in the
+    /// Distributor is an input line like any other, kept as a level so that
+    /// an edge-triggered configuration sees the rising edge; it can change
+    /// only when CPU `c`'s virtual interface changes, so only GICH writes,
+    /// GICV reads and writes of that CPU, reset and restore drive it.
+    /// GICD and GICC accesses and [`set_line`](Self::set_line) cannot (the
+    /// random test `random_accesses_never_panic_and_keep_invariants` checks
+    /// after every step that the line equals the output on every CPU).
+    fn drive_maintenance(&mut self, c: usize) {
+        if let Some(level) = self
+            .virt
+            .as_ref()
+            .and_then(|v| v.get(c))
+            .map(VirtualInterface::maintenance)
+        {
+            self.dist.set_level(c, MAINTENANCE_INTID, level);
+        }
+    }
+
+    /// Drives every CPU's maintenance interrupt input (after reset or a
+    /// restore), as [`drive_maintenance`](Self::drive_maintenance) does for one.
     pub(crate) fn update_maintenance(&mut self) {
-        let cpus = self.config.cpus as usize;
-        if let Some(virt) = &self.virt {
-            for (c, v) in virt.iter().enumerate().take(cpus) {
-                self.dist.set_level(c, MAINTENANCE_INTID, v.maintenance());
-            }
+        for c in 0..self.config.cpus as usize {
+            self.drive_maintenance(c);
         }
     }
 
