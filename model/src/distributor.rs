@@ -5,6 +5,10 @@
 //! Accesses are decoded by a table, one row per register (or register
 //! array) with its bits per interrupt and whether byte accesses are allowed,
 //! using the offsets and fields of `gic_driver::regs::gicd`.
+//!
+//! The tests named in this module's documentation are in
+//! `model/tests/distributor.rs` (a few, about acknowledge, in
+//! `model/tests/cpu_interface.rs`).
 
 use gic_driver::regs::field_mask;
 use gic_driver::regs::gicd::{
@@ -29,6 +33,7 @@ pub(crate) const PPI_BITS: u32 = 0xFFFF_0000;
 /// Words of 32 INTIDs in the largest GIC.
 pub(crate) const WORDS: usize = (MAX_LINES / 32) as usize;
 /// GICD_CTLR bits that exist without the Security Extensions (4.3.1).
+/// Enforced by `ctlr_keeps_only_the_two_group_enables`.
 pub(crate) const CTLR_WRITABLE: u32 = field_mask(&CTLR::EnableGrp0) | field_mask(&CTLR::EnableGrp1);
 
 /// The parts of a [`Config`] the Distributor and CPU interfaces decode with.
@@ -107,6 +112,8 @@ pub(crate) struct Word {
 
 impl Word {
     /// The reset state of word 0: SGIs enabled and edge-triggered (4.3.5, 4.3.13).
+    /// Enforced by `sgi_enable_bits_read_as_one_and_ignore_writes` and
+    /// `icfgr0_reads_0xaaaaaaaa_and_is_read_only`.
     const BANKED_RESET: Word = Word {
         enabled: SGI_BITS,
         latch: 0,
@@ -204,6 +211,7 @@ impl Row {
 
 /// The Distributor register map (IHI 0048B Table 4-1). Offsets not listed
 /// are reserved: RAZ/WI.
+/// Enforced by `reserved_offsets_read_as_zero_and_ignore_writes`.
 #[rustfmt::skip]
 static TABLE: [Row; 17] = {
     use Distributor as D;
@@ -236,6 +244,9 @@ static TABLE: [Row; 17] = {
 
 /// Finds the row covering `off` and, for an access of `width` there, the
 /// first field index and the number of fields. `None`: RAZ/WI.
+/// Enforced by `unaligned_word_access_is_raz_wi`,
+/// `byte_access_outside_the_byte_registers_is_raz_wi` and
+/// `ipriorityr_byte_write_leaves_neighbours_unchanged`.
 fn decode(off: usize, width: Width) -> Option<(&'static Row, u32, u32)> {
     let row = TABLE
         .iter()
@@ -304,6 +315,10 @@ impl Distributor {
         }
     }
 
+    /// Whether field `idx` of a row exists: an implemented INTID, one of the
+    /// 16 SGIs, or any word of a plain register. Fields that do not are
+    /// RAZ/WI.
+    /// Enforced by `registers_of_unimplemented_intids_are_raz_wi`.
     fn index_ok(&self, index: Index, idx: u32) -> bool {
         match index {
             Index::IntId => idx < self.shape.intids,
@@ -347,6 +362,8 @@ impl Distributor {
     /// Pending bits of word `w` for `cpu`: latched, or a level-sensitive
     /// interrupt whose line is asserted (3.2.4); for SGIs, pending from any
     /// source (4.3.16).
+    /// Enforced by `level_interrupt_is_pending_while_its_line_is_high` and
+    /// `ispendr_latches_level_interrupt_until_cleared`.
     pub fn pending_word(&self, cpu: usize, w: usize) -> u32 {
         let word = if w == 0 {
             self.banked.get(cpu)
@@ -418,6 +435,8 @@ impl Distributor {
 
     /// Whether SPI `id` targets `cpu`. In a uniprocessor GIC every SPI
     /// targets the one CPU and GICD_ITARGETSR is RAZ/WI (4.3.12).
+    /// Enforced by `itargetsr_is_raz_wi_on_a_uniprocessor_gic_and_spis_reach_cpu_0` and
+    /// `pending_spi_follows_its_targets_when_retargeted`.
     fn targets_cpu(&self, cpu: usize, id: u32) -> bool {
         self.shape.cpus == 1
             || self
@@ -438,6 +457,9 @@ impl Distributor {
     /// Drives the input line of PPI or SPI `id` (of `cpu` for a PPI). A
     /// rising edge latches an edge-triggered interrupt pending; a
     /// level-sensitive one is pending while the line is high (3.2.4).
+    /// Enforced by `edge_interrupt_latches_on_rising_edge_only`,
+    /// `second_rising_edge_while_pending_is_one_event` and
+    /// `level_interrupt_is_pending_while_its_line_is_high`.
     pub fn set_level(&mut self, cpu: usize, id: u32, level: bool) {
         if id < SGIS || id >= self.shape.intids {
             return;
@@ -461,6 +483,10 @@ impl Distributor {
     /// accepted here (`group0`, `group1`: the CPU interface's
     /// GICC_CTLR.EnableGrp0/1), the lowest priority value, ties going to
     /// the lowest INTID.
+    /// Enforced by `group_disabled_in_gicd_ctlr_is_not_forwarded`,
+    /// `disabled_interrupt_can_be_pending_but_is_not_forwarded`,
+    /// `equal_priorities_go_to_the_lowest_intid` and
+    /// `highest_pending_interrupt_skips_groups_the_cpu_interface_disables`.
     pub fn highest_pending(&self, cpu: usize, group0: bool, group1: bool) -> Option<Candidate> {
         let ctlr = LocalRegisterCopy::<u32, CTLR::Register>::new(self.ctlr);
         let g0 = group0 && ctlr.is_set(CTLR::EnableGrp0);
@@ -505,6 +531,8 @@ impl Distributor {
     /// pending state is cleared (a level-sensitive interrupt whose line is
     /// still high stays pending: active and pending). For an SGI only the
     /// pending bit of the source returned is cleared.
+    /// Enforced by `level_interrupt_acknowledged_with_its_line_high_is_active_and_pending` and
+    /// `sgi_acknowledge_returns_the_source_and_clears_only_that_source`.
     pub fn acknowledge(&mut self, cpu: usize, c: &Candidate) {
         if c.id < SGIS {
             if let Some(src) = self
@@ -536,11 +564,13 @@ impl Distributor {
     }
 
     /// GICD_CTLR (4.3.1): EnableGrp0 and EnableGrp1; other bits RAZ/WI.
+    /// Enforced by `ctlr_keeps_only_the_two_group_enables`.
     fn write_ctlr(&mut self, _cpu: usize, _: u32, value: u32) {
         self.ctlr = value & CTLR_WRITABLE;
     }
 
     /// GICD_TYPER (4.3.2): lines, CPUs, no Security Extensions.
+    /// Enforced by `typer_reports_lines_cpus_and_no_security_extensions`.
     fn read_typer(&self, _cpu: usize, _: u32) -> u32 {
         let mut t = LocalRegisterCopy::<u32, TYPER::Register>::new(0);
         t.write(
@@ -552,6 +582,7 @@ impl Distributor {
     }
 
     /// GICD_IIDR (4.3.3), as a GIC-400 r0p1 reports it.
+    /// Enforced by `identification_registers_name_architecture_version_2`.
     fn read_iidr(&self, _cpu: usize, _: u32) -> u32 {
         IIDR_GIC400
     }
@@ -561,6 +592,7 @@ impl Distributor {
     }
 
     /// GICD_IGROUPR (4.3.4): 1 = Group 1; banked for INTIDs 0-31.
+    /// Enforced by `ppi_state_is_banked_per_cpu`.
     fn write_group(&mut self, cpu: usize, id: u32, v: u32) {
         self.update(cpu, id, |w, bit| {
             if v != 0 {
@@ -576,6 +608,8 @@ impl Distributor {
     }
 
     /// GICD_ISENABLER (4.3.5). SGIs are always enabled: RAO/WI.
+    /// Enforced by `sgi_enable_bits_read_as_one_and_ignore_writes` and
+    /// `isenabler_and_icenabler_set_and_clear_ppis_and_spis`.
     fn set_enable(&mut self, cpu: usize, id: u32, v: u32) {
         if v != 0 && id >= SGIS {
             self.update(cpu, id, |w, bit| w.enabled |= bit);
@@ -583,6 +617,8 @@ impl Distributor {
     }
 
     /// GICD_ICENABLER (4.3.6). SGIs cannot be disabled: RAO/WI.
+    /// Enforced by `sgi_enable_bits_read_as_one_and_ignore_writes` and
+    /// `isenabler_and_icenabler_set_and_clear_ppis_and_spis`.
     fn clear_enable(&mut self, cpu: usize, id: u32, v: u32) {
         if v != 0 && id >= SGIS {
             self.update(cpu, id, |w, bit| w.enabled &= !bit);
@@ -594,6 +630,8 @@ impl Distributor {
     }
 
     /// GICD_ISPENDR (4.3.7): latches pending. SGI bits are WI (use SPENDSGIR).
+    /// Enforced by `ispendr_and_icpendr_ignore_sgi_bits` and
+    /// `ispendr_latches_level_interrupt_until_cleared`.
     fn set_pending(&mut self, cpu: usize, id: u32, v: u32) {
         if v != 0 && id >= SGIS {
             self.update(cpu, id, |w, bit| w.latch |= bit);
@@ -603,6 +641,8 @@ impl Distributor {
     /// GICD_ICPENDR (4.3.8): clears the latched pending state; a
     /// level-sensitive interrupt whose line is asserted remains pending.
     /// SGI bits are WI (use CPENDSGIR).
+    /// Enforced by `ispendr_and_icpendr_ignore_sgi_bits` and
+    /// `icpendr_of_level_interrupt_with_line_high_leaves_it_pending`.
     fn clear_pending(&mut self, cpu: usize, id: u32, v: u32) {
         if v != 0 && id >= SGIS {
             self.update(cpu, id, |w, bit| w.latch &= !bit);
@@ -614,6 +654,7 @@ impl Distributor {
     }
 
     /// GICD_ISACTIVER (4.3.9).
+    /// Enforced by `isactiver_and_icactiver_set_and_clear_active`.
     fn set_active(&mut self, cpu: usize, id: u32, v: u32) {
         if v != 0 {
             self.update(cpu, id, |w, bit| w.active |= bit);
@@ -621,6 +662,7 @@ impl Distributor {
     }
 
     /// GICD_ICACTIVER (4.3.10).
+    /// Enforced by `isactiver_and_icactiver_set_and_clear_active`.
     fn clear_active(&mut self, cpu: usize, id: u32, v: u32) {
         if v != 0 {
             self.deactivate(cpu, id);
@@ -633,6 +675,8 @@ impl Distributor {
 
     /// GICD_IPRIORITYR (4.3.11): unimplemented low-order bits are RAZ/WI;
     /// banked for INTIDs 0-31.
+    /// Enforced by `ipriorityr_masks_unimplemented_bits` and
+    /// `ipriorityr_byte_write_leaves_neighbours_unchanged`.
     fn write_priority(&mut self, cpu: usize, id: u32, v: u32) {
         let p = v as u8 & self.shape.prio_mask;
         let i = id as usize;
@@ -648,6 +692,8 @@ impl Distributor {
 
     /// GICD_ITARGETSR (4.3.12): for INTIDs 0-31, read-only, each field
     /// reads as the reading CPU's own bit. RAZ/WI in a uniprocessor GIC.
+    /// Enforced by `itargetsr0_to_7_read_the_reading_cpu_mask_and_ignore_writes` and
+    /// `itargetsr_is_raz_wi_on_a_uniprocessor_gic_and_spis_reach_cpu_0`.
     fn read_targets(&self, cpu: usize, id: u32) -> u32 {
         if self.shape.cpus == 1 {
             0
@@ -660,6 +706,8 @@ impl Distributor {
 
     /// GICD_ITARGETSR (4.3.12): SPI targets, bits for absent CPUs RAZ/WI.
     /// A pending SPI follows its new targets at once.
+    /// Enforced by `itargetsr_spi_writes_are_masked_to_present_cpus` and
+    /// `pending_spi_follows_its_targets_when_retargeted`.
     fn write_targets(&mut self, _cpu: usize, id: u32, v: u32) {
         let mask = self.shape.cpu_mask();
         if self.shape.cpus > 1 && id >= PRIVATE {
@@ -672,6 +720,8 @@ impl Distributor {
     /// GICD_ICFGR (4.3.13): bit 1 of each pair set = edge-triggered. SGIs
     /// read 0b10 and are read-only; PPIs are programmable (banked), SPIs
     /// programmable. Bit 0 of each pair is reserved (RAZ/WI).
+    /// Enforced by `icfgr0_reads_0xaaaaaaaa_and_is_read_only` and
+    /// `icfgr_edge_bits_of_ppis_and_spis_are_programmable_and_bit0_is_reserved`.
     fn read_config(&self, cpu: usize, id: u32) -> u32 {
         if self.is_edge(cpu, id) {
             ICFGR_EDGE_BIT
@@ -696,6 +746,10 @@ impl Distributor {
     /// CPUs the filter selects; the reserved filter 0b11 does nothing, and
     /// absent CPUs in the list are ignored. NSATT has no effect without the
     /// Security Extensions.
+    /// Enforced by `sgir_target_list_sets_the_source_bit_on_listed_cpus_only`,
+    /// `sgir_all_but_self_excludes_the_sender`, `sgir_self_targets_the_sender_only`,
+    /// `sgir_reserved_filter_does_nothing` and
+    /// `sgir_ignores_absent_cpus_in_the_list_and_reads_as_zero`.
     fn write_sgir(&mut self, cpu: usize, _: u32, value: u32) {
         let r = LocalRegisterCopy::<u32, SGIR::Register>::new(value);
         let present = self.shape.cpu_mask();
@@ -724,6 +778,7 @@ impl Distributor {
 
     /// GICD_CPENDSGIR (4.3.16): clears the source bits written, for the
     /// accessing CPU's SGIs.
+    /// Enforced by `spendsgir_and_cpendsgir_are_banked_per_target_cpu`.
     fn clear_sgi_sources(&mut self, cpu: usize, sgi: u32, v: u32) {
         if let Some(s) = self
             .sgi_sources
@@ -736,6 +791,7 @@ impl Distributor {
 
     /// GICD_SPENDSGIR (4.3.17): sets the source bits written (present CPUs
     /// only), for the accessing CPU's SGIs.
+    /// Enforced by `spendsgir_and_cpendsgir_are_banked_per_target_cpu`.
     fn set_sgi_sources(&mut self, cpu: usize, sgi: u32, v: u32) {
         let present = self.shape.cpu_mask();
         if let Some(s) = self
@@ -748,6 +804,7 @@ impl Distributor {
     }
 
     /// Identification registers (4.3.18, 4.3.19), as on a GIC-400.
+    /// Enforced by `identification_registers_name_architecture_version_2`.
     fn read_id(&self, _cpu: usize, word: u32) -> u32 {
         ID_REGS_GIC400.get(word as usize).copied().unwrap_or(0)
     }

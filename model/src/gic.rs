@@ -12,12 +12,15 @@ use crate::{Frame, ModelError, VirtualInterface, Width};
 /// INTID Arm recommends and QEMU's `virt` board uses). With the
 /// Virtualization Extensions it is a level-sensitive input driven by each
 /// CPU's virtual interface.
+/// Enforced by `maintenance_interrupt_drives_ppi_25_of_its_cpu`.
 pub const MAINTENANCE_INTID: u32 = 25;
 
 /// An architectural GICv2 model. See the [crate documentation](crate).
 ///
 /// Accesses with a CPU number beyond the configured CPUs read as zero and
 /// ignore writes; no input makes it panic.
+/// Enforced by `accesses_by_absent_cpus_read_zero_and_change_nothing` and
+/// `random_accesses_never_panic_and_keep_invariants`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Gic {
     pub(crate) config: Config,
@@ -102,6 +105,8 @@ impl Gic {
     /// deactivates its physical interrupt in the Distributor (5.4.2; for a
     /// PPI on this CPU; IDs below 16 or not implemented are ignored).
     /// Offsets beyond the [frame](Frame::size) ignore writes.
+    /// Enforced by `guest_eoi_of_a_hardware_list_register_deactivates_the_physical_interrupt`
+    /// and `hardware_deactivation_of_a_ppi_applies_to_the_guest_cpu_only`.
     pub fn write(&mut self, frame: Frame, cpu: u8, offset: usize, width: Width, value: u32) {
         let Some(c) = self.cpu(cpu) else {
             return;
@@ -158,6 +163,9 @@ impl Gic {
     /// or an SPI (32 and up; `cpu` is ignored). Edge-triggered interrupts
     /// latch pending on a rising edge; level-sensitive ones are pending
     /// while the line is high (IHI 0048B 1.4.2, 3.2.4).
+    /// Enforced by `set_line_rejects_sgis_unimplemented_lines_and_absent_cpus`,
+    /// `level_interrupt_is_pending_while_its_line_is_high` and
+    /// `edge_interrupt_latches_on_rising_edge_only`.
     pub fn set_line(&mut self, cpu: u8, intid: u32, level: bool) -> Result<(), ModelError> {
         let lines = self.config.implemented_intids();
         if intid < IntId::SGI_COUNT {

@@ -15,7 +15,12 @@
 //! The model decodes offsets and fields with the driver's definitions
 //! (`gic_driver::regs`), never panics on any input, uses no allocator and no
 //! `unsafe`, and saves its state in the shared snapshot format
-//! (`gic_driver::snapshot`; see [`Gic::save`]).
+//! (`gic_driver::snapshot`; see [`Gic::save`]). The no-panic promise is
+//! enforced by the random tests in `model/tests/random.rs`
+//! (`random_accesses_never_panic_and_keep_invariants`,
+//! `arbitrary_bytes_never_restore_into_a_changed_model_on_error`) and
+//! `model/tests/virtual_random.rs`; each documented rule names the test
+//! that enforces it.
 //!
 //! ```
 //! use gic_model::{Config, Frame, Gic, Width};

@@ -22,6 +22,8 @@ impl VirtualInterface {
     /// A 32-bit read of the GICH frame at `offset` (5.3). Never panics;
     /// unknown or unaligned offsets and unimplemented list registers read
     /// as zero. MISR, EISR and ELRSR are computed here.
+    /// Enforced by `read_only_unknown_and_unaligned_offsets_are_raz_wi` and
+    /// `lrs_beyond_count_are_raz_wi`.
     pub fn read_gich(&self, offset: usize) -> u32 {
         if !offset.is_multiple_of(4) {
             return 0;
@@ -47,6 +49,8 @@ impl VirtualInterface {
     /// read-only, unknown and unaligned offsets and unimplemented list
     /// registers ignore writes. Reserved bits are dropped; VMCR binary points
     /// below their minimum are raised to it.
+    /// Enforced by `hcr_reserved_bits_read_as_zero`, `lr_reserved_bits_read_as_zero`,
+    /// `lrs_beyond_count_are_raz_wi` and `binary_points_clamp_to_the_minimum`.
     pub fn write_gich(&mut self, offset: usize, value: u32) {
         if !offset.is_multiple_of(4) {
             return;
@@ -72,6 +76,8 @@ impl VirtualInterface {
 
     /// GICH_VTR (5.3.2): ListRegs = LRs - 1 in six bits, PREbits and PRIbits
     /// minus one.
+    /// Enforced by `vtr_encodes_64_lrs_in_six_bits` and
+    /// `reset_state_matches_gic400_reset_values`.
     pub fn vtr(&self) -> u32 {
         let c = self.config;
         (VTR::ListRegs.val(u32::from(c.list_registers).saturating_sub(1))
@@ -98,12 +104,17 @@ impl VirtualInterface {
 
     /// GICH_HCR.EOICount (5.3.1): EOIs that matched no list register,
     /// modulo 32.
+    /// Enforced by `eoi_with_no_matching_lr_increments_eoicount` and
+    /// `eoicount_wraps_from_31_to_0`.
     pub fn eoi_count(&self) -> u32 {
         HCR::EOICount.read(self.hcr)
     }
 
     /// GICH_EISR1:GICH_EISR0 (5.3.5), computed: bit `n` is set when LRn is
     /// invalid with HW = 0 and EOI = 1 (an EOI maintenance request).
+    /// Enforced by `eoi_bit_lr_raises_eoi_maintenance_after_deactivation`,
+    /// `hw_lr_deactivation_reports_physical_id` and
+    /// `random_gich_and_gicv_accesses_keep_derived_state_consistent`.
     pub fn eisr(&self) -> u64 {
         self.lr_bits(|lr| {
             lr_state(lr) == LrState::Invalid && !LR::HW.is_set(lr) && LR::EOI.is_set(lr)
@@ -113,6 +124,9 @@ impl VirtualInterface {
     /// GICH_ELRSR1:GICH_ELRSR0 (5.3.6), computed: bit `n` is set when LRn
     /// is invalid and has no EOI maintenance request (HW = 1 or EOI = 0), so
     /// the hypervisor may reuse it.
+    /// Enforced by `eoi_bit_lr_raises_eoi_maintenance_after_deactivation`,
+    /// `restore_with_fewer_lrs_leaves_the_rest_invalid` and
+    /// `random_gich_and_gicv_accesses_keep_derived_state_consistent`.
     pub fn elrsr(&self) -> u64 {
         self.lr_bits(|lr| {
             lr_state(lr) == LrState::Invalid && (LR::HW.is_set(lr) || !LR::EOI.is_set(lr))
@@ -132,6 +146,10 @@ impl VirtualInterface {
     /// (LRENPIE and EOICount != 0), NP (NPIE and no LR in state pending),
     /// VGrp0E/D and VGrp1E/D (the interrupt enables against GICV_CTLR's
     /// group enables).
+    /// Enforced by `np_condition_clears_when_lr_refilled`,
+    /// `underflow_condition_needs_at_most_one_valid_lr`,
+    /// `group_enable_conditions_track_gicv_ctlr` and
+    /// `eoi_with_no_matching_lr_increments_eoicount`.
     pub fn misr(&self) -> u32 {
         let hcr = self.hcr;
         let valid = self
@@ -161,6 +179,8 @@ impl VirtualInterface {
 
     /// The maintenance interrupt output (5.3.4): HCR.En set and MISR
     /// non-zero.
+    /// Enforced by `maintenance_requires_hcr_en` and
+    /// `eoi_bit_lr_raises_eoi_maintenance_after_deactivation`.
     pub fn maintenance(&self) -> bool {
         HCR::En.is_set(self.hcr) && self.misr() != 0
     }

@@ -13,6 +13,7 @@ use super::list_registers::{lr_intid, width, FIRST_SPECIAL_INTID, LR_PRIO_SHIFT}
 use super::{VirtEffect, VirtualInterface};
 
 /// GICV_CTLR fields and the GICH_VMCR fields that hold them (5.3.3).
+/// Enforced by `gicv_ctlr_is_vmcr_control_bits`.
 const CTLR_IN_VMCR: [(Field<u32, CTLR::Register>, Field<u32, VMCR::Register>); 6] = [
     (CTLR::EnableGrp0, VMCR::VMGrp0En),
     (CTLR::EnableGrp1, VMCR::VMGrp1En),
@@ -39,6 +40,8 @@ impl VirtualInterface {
     /// A 32-bit read of the GICV frame at `offset` (GICC layout, 5.4).
     /// GICV_IAR and GICV_AIAR acknowledge. Never panics; write-only,
     /// unknown and unaligned offsets read as zero.
+    /// Enforced by `read_only_unknown_and_unaligned_offsets_are_raz_wi` and
+    /// `gicv_apr0_is_gich_apr_and_apr1_3_are_raz_wi`.
     pub fn read_gicv(&mut self, offset: usize) -> u32 {
         if !offset.is_multiple_of(4) {
             return 0;
@@ -62,6 +65,8 @@ impl VirtualInterface {
     /// A 32-bit write of the GICV frame at `offset` (5.4). Never panics;
     /// read-only, unknown and unaligned offsets ignore writes. EOIR, AEOIR
     /// and DIR may ask for a physical deactivation (HW = 1 list registers).
+    /// Enforced by `read_only_unknown_and_unaligned_offsets_are_raz_wi` and
+    /// `binary_points_clamp_to_the_minimum`.
     pub fn write_gicv(&mut self, offset: usize, value: u32) -> VirtEffect {
         if !offset.is_multiple_of(4) {
             return VirtEffect::default();
@@ -94,6 +99,7 @@ impl VirtualInterface {
     }
 
     /// GICV_CTLR (5.4, 4.4.1): VMCR's control bits in GICC_CTLR positions.
+    /// Enforced by `gicv_ctlr_is_vmcr_control_bits`.
     pub fn gicv_ctlr(&self) -> u32 {
         CTLR_IN_VMCR
             .iter()
@@ -102,12 +108,15 @@ impl VirtualInterface {
     }
 
     /// GICV_PMR (5.4, 4.4.2): VMCR.VMPriMask as PMR\[7:3\].
+    /// Enforced by `gicv_pmr_is_vmcr_vmprimask`.
     pub fn gicv_pmr(&self) -> u32 {
         VMCR::VMPriMask.read(self.vmcr) << PMR_SHIFT
     }
 
     /// GICV_RPR (5.4, 4.4.6): the group priority of the lowest set APR bit
     /// (`bit << 3`), or 0xFF when no interrupt is active.
+    /// Enforced by `gicv_apr0_is_gich_apr_and_apr1_3_are_raz_wi` and
+    /// `iar_activates_lr_and_sets_apr_bit_for_group_priority`.
     pub fn running_priority(&self) -> u32 {
         if self.apr == 0 {
             IDLE_PRIORITY
@@ -117,6 +126,9 @@ impl VirtualInterface {
     }
 
     /// GICV_IAR (`aliased` false) or GICV_AIAR (true), 5.4 and 4.4.4.
+    /// Enforced by `iar_activates_lr_and_sets_apr_bit_for_group_priority`,
+    /// `iar_returns_1022_for_group1_with_ackctl_clear` and
+    /// `aliased_registers_serve_group1_only`.
     fn acknowledge(&mut self, aliased: bool) -> u32 {
         let Some(n) = self.signalled() else {
             return SPURIOUS;
@@ -136,6 +148,9 @@ impl VirtualInterface {
     }
 
     /// GICV_HPPIR (`aliased` false) or GICV_AHPPIR (true), 5.4 and 4.4.7.
+    /// Enforced by `guest_preemption_follows_priority_and_binary_point`,
+    /// `aliased_registers_serve_group1_only` and
+    /// `gicv_hppir_reports_1023_for_a_group_gicv_ctlr_disables`.
     fn highest_pending(&self, aliased: bool) -> u32 {
         let Some(n) = self.best_pending() else {
             return SPURIOUS;
@@ -152,6 +167,7 @@ impl VirtualInterface {
     }
 
     /// Adds one to HCR.EOICount, wrapping from 31 to 0 (5.3.1).
+    /// Enforced by `eoicount_wraps_from_31_to_0`.
     fn count_unmatched_eoi(&mut self) {
         let count = (HCR::EOICount.read(self.hcr) + 1) & HCR::EOICount.mask;
         self.hcr = HCR::EOICount.val(count).modify(self.hcr);
@@ -159,6 +175,10 @@ impl VirtualInterface {
 
     /// GICV_EOIR (`aliased` false) or GICV_AEOIR (true), 5.4 and 4.4.5:
     /// priority drop, and with EOImode 0 deactivation.
+    /// Enforced by `eoi_drops_priority_and_deactivates`,
+    /// `eoi_with_no_matching_lr_increments_eoicount`,
+    /// `eoi_without_active_priority_does_not_count`,
+    /// `split_eoi_drops_priority_and_dir_deactivates` and `eoi_with_special_intid_is_ignored`.
     fn end_of_interrupt(&mut self, value: u32, aliased: bool) -> VirtEffect {
         if IAR::InterruptID.read(value) >= FIRST_SPECIAL_INTID {
             return VirtEffect::default();
@@ -185,6 +205,9 @@ impl VirtualInterface {
 
     /// GICV_DIR (5.4, 4.4.16): deactivation when EOImode is 1; ignored
     /// otherwise.
+    /// Enforced by `dir_is_ignored_when_eoimode_is_clear`,
+    /// `dir_with_no_matching_lr_increments_eoicount` and
+    /// `split_eoi_drops_priority_and_dir_deactivates`.
     fn deactivate_interrupt(&mut self, value: u32) -> VirtEffect {
         if !VMCR::VEM.is_set(self.vmcr) || IAR::InterruptID.read(value) >= FIRST_SPECIAL_INTID {
             return VirtEffect::default();
@@ -208,12 +231,15 @@ impl VirtualInterface {
     /// The virtual IRQ output to the guest (5.1): a pending list register
     /// of an enabled group, below GICV_PMR, preempting the running priority,
     /// with HCR.En set, and not routed to FIQ.
+    /// Enforced by `pmr_masks_signalling`, `lr_of_disabled_group_is_skipped` and
+    /// `iar_returns_1023_when_hcr_en_clear`.
     pub fn virq(&self) -> bool {
         self.signalled_as_fiq() == Some(false)
     }
 
     /// The virtual FIQ output to the guest (5.1): as [`virq`](Self::virq),
     /// for a Group 0 interrupt while GICV_CTLR.FIQEn is set.
+    /// Enforced by `group0_goes_to_vfiq_when_fiqen_is_set`.
     pub fn vfiq(&self) -> bool {
         self.signalled_as_fiq() == Some(true)
     }

@@ -33,6 +33,7 @@ pub(super) fn lr_priority(lr: u32) -> u32 {
 
 /// The GICV_IAR / GICV_HPPIR value for a list register: VirtualID, plus
 /// CPUID for an SGI with HW = 0 (5.4, 4.4.4).
+/// Enforced by `sgi_iar_carries_lr_cpuid` and `hw_lr_iar_carries_no_cpuid`.
 pub(super) fn lr_intid(lr: u32) -> u32 {
     let id = LR::VirtualID.read(lr);
     let cpuid = if !LR::HW.is_set(lr) && id < SGI_COUNT {
@@ -46,6 +47,8 @@ pub(super) fn lr_intid(lr: u32) -> u32 {
 impl VirtualInterface {
     /// The group priority of a list register's interrupt (3.3.3): its
     /// priority masked by VMBP, or for Group 1 with CBPR clear by VMABP - 1.
+    /// Enforced by `group1_uses_abpr_unless_cbpr_is_set` and
+    /// `guest_preemption_follows_priority_and_binary_point`.
     pub(super) fn group_priority(&self, lr: u32) -> u32 {
         let bp = if LR::Grp1.is_set(lr) && !VMCR::VMCBPR.is_set(self.vmcr) {
             VMCR::VMABP.read(self.vmcr).saturating_sub(1)
@@ -68,6 +71,10 @@ impl VirtualInterface {
     /// state pending (not pending+active), a VirtualID that is not special
     /// (1020-1023), group enabled in GICV_CTLR, priority below GICV_PMR,
     /// HCR.En set. Lowest priority value wins, ties to the lowest index.
+    /// Enforced by `pending_and_active_lr_is_not_a_candidate`,
+    /// `lowest_priority_value_wins_ties_to_lowest_lr`,
+    /// `list_register_with_a_special_virtual_id_is_never_presented`, `pmr_masks_signalling`,
+    /// `lr_of_disabled_group_is_skipped` and `iar_returns_1023_when_hcr_en_clear`.
     pub(super) fn best_pending(&self) -> Option<usize> {
         if !HCR::En.is_set(self.hcr) {
             return None;
@@ -88,12 +95,14 @@ impl VirtualInterface {
 
     /// The list register that is signalled to the guest: the best pending
     /// one if its group priority preempts the running priority.
+    /// Enforced by `guest_preemption_follows_priority_and_binary_point`.
     pub(super) fn signalled(&self) -> Option<usize> {
         self.best_pending()
             .filter(|&n| self.group_priority(self.lrs[n]) < self.running_priority())
     }
 
     /// The list register a deactivation of `value` (IAR layout) applies to.
+    /// Enforced by `sgi_deactivation_matches_cpuid`.
     pub(super) fn matching_lr(&self, value: u32) -> Option<usize> {
         let id = IAR::InterruptID.read(value);
         let cpuid = IAR::CPUID.read(value);
@@ -106,6 +115,9 @@ impl VirtualInterface {
 
     /// Deactivates LRn: active -> invalid, pending+active -> pending
     /// (5.3.8). With HW = 1 the physical interrupt is deactivated too.
+    /// Enforced by `eoi_of_pending_and_active_lr_leaves_it_pending`,
+    /// `hw_lr_deactivation_reports_physical_id` and
+    /// `hw_lr_with_special_physical_id_deactivates_only_virtually`.
     pub(super) fn deactivate_lr(&mut self, n: usize) -> VirtEffect {
         let lr = self.lrs[n];
         self.lrs[n] = if lr_state(lr) == LrState::PendingActive {

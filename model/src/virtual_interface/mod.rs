@@ -24,9 +24,19 @@
 //! | APR0 | GICH_APR (APR1-3 and NSAPR0-3 are RAZ/WI) |
 //! | RPR, HPPIR | computed from APR and the list registers |
 //!
+//! (Enforced by `gicv_ctlr_is_vmcr_control_bits`, `gicv_pmr_is_vmcr_vmprimask`,
+//! `binary_points_clamp_to_the_minimum` and
+//! `gicv_apr0_is_gich_apr_and_apr1_3_are_raz_wi`.)
+//!
 //! GICH_MISR, GICH_EISR0-1 and GICH_ELRSR0-1 are computed on every read from
 //! the list registers, HCR and VMCR; nothing derived is ever stored, so a
-//! restored state needs no recomputation step.
+//! restored state needs no recomputation step. Enforced by
+//! `eisr_elrsr_misr_are_recomputed_after_restore` and
+//! `random_gich_and_gicv_accesses_keep_derived_state_consistent`.
+//!
+//! The tests named in this module's documentation are in
+//! `model/tests/gich.rs`, `model/tests/gicv.rs` and
+//! `model/tests/virtual_random.rs`.
 //!
 //! # Decisions where the specification leaves room
 //!
@@ -34,18 +44,23 @@
 //!   fields are five bits wide, and GICH_VTR reports 5 priority and 5
 //!   preemption bits ([`VirtConfig`] allows no other value). The active
 //!   priority bit for group priority `g` is `g >> 3` (bits \[7:3\]), so
-//!   GICH_APR's 32 bits cover every level (5.3.7).
+//!   GICH_APR's 32 bits cover every level (5.3.7). Enforced by
+//!   `reset_state_matches_gic400_reset_values` and
+//!   `iar_activates_lr_and_sets_apr_bit_for_group_priority`.
 //! * Minimum binary points: VMBP >= 7 - preemption bits (2 with 5 bits),
 //!   VMABP >= VMBP minimum + 1 (3). A smaller value written through GICV_BPR,
 //!   GICV_ABPR or GICH_VMCR is replaced by the minimum (4.4.3). These minima
 //!   are also the reset values (GIC-400: VMCR resets to 0x004C0000).
-//! * EOICount wraps from 31 to 0 (5.3.1).
+//!   Enforced by `binary_points_clamp_to_the_minimum`.
+//! * EOICount wraps from 31 to 0 (5.3.1). Enforced by
+//!   `eoicount_wraps_from_31_to_0`.
 //! * GICV_EOIR with no active priority drops nothing (UNPREDICTABLE in the
 //!   spec); with EOImode 0 it still deactivates a matching list register, but
 //!   EOICount only counts EOIs that cleared an APR bit (5.3.1). GICC_EOIR
 //!   makes the same choice. Enforced by
 //!   `gicv_eoir_without_an_active_priority_still_deactivates_in_eoimode_0`.
-//! * EOIR/DIR/AEOIR with an INTID of 1020-1023 are ignored.
+//! * EOIR/DIR/AEOIR with an INTID of 1020-1023 are ignored. Enforced by
+//!   `eoi_with_special_intid_is_ignored`.
 //! * A list register whose VirtualID is a special INTID (1020-1023) is
 //!   never presented to the guest: such contents are UNPREDICTABLE
 //!   (IHI 0048B 5.3.8, GICH_LRn.VirtualID; 2.2.1, special INTIDs), and an
@@ -57,16 +72,23 @@
 //!   Enforced by `list_register_with_a_special_virtual_id_is_never_presented`.
 //! * A deactivation matches the lowest-numbered LR whose VirtualID equals the
 //!   written INTID, in state active or pending+active, and for SGIs with
-//!   HW = 0 whose CPUID equals the written CPUID.
+//!   HW = 0 whose CPUID equals the written CPUID. Enforced by
+//!   `sgi_deactivation_matches_cpuid`.
 //! * GICV_AIAR, GICV_AEOIR and GICV_AHPPIR are the Group 1 (Non-secure)
 //!   forms: AIAR/AHPPIR return 1023 when the highest-priority pending
 //!   interrupt is Group 0 and ignore AckCtl; AEOIR acts like EOIR except that
 //!   it is ignored when its matching LR is Group 0 (UNPREDICTABLE in the
-//!   spec). QEMU leaves them RAZ/WI.
+//!   spec). QEMU leaves them RAZ/WI. Enforced by
+//!   `aliased_registers_serve_group1_only`.
 //! * GICV_HPPIR ignores the running priority (like GICC_HPPIR) but honours
-//!   the priority mask, the group enables and HCR.En.
+//!   the priority mask, the group enables and HCR.En. Enforced by
+//!   `guest_preemption_follows_priority_and_binary_point`,
+//!   `pmr_masks_signalling`,
+//!   `gicv_hppir_reports_1023_for_a_group_gicv_ctlr_disables` and
+//!   `iar_returns_1023_when_hcr_en_clear`.
 //! * A HW = 1 deactivation asks the distributor to deactivate PhysicalID only
-//!   when it names a PPI or SPI (16-1019).
+//!   when it names a PPI or SPI (16-1019). Enforced by
+//!   `hw_lr_with_special_physical_id_deactivates_only_virtually`.
 
 mod gich;
 mod gicv;
@@ -104,6 +126,7 @@ impl VirtConfig {
     /// (5.3.2): 1-64 list registers, and 5 priority and 5 preemption bits,
     /// the only values GICv2's register layout can hold. [`VirtualInterface::new`] applies
     /// it, so no configuration can make the model misbehave.
+    /// Enforced by `config_is_normalized_into_architectural_ranges`.
     pub const fn normalized(self) -> VirtConfig {
         const fn clamp(v: u8, lo: u8, hi: u8) -> u8 {
             if v < lo {
@@ -164,6 +187,7 @@ impl VirtualInterface {
     /// register zero; VMCR holds only the minimum binary points (0x004C0000
     /// with five preemption bits, as on a GIC-400). `config` is
     /// [normalized](VirtConfig::normalized) first.
+    /// Enforced by `reset_state_matches_gic400_reset_values` and `reset_restores_reset_state`.
     pub fn new(config: VirtConfig) -> Self {
         let config = config.normalized();
         let vmcr = (VMCR::VMBP.val(u32::from(config.min_binary_point()))
@@ -200,6 +224,8 @@ impl VirtualInterface {
 
     /// The state as a saved record (HCR, VMCR, APR, the implemented LRs;
     /// 5.3). Nothing derived is saved.
+    /// Enforced by `record_holds_registers_and_implemented_lrs_only` and
+    /// `record_restores_into_a_larger_interface`.
     pub fn record(&self) -> VcpuRecord {
         let mut record = VcpuRecord {
             hcr: self.hcr,
@@ -220,6 +246,10 @@ impl VirtualInterface {
     /// bits are dropped and binary points raised to their minimum, as a
     /// register write would. EISR, ELRSR and MISR follow from the loaded
     /// state (5.3).
+    /// Enforced by `restore_rejects_more_lrs_than_implemented_and_changes_nothing`,
+    /// `restore_with_fewer_lrs_leaves_the_rest_invalid`,
+    /// `restore_masks_reserved_bits_and_clamps_binary_points` and
+    /// `eisr_elrsr_misr_are_recomputed_after_restore`.
     pub fn restore(&mut self, record: &VcpuRecord) -> Result<(), SnapshotError> {
         let count = usize::from(record.lr_count);
         if count > MAX_LIST_REGISTERS {
