@@ -198,13 +198,6 @@ fn check_invariants(gic: &Gic) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-fn save(gic: &Gic) -> Vec<u8> {
-    let mut buf = vec![0; gic.snapshot_len()];
-    let n = gic.save(&mut buf).unwrap();
-    assert_eq!(n, buf.len());
-    buf
-}
-
 /// The model and, per CPU, the IAR values not yet completed.
 struct Run {
     gic: Gic,
@@ -288,7 +281,7 @@ fn step(gic: &mut Gic, op: &Op) -> Result<(), TestCaseError> {
             }
         }
         Op::Snapshot(ref flips, cut) => {
-            let bytes = save(gic);
+            let bytes = snapshot_bytes(gic);
             let mut fresh = Gic::new(*gic.config()).unwrap();
             fresh.restore(&bytes).unwrap();
             prop_assert!(&fresh == gic, "snapshot round trip changed the model");
@@ -376,7 +369,7 @@ proptest! {
         let made = Gic::new(config);
         prop_assert_eq!(made.is_ok(), config.validate().is_ok());
         if let Ok(mut gic) = made {
-            let probe = save(&gic);
+            let probe = snapshot_bytes(&gic);
             prop_assert!(probe.len() <= gic_model::MAX_SNAPSHOT_LEN);
             gic.restore(&probe).unwrap();
         }

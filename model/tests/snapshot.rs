@@ -16,13 +16,6 @@ use gic_driver::regs::gich::{offset as h, HCR, LR, VMCR};
 use gic_driver::snapshot::{tag, SnapshotError, VcpuRecord, Writer};
 use gic_model::{ModelError, VirtConfig, MAINTENANCE_INTID, MAX_SNAPSHOT_LEN};
 
-fn save(gic: &Gic) -> Vec<u8> {
-    let mut buf = vec![0; gic.snapshot_len()];
-    let n = gic.save(&mut buf).expect("buffer of snapshot_len bytes");
-    assert_eq!(n, buf.len());
-    buf
-}
-
 /// Physical state exercising every saved field: groups, enables, pending
 /// latches and line levels, active, priorities, targets, triggers, SGI
 /// sources, CPU interface control, PMR, binary points, active priorities.
@@ -130,11 +123,11 @@ fn round_trip_restores_an_equal_model() {
         Config::default(),
     ] {
         let t = build(config);
-        let bytes = save(&t.gic);
+        let bytes = snapshot_bytes(&t.gic);
         let mut fresh = Gic::new(config).unwrap();
         fresh.restore(&bytes).unwrap();
         assert_eq!(fresh, t.gic, "{config:?}");
-        assert_eq!(save(&fresh), bytes);
+        assert_eq!(snapshot_bytes(&fresh), bytes);
     }
 }
 
@@ -142,7 +135,7 @@ fn round_trip_restores_an_equal_model() {
 fn derived_outputs_are_recomputed_after_restore() {
     let t = build(Config::qemu_virt(2));
     let mut fresh = Gic::new(Config::qemu_virt(2)).unwrap();
-    fresh.restore(&save(&t.gic)).unwrap();
+    fresh.restore(&snapshot_bytes(&t.gic)).unwrap();
     for cpu in 0..2 {
         assert_eq!(fresh.irq(cpu), t.gic.irq(cpu));
         assert_eq!(fresh.virq(cpu), t.gic.virq(cpu));
@@ -169,7 +162,7 @@ fn snapshot_len_is_what_save_needs_and_a_small_buffer_reports_it() {
 #[test]
 fn virt_section_is_written_only_with_virtualization() {
     let has_virt = |gic: &Gic| {
-        let bytes = save(gic);
+        let bytes = snapshot_bytes(gic);
         gic_driver::snapshot::Reader::new(&bytes)
             .unwrap()
             .find(tag::VIRT)
@@ -182,7 +175,7 @@ fn virt_section_is_written_only_with_virtualization() {
 
 #[test]
 fn restore_into_another_shape_is_a_config_mismatch_and_changes_nothing() {
-    let bytes = save(&build(qemu_physical()).gic);
+    let bytes = snapshot_bytes(&build(qemu_physical()).gic);
     let others = [
         Config {
             cpus: 3,
@@ -207,7 +200,7 @@ fn restore_into_another_shape_is_a_config_mismatch_and_changes_nothing() {
 
 #[test]
 fn virt_section_into_a_model_without_virtualization_is_a_config_mismatch() {
-    let bytes = save(&build(Config::qemu_virt(2)).gic);
+    let bytes = snapshot_bytes(&build(Config::qemu_virt(2)).gic);
     let mut t = build(qemu_physical());
     let before = t.gic.clone();
     assert_eq!(t.gic.restore(&bytes), Err(SnapshotError::ConfigMismatch));
@@ -216,7 +209,7 @@ fn virt_section_into_a_model_without_virtualization_is_a_config_mismatch() {
 
 #[test]
 fn snapshot_without_virt_section_restores_with_reset_virtual_interfaces() {
-    let bytes = save(&build(qemu_physical()).gic);
+    let bytes = snapshot_bytes(&build(qemu_physical()).gic);
     let mut t = build(Config::qemu_virt(2));
     t.gic.restore(&bytes).unwrap();
     physical_visible(&mut t);
@@ -340,7 +333,7 @@ fn damaged_snapshots_are_refused_and_change_nothing() {
         priority_bits: 5,
         ..config
     });
-    let mut five = save(&t5.gic);
+    let mut five = snapshot_bytes(&t5.gic);
     let prio40 = 8 + 8 + 4 + 4 + 6 * 4 + (40 - 32);
     five[prio40] = 0x81;
     let before = t5.gic.clone();
@@ -374,7 +367,7 @@ fn trailing_bytes_in_a_section_are_corrupt() {
 #[test]
 fn virt_section_for_another_cpu_count_or_lr_count_is_refused() {
     let config = Config::qemu_virt(2);
-    let phys = save(&build(qemu_physical()).gic);
+    let phys = snapshot_bytes(&build(qemu_physical()).gic);
     // The physical snapshot plus a VIRT section of `count` records, each
     // claiming `lr_count` list registers (all zero).
     let with_virt = |count: u8, lr_count: u8| {
@@ -518,7 +511,7 @@ fn golden_snapshots_load_and_save_unchanged() {
         let path = golden_path(g.name);
         if bless {
             let t = build(g.config);
-            std::fs::write(&path, save(&t.gic)).unwrap();
+            std::fs::write(&path, snapshot_bytes(&t.gic)).unwrap();
         }
         let bytes = std::fs::read(&path).unwrap_or_else(|e| {
             panic!("{}: {e}; regenerate with GIC_MODEL_BLESS=1", path.display())
@@ -527,7 +520,12 @@ fn golden_snapshots_load_and_save_unchanged() {
         t.gic
             .restore(&bytes)
             .unwrap_or_else(|e| panic!("{}: {e}", g.name));
-        assert_eq!(save(&t.gic), bytes, "{}: re-saved bytes differ", g.name);
+        assert_eq!(
+            snapshot_bytes(&t.gic),
+            bytes,
+            "{}: re-saved bytes differ",
+            g.name
+        );
         (g.visible)(&mut t);
     }
 }

@@ -7,6 +7,15 @@
 pub use gic_driver::regs::{gicc, gicd, gich};
 pub use gic_model::{Config, Frame, Gic, Width};
 
+/// `gic` saved ([`Gic::save`]) into a buffer of exactly
+/// [`Gic::snapshot_len`] bytes, which it fills.
+pub fn snapshot_bytes(gic: &Gic) -> Vec<u8> {
+    let mut buf = vec![0; gic.snapshot_len()];
+    let n = gic.save(&mut buf).expect("buffer of snapshot_len bytes");
+    assert_eq!(n, buf.len());
+    buf
+}
+
 /// A model under test, with one accessor per frame and access width.
 pub struct TestGic {
     pub gic: Gic,
