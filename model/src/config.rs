@@ -220,6 +220,7 @@ mod tests {
                 list_registers,
                 priority_bits,
                 preemption_bits,
+                np_counts_pending_active: false,
             }),
             ..ok
         };

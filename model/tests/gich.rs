@@ -62,19 +62,22 @@ fn config_is_normalized_into_architectural_ranges() {
         list_registers: 200,
         priority_bits: 2,
         preemption_bits: 9,
+        np_counts_pending_active: true,
     });
     assert_eq!(
         vi.config(),
         VirtConfig {
             list_registers: 64,
             priority_bits: 5,
-            preemption_bits: 5
+            preemption_bits: 5,
+            np_counts_pending_active: true,
         }
     );
     let vi = VirtualInterface::new(VirtConfig {
         list_registers: 0,
         priority_bits: 6,
         preemption_bits: 8,
+        np_counts_pending_active: false,
     });
     assert_eq!(vi.config().list_registers, 1);
     assert_eq!(vi.config().priority_bits, 5);
@@ -201,6 +204,48 @@ fn np_condition_clears_when_lr_refilled() {
     // Pending+active is not "pending".
     vi.write_gich(gich::lr(0), LR::State::PendingActive.modify(vi.lr(0)));
     assert_eq!(vi.misr(), field_mask(&MISR::NP));
+}
+
+#[test]
+fn np_ignores_pending_and_active_list_registers_by_default() {
+    // IHI 0048B 5.3.4: NP while no list register is in the pending state;
+    // pending+active (0b11) is another state.
+    const { assert!(!VirtConfig::QEMU.np_counts_pending_active) };
+    let mut vi = enabled_virtual_interface();
+    vi.write_gich(h::HCR, vi.hcr() | field_mask(&HCR::NPIE));
+    vi.write_gich(gich::lr(0), lr(pending_lr(40, 0x80)));
+    assert_eq!(vi.misr(), 0);
+    vi.write_gich(gich::lr(0), LR::State::PendingActive.modify(vi.lr(0)));
+    assert_eq!(vi.misr(), field_mask(&MISR::NP));
+    assert!(vi.maintenance());
+}
+
+#[test]
+fn np_counts_pending_and_active_list_registers_when_configured() {
+    let config = VirtConfig {
+        np_counts_pending_active: true,
+        ..VirtConfig::QEMU
+    };
+    let mut t = TestGic::new(Config::qemu_virt(1).with_virtualization(Some(config)));
+    t.enable_virtual_cpu_interface(0);
+    t.gich_write(0, h::HCR, (HCR::En::SET + HCR::NPIE::SET).value);
+    assert_eq!(t.gich_read(0, h::MISR), field_mask(&MISR::NP));
+    let pending_active = LR::State::PendingActive.modify(lr(pending_lr(40, 0x80)));
+    t.gich_write(0, gich::lr(0), pending_active);
+    assert_eq!(
+        t.gich_read(0, h::MISR),
+        0,
+        "pending+active counts as pending"
+    );
+    assert!(!t.gic.maintenance(0));
+    // Active alone still does not.
+    t.gich_write(0, gich::lr(0), LR::State::Active.modify(pending_active));
+    assert_eq!(t.gich_read(0, h::MISR), field_mask(&MISR::NP));
+    assert!(t.gic.maintenance(0));
+    // The choice survives a snapshot round trip of the model.
+    let bytes = snapshot_bytes(&t.gic);
+    t.gic.restore(&bytes).unwrap();
+    assert_eq!(t.gic.config().virtualization, Some(config));
 }
 
 #[test]
@@ -367,8 +412,7 @@ fn record_restores_into_a_larger_interface() {
     small.write_gich(gich::lr(3), lr(pending_lr(40, 0x80)));
     let mut big = VirtualInterface::new(VirtConfig {
         list_registers: 64,
-        priority_bits: 5,
-        preemption_bits: 5,
+        ..VirtConfig::QEMU
     });
     big.restore(&small.record()).unwrap();
     assert_eq!(big.lr(3), small.lr(3));

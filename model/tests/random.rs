@@ -364,6 +364,7 @@ proptest! {
                 list_registers,
                 priority_bits,
                 preemption_bits,
+                np_counts_pending_active: list_registers % 2 == 1,
             }),
         };
         let made = Gic::new(config);

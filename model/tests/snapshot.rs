@@ -533,7 +533,7 @@ fn virt_payload(bytes: &[u8]) -> (usize, usize) {
 #[test]
 fn every_snapshot_reader_refuses_the_same_damaged_input_with_the_same_error() {
     let config = Config::qemu_virt(1);
-    let good = save(&build(config).gic);
+    let good = snapshot_bytes(&build(config).gic);
     assert_eq!(readers(config, &good), [Ok(()); 4]);
     for (what, bytes, err) in framing_damage(&good) {
         assert_eq!(readers(config, &bytes), [Err(err); 4], "{what}");

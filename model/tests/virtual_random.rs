@@ -110,10 +110,13 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn config() -> impl Strategy<Value = VirtConfig> {
-    (any::<u8>(), any::<u8>(), any::<u8>()).prop_map(|(l, pri, pre)| VirtConfig {
-        list_registers: l,
-        priority_bits: pri,
-        preemption_bits: pre,
+    (any::<u8>(), any::<u8>(), any::<u8>(), any::<bool>()).prop_map(|(l, pri, pre, np)| {
+        VirtConfig {
+            list_registers: l,
+            priority_bits: pri,
+            preemption_bits: pre,
+            np_counts_pending_active: np,
+        }
     })
 }
 
@@ -148,6 +151,17 @@ fn check_invariants(vi: &VirtualInterface) -> Result<(), TestCaseError> {
     prop_assert_eq!(misr, vi.misr());
     prop_assert_eq!(misr & !0xFF, 0);
     prop_assert_eq!(misr & 1 == 1, eisr != 0);
+    let np_pa = vi.config().np_counts_pending_active;
+    let pending = (0..MAX_LIST_REGISTERS).any(|i| match lr_state(vi.lr(i)) {
+        LrState::Pending => true,
+        LrState::PendingActive => np_pa,
+        _ => false,
+    });
+    prop_assert_eq!(
+        misr & 0b1000 != 0,
+        HCR::NPIE.is_set(vi.hcr()) && !pending,
+        "GICH_MISR.NP"
+    );
     prop_assert_eq!(vi.maintenance(), HCR::En.is_set(vi.hcr()) && misr != 0);
     prop_assert!(!(vi.virq() && vi.vfiq()));
     if !HCR::En.is_set(vi.hcr()) {

@@ -143,7 +143,9 @@ impl VirtualInterface {
 
     /// GICH_MISR (5.3.4), computed from the list registers, HCR and VMCR:
     /// EOI (some EISR bit set), U (UIE and at most one valid LR), LRENP
-    /// (LRENPIE and EOICount != 0), NP (NPIE and no LR in state pending),
+    /// (LRENPIE and EOICount != 0), NP (NPIE and no LR in state pending;
+    /// pending+active too if
+    /// [`VirtConfig::np_counts_pending_active`](super::VirtConfig::np_counts_pending_active)),
     /// VGrp0E/D and VGrp1E/D (the interrupt enables against GICV_CTLR's
     /// group enables).
     /// Enforced by `np_condition_clears_when_lr_refilled`,
@@ -157,10 +159,12 @@ impl VirtualInterface {
             .iter()
             .filter(|&&lr| lr_state(lr) != LrState::Invalid)
             .count();
-        let any_pending = self
-            .implemented_lrs()
-            .iter()
-            .any(|&lr| lr_state(lr) == LrState::Pending);
+        let np_pa = self.config.np_counts_pending_active;
+        let any_pending = self.implemented_lrs().iter().any(|&lr| match lr_state(lr) {
+            LrState::Pending => true,
+            LrState::PendingActive => np_pa,
+            LrState::Invalid | LrState::Active => false,
+        });
         let grp0 = VMCR::VMGrp0En.is_set(self.vmcr);
         let grp1 = VMCR::VMGrp1En.is_set(self.vmcr);
         let flag = |b: bool| u32::from(b);

@@ -112,20 +112,33 @@ pub struct VirtConfig {
     /// has exactly 5: GICH_APR is one 32-bit register, one bit per
     /// preemption level (5.3.7).
     pub preemption_bits: u8,
+    /// Whether GICH_MISR.NP counts a list register in state pending+active
+    /// as "pending". The architecture asserts NP when NPIE is set and no
+    /// list register is in the pending state (5.3.4), and names pending
+    /// (0b01) and active and pending (0b11) as distinct states (1.4.1,
+    /// 5.3.8 State): `false`, the default in [`VirtConfig::QEMU`] and what
+    /// QEMU does. `true` models an implementation that reads "pending" as
+    /// any state with the pending bit set, for testing software against
+    /// both. Enforced by `np_ignores_pending_and_active_list_registers_by_default`
+    /// and `np_counts_pending_and_active_list_registers_when_configured`.
+    pub np_counts_pending_active: bool,
 }
 
 impl VirtConfig {
-    /// QEMU's GICv2: 4 list registers, 5 priority and 5 preemption bits.
+    /// QEMU's GICv2: 4 list registers, 5 priority and 5 preemption bits,
+    /// GICH_MISR.NP as the architecture defines it.
     pub const QEMU: VirtConfig = VirtConfig {
         list_registers: 4,
         priority_bits: 5,
         preemption_bits: 5,
+        np_counts_pending_active: false,
     };
 
     /// This shape with every field brought into its architectural range
     /// (5.3.2): 1-64 list registers, and 5 priority and 5 preemption bits,
-    /// the only values GICv2's register layout can hold. [`VirtualInterface::new`] applies
-    /// it, so no configuration can make the model misbehave.
+    /// the only values GICv2's register layout can hold; the NP choice is
+    /// kept. [`VirtualInterface::new`] applies it, so no configuration can
+    /// make the model misbehave.
     /// Enforced by `config_is_normalized_into_architectural_ranges`.
     pub const fn normalized(self) -> VirtConfig {
         const fn clamp(v: u8, lo: u8, hi: u8) -> u8 {
@@ -141,6 +154,7 @@ impl VirtConfig {
             list_registers: clamp(self.list_registers, 1, MAX_LIST_REGISTERS as u8),
             priority_bits: 5,
             preemption_bits: 5,
+            np_counts_pending_active: self.np_counts_pending_active,
         }
     }
 
