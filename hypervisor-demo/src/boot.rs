@@ -19,6 +19,49 @@
 
 use core::arch::global_asm;
 
+use aarch64_cpu::registers::{CurrentEL, CPACR_EL1, MPIDR_EL1};
+use tock_registers::fields::Field;
+use tock_registers::register_bitfields;
+
+register_bitfields! {u64,
+    /// CPTR_EL2 as Armv8.0 defines it with HCR_EL2.E2H = 0 (aarch64-cpu 11
+    /// names only its TAM bit). Later versions give some RES1 bits meanings
+    /// (TZ, bit 8, and TSM, bit 12, trap SVE and SME when set).
+    CPTR_EL2 [
+        /// TCPAC: traps EL1 accesses to CPACR_EL1.
+        TCPAC OFFSET(31) NUMBITS(1) [],
+        /// TTA: traps trace register accesses.
+        TTA OFFSET(20) NUMBITS(1) [],
+        /// Bits 13:12, RES1.
+        RES1_13_12 OFFSET(12) NUMBITS(2) [],
+        /// TFP: traps FP/SIMD instructions and registers at EL2 and below.
+        TFP OFFSET(10) NUMBITS(1) [],
+        /// Bits 9:0, RES1.
+        RES1_9_0 OFFSET(0) NUMBITS(10) [],
+    ]
+}
+
+/// The bits of `field` in its register.
+const fn bits(field: Field<u64, MPIDR_EL1::Register>) -> u64 {
+    field.mask << field.shift
+}
+
+/// MPIDR_EL1.{Aff2, Aff1, Aff0}: zero on the boot CPU.
+const AFF2_TO_AFF0: u64 = bits(MPIDR_EL1::Aff2) | bits(MPIDR_EL1::Aff1) | bits(MPIDR_EL1::Aff0);
+/// MPIDR_EL1.Aff3: zero on the boot CPU.
+const AFF3: u64 = bits(MPIDR_EL1::Aff3);
+/// CurrentEL when running at EL2.
+const AT_EL2: u64 = CurrentEL::EL::EL2.value;
+/// CPTR_EL2: the RES1 bits set, nothing trapped (TFP = 0: FP/SIMD runs;
+/// TCPAC = 0, TTA = 0).
+const CPTR_EL2_NO_TRAPS: u64 = CPTR_EL2::RES1_13_12.val(0b11).value
+    | CPTR_EL2::RES1_9_0.val(0x3FF).value
+    | CPTR_EL2::TFP::CLEAR.value
+    | CPTR_EL2::TCPAC::CLEAR.value
+    | CPTR_EL2::TTA::CLEAR.value;
+/// CPACR_EL1.FPEN = 0b11: FP/SIMD does not trap at EL1 or EL0.
+pub const CPACR_EL1_FP_ON: u64 = CPACR_EL1::FPEN::TrapNothing.value;
+
 // SAFETY (of the whole block): this is the reset entry; it runs before any
 // Rust code, touches only the registers named above, the stack and `.bss`
 // that the linker script reserves for this purpose, and branches to `hypervisor_main`
@@ -30,8 +73,8 @@ global_asm!(
 _start:
     // 1. Only the boot CPU (all affinity fields zero) continues.
     mrs     x0, mpidr_el1
-    mov     x1, #0xffffff           // Aff2:Aff1:Aff0
-    orr     x1, x1, #(0xff << 32)   // Aff3
+    mov     x1, #{AFF2_TO_AFF0}
+    orr     x1, x1, #{AFF3}
     tst     x0, x1
     b.ne    park
 
@@ -53,15 +96,14 @@ _start:
 
     // 4. Let FP/SIMD instructions execute at the current exception level.
     mrs     x0, CurrentEL
-    cmp     x0, #(2 << 2)
+    cmp     x0, #{AT_EL2}
     b.ne    3f
-    // CPTR_EL2: RES1 bits 13:12 and 9:0 set, TFP (bit 10) = 0, TCPAC = 0.
-    mov     x0, #0x33ff
+    mov     x0, #{CPTR_EL2_NO_TRAPS}
     msr     cptr_el2, x0
     b       4f
 3:  // Not at EL2 (QEMU without virtualization=on): enable FP at EL1 so
     // that hypervisor_main can still report the problem.
-    mov     x0, #(3 << 20)          // CPACR_EL1.FPEN = 0b11
+    mov     x0, #{CPACR_EL1_FP_ON}
     msr     cpacr_el1, x0
 4:  isb
 
@@ -71,5 +113,10 @@ _start:
 park:
     wfe
     b       park
-    "#
+    "#,
+    AFF2_TO_AFF0 = const AFF2_TO_AFF0,
+    AFF3 = const AFF3,
+    AT_EL2 = const AT_EL2,
+    CPTR_EL2_NO_TRAPS = const CPTR_EL2_NO_TRAPS,
+    CPACR_EL1_FP_ON = const CPACR_EL1_FP_ON,
 );

@@ -33,9 +33,11 @@ use aarch64_cpu::registers::{
     CNTV_TVAL_EL0, DAIF, ELR_EL1, ESR_EL1, FAR_EL1,
 };
 use gic_driver::bus::{Mmio, RegisterBus};
+use gic_driver::regs::gicd;
 use gic_driver::{CpuInterface, CpuInterfaceConfig, EoiMode, IntId, Priority};
+use tock_registers::{register_bitfields, LocalRegisterCopy};
 
-use crate::stage2;
+use crate::board;
 
 /// Hypercalls: `hvc #0` with the call number in x0.
 pub mod hvc {
@@ -46,12 +48,6 @@ pub mod hvc {
     pub const FAIL: u64 = 2;
 }
 
-/// The guest's virtual timer interrupt: PPI 11, INTID 27.
-pub const VTIMER: IntId = match IntId::ppi(11) {
-    Ok(id) => id,
-    Err(_) => panic!("PPI 11 is a valid PPI"),
-};
-
 /// How many interrupts the guest waits for: 8 software interrupts and its timer.
 pub const EXPECTED: usize = 9;
 /// How far ahead the guest's virtual timer fires.
@@ -61,20 +57,27 @@ const DEADLINE_US: u64 = 500_000;
 /// How long it keeps listening afterwards, to catch interrupts that repeat.
 const LINGER_US: u64 = 2_000;
 
-/// Offset of GICD_TYPER in the guest's (emulated) distributor.
-const GICD_TYPER: usize = 0x004;
-
 /// The guest's GIC CPU interface: its GICC address, GICV underneath.
 static GICV: CpuInterface<Mmio> = CpuInterface::new(
     // SAFETY: stage 2 maps the guest's GICC address to the GICV frame as
     // Device memory, and only the guest uses it.
-    unsafe { Mmio::new(stage2::GUEST_GICC as usize) },
+    unsafe { Mmio::new(board::GICC_BASE) },
 );
 
 /// How many acknowledged interrupts the log holds.
 const LOG_CAPACITY: usize = 16;
-/// The interrupts the guest acknowledged, in order: INTID in bits 15:0,
-/// running priority in bits 23:16. Written by the guest's IRQ handler,
+register_bitfields! {u32,
+    /// One entry of [`LOG`].
+    LOG_ENTRY [
+        /// The running priority (GICV_RPR) while the interrupt was active.
+        PRIORITY OFFSET(16) NUMBITS(8) [],
+        /// The acknowledged INTID (GICV_IAR.InterruptID).
+        INTID OFFSET(0) NUMBITS(16) [],
+    ]
+}
+
+/// The interrupts the guest acknowledged, in order, as [`LOG_ENTRY`]
+/// values. Written by the guest's IRQ handler,
 /// read by the hypervisor once the guest is done (plain loads and stores:
 /// the guest's memory is Device memory with its stage 1 off, where
 /// exclusive accesses are not guaranteed to work).
@@ -158,7 +161,7 @@ guest_irq:
 guest_start:
     // FP/SIMD must not trap at EL1 (CPACR_EL1.FPEN = 0b11): Rust code may
     // use the SIMD registers. CPTR_EL2.TFP = 0 already lets them past EL2.
-    mov     x0, #(3 << 20)
+    mov     x0, #{CPACR_EL1_FP_ON}
     msr     cpacr_el1, x0
     adrp    x0, guest_vectors
     add     x0, x0, :lo12:guest_vectors
@@ -175,7 +178,8 @@ guest_stack:
     .space  0x4000
     .global guest_stack_top
 guest_stack_top:
-    "#
+    "#,
+    CPACR_EL1_FP_ON = const crate::boot::CPACR_EL1_FP_ON,
 );
 
 extern "C" {
@@ -200,9 +204,10 @@ pub fn stack_top() -> u64 {
 pub fn log() -> impl Iterator<Item = (IntId, Priority)> {
     let n = received().min(LOG_CAPACITY);
     LOG[..n].iter().map(|entry| {
-        let v = entry.load(Ordering::Relaxed);
-        let id = IntId::new(v & 0xFFFF).unwrap_or(IntId::SPURIOUS);
-        (id, Priority((v >> 16) as u8))
+        let entry =
+            LocalRegisterCopy::<u32, LOG_ENTRY::Register>::new(entry.load(Ordering::Relaxed));
+        let id = IntId::new(entry.read(LOG_ENTRY::INTID)).unwrap_or(IntId::SPURIOUS);
+        (id, Priority(entry.read(LOG_ENTRY::PRIORITY) as u8))
     })
 }
 
@@ -232,8 +237,8 @@ extern "C" fn guest_main() -> ! {
 
     // Its distributor is not mapped at stage 2: this read exits to EL2.
     // SAFETY: the guest's GICD address; the hypervisor emulates the page.
-    let gicd = unsafe { Mmio::new(stage2::GUEST_GICD as usize) };
-    let typer = gicd.read32(GICD_TYPER);
+    let distributor = unsafe { Mmio::new(board::GICD_BASE) };
+    let typer = distributor.read32(gicd::offset::TYPER);
     crate::println!("guest: its GICD_TYPER reads {typer:#x}");
 
     // Its CPU interface: a priority mask of 0xF8 lets every implemented
@@ -283,15 +288,16 @@ extern "C" fn guest_irq_handler() {
     // raises the hypervisor's maintenance interrupt; for the forwarded
     // timer (HW = 1) it deactivates the physical INTID 27.
     GICV.handle_pending(|ack| {
-        if ack.intid() == VTIMER {
+        if ack.intid() == board::VIRT_TIMER_INTID {
             // Lower the timer's line before the EOI (IMASK = 1, disabled).
             CNTV_CTL_EL0.write(CNTV_CTL_EL0::ENABLE::CLEAR + CNTV_CTL_EL0::IMASK::SET);
             barrier::isb(barrier::SY);
         }
         let n = LOG_LEN.load(Ordering::Relaxed);
         if let Some(slot) = LOG.get(n) {
-            let priority = GICV.running_priority().get() as u32;
-            slot.store(ack.intid().get() | (priority << 16), Ordering::Relaxed);
+            let entry = LOG_ENTRY::INTID.val(ack.intid().get())
+                + LOG_ENTRY::PRIORITY.val(GICV.running_priority().get().into());
+            slot.store(entry.value, Ordering::Relaxed);
         }
         LOG_LEN.store(n + 1, Ordering::Release);
     });

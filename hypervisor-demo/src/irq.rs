@@ -5,25 +5,22 @@
 //! GICC_EOIR only drops the running priority, GICC_DIR deactivates. The
 //! handler does both for every interrupt it handles itself, and only the
 //! first for the guest's timer, which it forwards to the guest with HW = 1:
-//! the guest's EOI deactivates it ([`vgic`](crate::vgic)).
+//! the guest's EOI deactivates it ([`vgic`]).
 
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use gic_driver::bus::Mmio;
 use gic_driver::{Acknowledged, CpuInterface, Deactivation};
 
-use crate::semihosting::{self, status};
-use crate::{guest, timer, vgic};
-
-/// Physical base address of the GIC CPU interface (GICC) on QEMU virt.
-const GICC_BASE: usize = 0x0801_0000;
+use crate::verdict::{self, Failure};
+use crate::{board, timer, vgic};
 
 /// This CPU's GIC CPU interface. It is a `static` so that the IRQ handler,
 /// which the vector table calls with no arguments, can reach it.
 pub static GICC: CpuInterface<Mmio> = CpuInterface::new(
-    // SAFETY: GICC_BASE is QEMU virt's GICC frame; the MMU is off, so it is
-    // Device memory, and nothing else in the program uses that address.
-    unsafe { Mmio::new(GICC_BASE) },
+    // SAFETY: board::GICC_BASE is QEMU virt's GICC frame; the MMU is off, so
+    // it is Device memory, and nothing else in the program uses that address.
+    unsafe { Mmio::new(board::GICC_BASE) },
 );
 
 /// How many acknowledged interrupts are remembered; later ones are counted only.
@@ -33,7 +30,7 @@ pub const CAPACITY: usize = 8;
 /// up: something keeps firing (for example a level interrupt that is never
 /// lowered, or deactivated while its line is still high), and `main` would
 /// never run again to notice.
-const STORM_LIMIT: usize = 1000;
+pub const STORM_LIMIT: usize = 1000;
 
 /// The raw GICC_IAR values of the interrupts handled so far, in order.
 ///
@@ -69,13 +66,13 @@ pub fn handle() {
             storm(ack);
         }
         let id = ack.intid();
-        if id == vgic::MAINTENANCE {
+        if id == board::MAINTENANCE_INTID {
             vgic::on_maintenance();
-        } else if id == guest::VTIMER {
+        } else if id == board::VIRT_TIMER_INTID {
             vgic::forward_vtimer();
             return Deactivation::LeaveActive;
         } else {
-            if id == timer::INTID {
+            if id == board::EL2_PHYS_TIMER_INTID {
                 timer::disarm();
             }
             record(ack);
@@ -98,11 +95,7 @@ fn record(ack: Acknowledged) {
 
 /// Ends the run: `ack` is the last of [`STORM_LIMIT`] interrupts.
 fn storm(ack: Acknowledged) -> ! {
-    crate::println!(
-        "verdict: FAIL: interrupt storm, {STORM_LIMIT} interrupts, the last {}",
-        ack.intid()
-    );
-    semihosting::exit(status::WRONG_INTERRUPTS)
+    verdict::report(Err(Failure::Storm(ack.intid())))
 }
 
 /// How many interrupts have been handled so far.

@@ -4,7 +4,9 @@
 //!
 //! Run it with `scripts/demo` (or `cargo demo`). It boots at EL2 ([`boot`]),
 //! installs its exception vectors ([`exceptions`]), sets up the GIC
-//! Distributor and its CPU interface (split EOI mode), then runs two phases.
+//! Distributor and its CPU interface (split EOI mode) at the addresses of
+//! QEMU's board ([`board`]), then runs two phases. This file tells the
+//! story in that order; [`verdict`] holds the checks that decide it.
 //!
 //! Phase 1, EL2 alone: two interrupts must arrive through the GIC, in order:
 //!
@@ -23,8 +25,8 @@
 //!
 //! The IRQ handler ([`irq`]) acknowledges and ends each physical interrupt
 //! through the driver's [`CpuInterface`](gic_driver::CpuInterface). The
-//! verdict leaves QEMU as its exit status via semihosting ([`semihosting`]):
-//! 0 when everything arrived as expected.
+//! verdict ([`verdict`]) leaves QEMU as its exit status via semihosting
+//! ([`semihosting`]): 0 when everything arrived as expected.
 #![no_std]
 #![no_main]
 #![deny(clippy::undocumented_unsafe_blocks)]
@@ -33,6 +35,7 @@
 // First: its macros are used by the modules below.
 #[macro_use]
 mod asm;
+mod board;
 mod boot;
 mod exceptions;
 mod guest;
@@ -42,6 +45,7 @@ mod stage2;
 mod timer;
 mod uart;
 mod vcpu;
+mod verdict;
 mod vgic;
 
 use core::fmt;
@@ -50,15 +54,12 @@ use aarch64_cpu::asm::barrier;
 use aarch64_cpu::registers::{CurrentEL, Readable};
 use gic_driver::bus::Mmio;
 use gic_driver::{
-    Acknowledged, CpuInterfaceConfig, Distributor, DistributorConfig, EoiMode, IntId, Priority,
-    SgiTarget,
+    Acknowledged, CpuInterfaceConfig, Distributor, DistributorConfig, EoiMode, IntId, SgiTarget,
 };
 
 use crate::semihosting::status;
-use crate::vcpu::{Stop, Vcpu};
-
-/// Physical base address of the GIC Distributor (GICD) on QEMU virt.
-const GICD_BASE: usize = 0x0800_0000;
+use crate::vcpu::{ExitCounts, Stop, Vcpu};
+use crate::verdict::{Failure, ForwardedTimer, GuestRun};
 
 /// The SGI the demo sends to itself.
 const DEMO_SGI: IntId = match IntId::sgi(3) {
@@ -75,35 +76,6 @@ const LINGER_US: u64 = 2_000;
 /// How long the guest may run before the hypervisor gives up on it.
 const GUEST_TIMEOUT_US: u64 = 2_000_000;
 
-/// Why the demo failed, with the exit status that reports it.
-enum Failure {
-    /// The driver refused a call.
-    Gic(gic_driver::Error),
-    /// Not every expected interrupt arrived in time.
-    Timeout(&'static str),
-    /// Other interrupts, or the expected ones in another order.
-    WrongInterrupts(&'static str),
-    /// The guest took or caused an exception nobody expected.
-    Exception(&'static str),
-}
-
-impl From<gic_driver::Error> for Failure {
-    fn from(e: gic_driver::Error) -> Self {
-        Failure::Gic(e)
-    }
-}
-
-impl Failure {
-    fn status(&self) -> u32 {
-        match self {
-            Failure::Gic(_) => status::GIC_ERROR,
-            Failure::Timeout(_) => status::TIMEOUT,
-            Failure::WrongInterrupts(_) => status::WRONG_INTERRUPTS,
-            Failure::Exception(_) => status::UNEXPECTED_EXCEPTION,
-        }
-    }
-}
-
 /// The Rust entry point, called by [`boot`] on the boot CPU with a stack and
 /// a zeroed `.bss`, at EL2, with every interrupt masked.
 #[no_mangle]
@@ -118,31 +90,32 @@ pub extern "C" fn hypervisor_main() -> ! {
     }
     exceptions::install();
 
-    match run() {
-        Ok(()) => {
-            println!("verdict: PASS");
-            semihosting::exit(status::SUCCESS)
-        }
-        Err(failure) => {
-            match &failure {
-                Failure::Gic(e) => println!("verdict: FAIL: the GIC driver refused a call: {e:?}"),
-                Failure::Timeout(why) | Failure::WrongInterrupts(why) | Failure::Exception(why) => {
-                    println!("verdict: FAIL: {why}")
-                }
-            }
-            semihosting::exit(failure.status())
-        }
-    }
+    verdict::report(run())
 }
 
-/// Sets up the GIC, then runs both phases.
+/// The whole demo: initialise the GIC, phase 1 at EL2 alone, then phase 2:
+/// stage 2, inject, run the guest, report what it saw.
 fn run() -> Result<(), Failure> {
+    let gicd = initialise()?;
+    phase1(&gicd)?;
+
+    println!("phase 2: an EL1 guest that gets interrupts only through list registers");
+    let irqs_before = irq::count();
+    virtual_interface(&gicd)?;
+    stage_2();
+    vgic::inject_software()?;
+    let (stop, exits) = run_guest();
+    report_guest(&gicd, stop, exits, irqs_before)
+}
+
+/// Sets up the Distributor and this CPU's interface.
+fn initialise() -> Result<Distributor<Mmio>, Failure> {
     // The Distributor: probe its shape, then put every interrupt in a known
     // state (disabled, inactive, priority 0xA0, Group 0, SPIs routed to us)
     // with forwarding to the CPU interfaces off.
-    // SAFETY: GICD_BASE is QEMU virt's GICD frame; the MMU is off, so it is
-    // Device memory, and only this Distributor uses that address.
-    let gicd = Distributor::new(unsafe { Mmio::new(GICD_BASE) });
+    // SAFETY: board::GICD_BASE is QEMU virt's GICD frame; the MMU is off, so
+    // it is Device memory, and only this Distributor uses that address.
+    let gicd = Distributor::new(unsafe { Mmio::new(board::GICD_BASE) });
     gicd.init(&DistributorConfig::default());
     let info = gicd.info();
     println!(
@@ -168,12 +141,10 @@ fn run() -> Result<(), Failure> {
         irq::GICC.priority_mask().get(),
         irq::GICC.running_priority().get(),
     );
-
-    phase1(&gicd)?;
-    phase2(&gicd)
+    Ok(gicd)
 }
 
-/// Phase 1: provokes two interrupts at EL2, waits for them and checks them.
+/// Phase 1: provokes two interrupts at EL2, waits for them, shows them.
 fn phase1(gicd: &Distributor<Mmio>) -> Result<(), Failure> {
     // The SGI's source field names our own CPU interface.
     let this_cpu = gicd.this_cpu().iter().next().unwrap_or(0);
@@ -182,7 +153,7 @@ fn phase1(gicd: &Distributor<Mmio>) -> Result<(), Failure> {
     // PPI must be enabled. Then let the Distributor forward interrupts, and
     // the CPU take them.
     gicd.enable_interrupt(DEMO_SGI)?;
-    gicd.enable_interrupt(timer::INTID)?;
+    gicd.enable_interrupt(board::EL2_PHYS_TIMER_INTID)?;
     gicd.enable();
     exceptions::unmask_irqs();
 
@@ -202,47 +173,40 @@ fn phase1(gicd: &Distributor<Mmio>) -> Result<(), Failure> {
 
     // Wait for both interrupts. A plain `wfi` would hang forever if an
     // interrupt were lost, so poll the system counter against a deadline.
-    let waited = wait_for(2, DEADLINE_US);
+    let arrived = wait_for(2, DEADLINE_US);
     // Then listen a little longer: a level interrupt that was not lowered
     // before its EOI would show up again here.
-    if waited {
+    if arrived {
         wait_for(usize::MAX, LINGER_US);
     }
     exceptions::mask_irqs();
     timer::disarm();
 
-    let mut expected = [Expected::Sgi(DEMO_SGI, this_cpu), Expected::Timer].into_iter();
-    let mut as_expected = true;
     for ack in irq::received() {
-        let matches = expected.next().is_some_and(|e| e.matches(ack));
-        as_expected &= matches;
         println!("received {}", Describe(ack));
     }
     if irq::count() > irq::CAPACITY {
         println!("... and {} more", irq::count() - irq::CAPACITY);
     }
-    if !waited {
-        return Err(Failure::Timeout("timed out waiting for interrupts"));
-    }
-    if !as_expected || irq::count() != 2 {
-        return Err(Failure::WrongInterrupts("unexpected interrupts or order"));
-    }
-    Ok(())
+    verdict::phase1(arrived, DEMO_SGI, this_cpu, irq::received(), irq::count())
 }
 
-/// Phase 2: runs the guest with virtual interrupts and checks what it got.
-fn phase2(gicd: &Distributor<Mmio>) -> Result<(), Failure> {
-    println!("phase 2: an EL1 guest that gets interrupts only through list registers");
-    let handled_before = irq::count();
-
+/// Sets up the virtual interface (GICH) and the physical interrupts behind
+/// it: the maintenance interrupt and the guest's timer.
+fn virtual_interface(gicd: &Distributor<Mmio>) -> Result<(), Failure> {
     let vtr = vgic::init(gicd)?;
     println!(
         "GICH: {} list registers, {} priority bits; maintenance interrupt INTID {}, guest timer INTID {} enabled at EL2",
         vtr.list_registers,
         vtr.priority_bits,
-        vgic::MAINTENANCE.get(),
-        guest::VTIMER.get(),
+        board::MAINTENANCE_INTID.get(),
+        board::VIRT_TIMER_INTID.get(),
     );
+    Ok(())
+}
+
+/// Turns on stage-2 translation, the guest's view of memory.
+fn stage_2() {
     let s2 = stage2::enable();
     println!(
         "stage 2 on: VTCR_EL2 {:#x} (4 KiB granule, 32-bit IPA, walk from level 1), VTTBR_EL2 {:#x} (VMID {})",
@@ -252,14 +216,16 @@ fn phase2(gicd: &Distributor<Mmio>) -> Result<(), Failure> {
     );
     println!(
         "guest map: RAM {:#010x} (1 GiB, Normal), UART {:#010x}, GICC {:#010x} -> GICV {:#010x} (Device), GICD {:#010x} unmapped",
-        stage2::RAM,
-        stage2::UART,
-        stage2::GUEST_GICC,
-        stage2::GICV,
-        stage2::GUEST_GICD,
+        board::RAM_BASE,
+        board::UART_BASE,
+        board::GICC_BASE,
+        board::GICV_BASE,
+        board::GICD_BASE,
     );
-    vgic::inject_software()?;
+}
 
+/// Runs the guest until it reports, fails or times out.
+fn run_guest() -> (Stop, ExitCounts) {
     let mut vcpu = Vcpu::new(guest::entry(), guest::stack_top());
     println!(
         "entering the guest: ELR_EL2 {:#x}, SPSR_EL2 {:#x} (EL1h, DAIF masked), SP_EL1 {:#x}",
@@ -282,48 +248,34 @@ fn phase2(gicd: &Distributor<Mmio>) -> Result<(), Failure> {
         exits.gicd_accesses,
         exits.hvcs
     );
-    match stop {
-        Stop::Done => {}
-        Stop::GuestFailed(esr) => {
-            println!("the guest took an unexpected exception, ESR_EL1 {esr:#x}");
-            return Err(Failure::Exception("the guest took an unexpected exception"));
-        }
-        Stop::Unexpected => return Err(Failure::Exception("unexpected exit from the guest")),
-        Stop::Timeout => return Err(Failure::Timeout("the guest did not report in time")),
+    if let Stop::GuestFailed(esr) = stop {
+        println!("the guest took an unexpected exception, ESR_EL1 {esr:#x}");
     }
+    (stop, exits)
+}
 
-    // What the guest acknowledged: each software interrupt once, in
-    // priority order (all were pending before it unmasked IRQs), at the
-    // priority it was injected with; its timer once.
-    let mut seen = [0u32; vgic::SOFTWARE.len()];
-    let mut timer_seen = 0;
-    let mut in_order = true;
-    let mut last: Option<Priority> = None;
+/// Shows what the guest received and what the hypervisor saw meanwhile,
+/// and hands both to the verdict. `irqs_before` is [`irq::count`] before
+/// the guest ran.
+fn report_guest(
+    gicd: &Distributor<Mmio>,
+    stop: Stop,
+    exits: ExitCounts,
+    irqs_before: usize,
+) -> Result<(), Failure> {
+    verdict::guest_stop(stop)?;
+
     for (id, priority) in guest::log() {
-        if id == guest::VTIMER {
-            timer_seen += 1;
-            println!(
-                "guest received vINTID {} (priority {:#04x}): its virtual timer",
-                id.get(),
-                priority.get()
-            );
-            continue;
-        }
+        let what = if id == board::VIRT_TIMER_INTID {
+            ": its virtual timer"
+        } else {
+            ""
+        };
         println!(
-            "guest received vINTID {} (priority {:#04x})",
+            "guest received vINTID {} (priority {:#04x}){what}",
             id.get(),
             priority.get()
         );
-        let n = (0..seen.len()).find(|&n| vgic::software_intid(n) == id);
-        match n {
-            Some(n) => {
-                seen[n] += 1;
-                in_order &= priority.get() == vgic::SOFTWARE[n];
-            }
-            None => in_order = false,
-        }
-        in_order &= last.is_none_or(|p| p < priority);
-        last = Some(priority);
     }
     if guest::received() > guest::log().count() {
         println!("... and {} more", guest::received() - guest::log().count());
@@ -336,45 +288,34 @@ fn phase2(gicd: &Distributor<Mmio>) -> Result<(), Failure> {
         stats.completions(),
         stats.refills
     );
-    let physical_active = gicd.is_active(guest::VTIMER)?;
-    let physical_pending = gicd.is_pending(guest::VTIMER)?;
-    if stats.vtimer_forwards == 1 && !physical_active && !physical_pending {
+    let timer = ForwardedTimer {
+        forwards: stats.vtimer_forwards,
+        active: gicd.is_active(board::VIRT_TIMER_INTID)?,
+        pending: gicd.is_pending(board::VIRT_TIMER_INTID)?,
+    };
+    if timer.deactivated_by_guest() {
         println!(
             "virtual timer forwarded with HW=1; physical INTID {} deactivated by the guest's EOI",
-            guest::VTIMER.get()
+            board::VIRT_TIMER_INTID.get()
         );
     } else {
         println!(
-            "virtual timer forwarded {} time(s); physical INTID {}: active {physical_active}, pending {physical_pending}",
-            stats.vtimer_forwards,
-            guest::VTIMER.get()
+            "virtual timer forwarded {} time(s); physical INTID {}: active {}, pending {}",
+            timer.forwards,
+            board::VIRT_TIMER_INTID.get(),
+            timer.active,
+            timer.pending,
         );
     }
 
-    if let Some(e) = stats.error {
-        return Err(Failure::Gic(e));
-    }
-    if seen.iter().any(|&n| n != 1) || timer_seen != 1 || !in_order {
-        return Err(Failure::WrongInterrupts(
-            "the guest did not get each interrupt once, in priority order",
-        ));
-    }
-    if stats.completed.iter().any(|&n| n != 1) || stats.stray_completions != 0 || !idle {
-        return Err(Failure::WrongInterrupts(
-            "maintenance did not complete each software interrupt exactly once",
-        ));
-    }
-    if stats.vtimer_forwards != 1 || physical_active || physical_pending {
-        return Err(Failure::WrongInterrupts(
-            "the forwarded timer was not deactivated by the guest",
-        ));
-    }
-    if irq::count() != handled_before || exits.gicd_accesses != 1 {
-        return Err(Failure::WrongInterrupts(
-            "unexpected physical interrupts or GICD accesses during the guest's run",
-        ));
-    }
-    Ok(())
+    verdict::phase2(GuestRun {
+        log: guest::log(),
+        stats,
+        idle,
+        timer,
+        other_irqs: irq::count() - irqs_before,
+        gicd_accesses: exits.gicd_accesses,
+    })
 }
 
 /// Polls until `count` interrupts have been handled or `timeout_us` passed;
@@ -390,24 +331,6 @@ fn wait_for(count: usize, timeout_us: u64) -> bool {
     true
 }
 
-/// An interrupt the demo expects.
-#[derive(Clone, Copy)]
-enum Expected {
-    /// This SGI, from this CPU interface.
-    Sgi(IntId, u8),
-    /// The EL2 physical timer's PPI.
-    Timer,
-}
-
-impl Expected {
-    fn matches(self, ack: Acknowledged) -> bool {
-        match self {
-            Expected::Sgi(id, cpu) => ack.intid() == id && ack.source_cpu() == Some(cpu),
-            Expected::Timer => ack.intid() == timer::INTID,
-        }
-    }
-}
-
 /// Prints an acknowledged interrupt, e.g. "SGI 3 from CPU 0".
 struct Describe(Acknowledged);
 
@@ -416,7 +339,7 @@ impl fmt::Display for Describe {
         let id = self.0.intid();
         match self.0.source_cpu() {
             Some(cpu) => write!(f, "{id} from CPU {cpu}"),
-            None if id == timer::INTID => write!(f, "{id}: EL2 physical timer"),
+            None if id == board::EL2_PHYS_TIMER_INTID => write!(f, "{id}: EL2 physical timer"),
             None => write!(f, "{id}"),
         }
     }

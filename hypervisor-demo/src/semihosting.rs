@@ -35,6 +35,12 @@ pub mod status {
 }
 
 /// Set by the first call to [`exit`], so that a failing exit does not recurse.
+///
+/// Read and written with plain loads and stores, never an exclusive
+/// read-modify-write such as `swap`: with the MMU off every access is to
+/// Device memory, where exclusives are not guaranteed to work. Plain
+/// accesses suffice because one CPU runs, and the only way back into `exit`
+/// is the exception that the `hlt` itself raises, after the store.
 static EXITING: AtomicBool = AtomicBool::new(false);
 
 /// Ends the emulation with `status` as QEMU's exit status.
@@ -43,7 +49,9 @@ static EXITING: AtomicBool = AtomicBool::new(false);
 /// handler then calls `exit` again, which finds [`EXITING`] set and parks
 /// the CPU instead (the runner's time limit then ends the run).
 pub fn exit(status: u32) -> ! {
-    if !EXITING.swap(true, Ordering::SeqCst) {
+    if !EXITING.load(Ordering::Relaxed) {
+        EXITING.store(true, Ordering::Relaxed);
+        // The parameter block: plain memory on this stack frame.
         let block: [u64; 2] = [ADP_STOPPED_APPLICATION_EXIT, status as u64];
         // SAFETY: the semihosting call only reads the two words at x1, which
         // live on this stack frame for the duration of the call; with

@@ -7,7 +7,8 @@
 //! addresses are IPAs directly.
 //!
 //! The guest's memory map (4 KiB granule, 32-bit IPA space, walk starting
-//! at level 1):
+//! at level 1), at the addresses of QEMU virt's devices ([`board`]); the
+//! descriptors are built from the [`DESCRIPTOR`] fields:
 //!
 //! | IPA | size | maps to | attributes |
 //! |---|---|---|---|
@@ -29,51 +30,113 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use aarch64_cpu::asm::barrier;
 use aarch64_cpu::registers::{ReadWriteable, Writeable, HCR_EL2, VTCR_EL2, VTTBR_EL2};
+use tock_registers::fields::FieldValue;
+use tock_registers::register_bitfields;
+
+use gic_driver::regs::gicc;
+
+use crate::board;
 
 /// The VMID tagging the guest's TLB entries (VTTBR_EL2.VMID).
 pub const VMID: u64 = 1;
 
-/// Where the guest finds its GIC CPU interface (QEMU virt's GICC address).
-pub const GUEST_GICC: u64 = 0x0801_0000;
+// The guest sees QEMU virt's memory map: each IPA below is the board's
+// address of the device the guest believes is there.
+/// Where the guest finds its GIC CPU interface: the board's GICC address.
+const GUEST_GICC: u64 = board::GICC_BASE as u64;
 /// The physical virtual CPU interface (GICV) that backs it.
-pub const GICV: u64 = 0x0804_0000;
-/// The guest's GICD page: deliberately left unmapped.
-pub const GUEST_GICD: u64 = 0x0800_0000;
+const GICV: u64 = board::GICV_BASE as u64;
+/// The guest's GICD page, the board's GICD address: deliberately left unmapped.
+const GUEST_GICD: u64 = board::GICD_BASE as u64;
 /// The PL011 UART, mapped at its own address.
-pub const UART: u64 = 0x0900_0000;
-/// Guest RAM: QEMU virt's RAM window, 1 GiB at 0x4000_0000, identity-mapped.
-pub const RAM: u64 = 0x4000_0000;
+const UART: u64 = board::UART_BASE as u64;
+/// Guest RAM: 1 GiB from the start of QEMU virt's RAM, identity-mapped.
+const RAM: u64 = board::RAM_BASE as u64;
 
-const PAGE: u64 = 4096;
-/// Bytes one entry covers at levels 1, 2 and 3 (4 KiB granule).
+/// log2 of the translation granule, 4 KiB.
+const PAGE_SHIFT: u32 = 12;
+/// The translation granule: bytes one level-3 entry covers.
+const PAGE: u64 = 1 << PAGE_SHIFT;
+/// Bytes one entry covers at levels 1 and 2 (4 KiB granule).
 const L1_SPAN: u64 = 1 << 30;
 const L2_SPAN: u64 = 2 << 20;
 
-/// Stage-2 descriptor fields (Arm ARM D8.3, "Attribute fields in stage 2
-/// VMSAv8-64 Block and Page descriptors"; no FEAT_S2FWB).
-mod desc {
-    /// Bits[1:0] of a block descriptor (level 1 or 2).
-    pub const BLOCK: u64 = 0b01;
-    /// Bits[1:0] of a table descriptor (levels 0-2) or a page descriptor (level 3).
-    pub const TABLE_OR_PAGE: u64 = 0b11;
-    /// MemAttr[3:0] = 0b1111: Normal, outer and inner write-back cacheable.
-    pub const NORMAL_WB: u64 = 0b1111 << 2;
-    /// MemAttr[3:0] = 0b0001: Device-nGnRE.
-    pub const DEVICE_NGNRE: u64 = 0b0001 << 2;
-    /// S2AP = 0b11: the guest may read and write.
-    pub const S2AP_RW: u64 = 0b11 << 6;
-    /// SH = 0b11: inner shareable.
-    pub const SH_INNER: u64 = 0b11 << 8;
-    /// AF: the access flag, set so that the first access does not fault
-    /// (no hardware access-flag management, VTCR_EL2.HA = 0).
-    pub const AF: u64 = 1 << 10;
-    /// XN[1:0] = 0b10: the guest may not execute from it.
-    pub const XN: u64 = 0b10 << 53;
+register_bitfields! {u64,
+    /// A VMSAv8-64 stage-2 descriptor with a 4 KiB granule: a block (levels
+    /// 1-2), a page (level 3), or a table (levels 0-2), which uses only VALID,
+    /// TYPE and OUTPUT_ADDR (Arm ARM D8.3; no FEAT_S2FWB, no FEAT_LPA).
+    DESCRIPTOR [
+        /// XN[1:0], execute-never.
+        XN OFFSET(53) NUMBITS(2) [
+            Executable = 0b00,
+            NeverExecutable = 0b10,
+        ],
+        /// Bits 47:12 of the output address: the block, the page, or the
+        /// next-level table.
+        OUTPUT_ADDR OFFSET(12) NUMBITS(36) [],
+        /// AF, the access flag: set, so that the first access does not
+        /// fault (no hardware access-flag management, VTCR_EL2.HA = 0).
+        AF OFFSET(10) NUMBITS(1) [],
+        /// SH, shareability (of Normal memory).
+        SH OFFSET(8) NUMBITS(2) [
+            NonShareable = 0b00,
+            OuterShareable = 0b10,
+            InnerShareable = 0b11,
+        ],
+        /// S2AP, the guest's access permission.
+        S2AP OFFSET(6) NUMBITS(2) [
+            ReadWrite = 0b11,
+        ],
+        /// MemAttr[3:0], the memory type.
+        MEMATTR OFFSET(2) NUMBITS(4) [
+            DeviceNGnRE = 0b0001,
+            NormalWriteBack = 0b1111,
+        ],
+        /// Block (levels 1-2), or table (levels 0-2) or page (level 3).
+        TYPE OFFSET(1) NUMBITS(1) [
+            Block = 0,
+            TableOrPage = 1,
+        ],
+        /// The descriptor is valid; when clear, any access faults to EL2.
+        VALID OFFSET(0) NUMBITS(1) [],
+    ]
+}
 
-    /// Attributes of guest RAM.
-    pub const RAM: u64 = NORMAL_WB | S2AP_RW | SH_INNER | AF;
-    /// Attributes of a device page.
-    pub const DEVICE: u64 = DEVICE_NGNRE | S2AP_RW | AF | XN;
+/// A descriptor, built from [`DESCRIPTOR`] fields.
+type Descriptor = FieldValue<u64, DESCRIPTOR::Register>;
+
+/// The attributes of guest RAM: Normal, outer and inner write-back
+/// cacheable, inner shareable, read/write, executable.
+fn normal_memory() -> Descriptor {
+    DESCRIPTOR::MEMATTR::NormalWriteBack
+        + DESCRIPTOR::SH::InnerShareable
+        + DESCRIPTOR::S2AP::ReadWrite
+        + DESCRIPTOR::AF::SET
+}
+
+/// The attributes of a device page: Device-nGnRE, read/write, never
+/// executable.
+fn device_memory() -> Descriptor {
+    DESCRIPTOR::MEMATTR::DeviceNGnRE
+        + DESCRIPTOR::S2AP::ReadWrite
+        + DESCRIPTOR::AF::SET
+        + DESCRIPTOR::XN::NeverExecutable
+}
+
+/// A block descriptor mapping to `pa` with `attributes`.
+fn block(pa: u64, attributes: Descriptor) -> Descriptor {
+    DESCRIPTOR::VALID::SET
+        + DESCRIPTOR::TYPE::Block
+        + DESCRIPTOR::OUTPUT_ADDR.val(pa >> PAGE_SHIFT)
+        + attributes
+}
+
+/// A page descriptor (level 3) mapping to `pa` with `attributes`.
+fn page(pa: u64, attributes: Descriptor) -> Descriptor {
+    DESCRIPTOR::VALID::SET
+        + DESCRIPTOR::TYPE::TableOrPage
+        + DESCRIPTOR::OUTPUT_ADDR.val(pa >> PAGE_SHIFT)
+        + attributes
 }
 
 /// One translation table: 512 eight-byte descriptors in a 4 KiB page.
@@ -93,13 +156,16 @@ impl Table {
         self as *const Table as u64
     }
 
-    fn set(&self, index: usize, descriptor: u64) {
-        self.0[index].store(descriptor, Ordering::Relaxed);
+    fn set(&self, index: usize, descriptor: Descriptor) {
+        self.0[index].store(descriptor.value, Ordering::Relaxed);
     }
 
     /// Points entry `index` at the next-level table `next`.
     fn link(&self, index: usize, next: &Table) {
-        self.set(index, next.addr() | desc::TABLE_OR_PAGE);
+        let table = DESCRIPTOR::VALID::SET
+            + DESCRIPTOR::TYPE::TableOrPage
+            + DESCRIPTOR::OUTPUT_ADDR.val(next.addr() >> PAGE_SHIFT);
+        self.set(index, table);
     }
 }
 
@@ -128,20 +194,20 @@ pub struct Stage2 {
 /// entries and turns stage 2 on (HCR_EL2.VM). Call with no guest running.
 pub fn enable() -> Stage2 {
     // Guest RAM: one 1 GiB block at level 1, identity-mapped.
-    LEVEL1.set(index(RAM, L1_SPAN), RAM | desc::RAM | desc::BLOCK);
+    LEVEL1.set(index(RAM, L1_SPAN), block(RAM, normal_memory()));
     // The first GiB holds the devices: down to level 2, then level 3.
     LEVEL1.link(index(0, L1_SPAN), &LEVEL2_LOW);
     LEVEL2_LOW.link(index(GUEST_GICD, L2_SPAN), &LEVEL3_GIC);
     LEVEL2_LOW.link(index(UART, L2_SPAN), &LEVEL3_UART);
-    // The guest's GICC (two pages: GICC_DIR is at +0x1000) is the GICV
-    // frame; its GICD page stays invalid, so any access faults to EL2.
-    for page in 0..2 {
+    // The guest's GICC frame (two pages: GICC_DIR is at +0x1000) is the
+    // GICV frame; its GICD page stays invalid, so any access faults to EL2.
+    for n in 0..gicc::offset::FRAME_SIZE as u64 / PAGE {
         LEVEL3_GIC.set(
-            index(GUEST_GICC + page * PAGE, PAGE),
-            (GICV + page * PAGE) | desc::DEVICE | desc::TABLE_OR_PAGE,
+            index(GUEST_GICC + n * PAGE, PAGE),
+            page(GICV + n * PAGE, device_memory()),
         );
     }
-    LEVEL3_UART.set(index(UART, PAGE), UART | desc::DEVICE | desc::TABLE_OR_PAGE);
+    LEVEL3_UART.set(index(UART, PAGE), page(UART, device_memory()));
     // The table walker must observe the descriptors before it can use them.
     barrier::dsb(barrier::ISHST);
 

@@ -4,7 +4,7 @@
 //! compares the system counter (CNTPCT_EL0, ticking at CNTFRQ_EL0 Hz) with a
 //! deadline; once the deadline passes and the timer is enabled and not
 //! masked, it raises its interrupt line, which QEMU virt wires to PPI 10
-//! (INTID 26) of the GIC. The line is level-sensitive: it stays high until
+//! (INTID 26, [`board::EL2_PHYS_TIMER_INTID`](crate::board::EL2_PHYS_TIMER_INTID)) of the GIC. The line is level-sensitive: it stays high until
 //! the timer is disabled, masked or given a later deadline, so the handler
 //! must do one of those before ending the interrupt.
 
@@ -12,14 +12,6 @@ use core::arch::asm;
 
 use aarch64_cpu::asm::barrier;
 use aarch64_cpu::registers::{Readable, Writeable, CNTFRQ_EL0, CNTHP_CTL_EL2, CNTPCT_EL0};
-use gic_driver::IntId;
-
-/// The timer's interrupt: PPI 10, INTID 26, on QEMU virt (and in the Arm
-/// Server Base System Architecture).
-pub const INTID: IntId = match IntId::ppi(10) {
-    Ok(id) => id,
-    Err(_) => panic!("PPI 10 is a valid PPI"),
-};
 
 /// The system counter's frequency, in Hz (CNTFRQ_EL0; 62.5 MHz on QEMU 7.2).
 pub fn frequency() -> u64 {

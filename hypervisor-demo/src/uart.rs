@@ -1,4 +1,4 @@
-//! The console: QEMU virt's PL011 UART at 0x0900_0000, transmit only.
+//! The console: QEMU virt's PL011 UART ([`board::UART_BASE`]), transmit only.
 //!
 //! [`Console`] is stateless (every write goes straight to the device), so
 //! the panic handler and the exception handlers can print without taking a
@@ -7,49 +7,72 @@
 
 use core::fmt;
 
-/// Physical base address of the PL011 on QEMU's `virt` board.
-const PL011_BASE: usize = 0x0900_0000;
+use tock_registers::interfaces::{Readable, Writeable};
+use tock_registers::registers::{ReadOnly, ReadWrite};
+use tock_registers::{register_bitfields, register_structs};
 
-/// PL011 register offsets and bits (Arm DDI 0183G, 3.2 and 3.3).
-mod reg {
-    /// UARTDR: data register.
-    pub const DR: usize = 0x00;
-    /// UARTFR: flag register.
-    pub const FR: usize = 0x18;
-    /// UARTIBRD: integer part of the baud-rate divisor.
-    pub const IBRD: usize = 0x24;
-    /// UARTFBRD: fractional part of the baud-rate divisor.
-    pub const FBRD: usize = 0x28;
-    /// UARTLCR_H: line control.
-    pub const LCR_H: usize = 0x2C;
-    /// UARTCR: control.
-    pub const CR: usize = 0x30;
+use crate::board;
 
-    /// UARTFR.BUSY: still transmitting.
-    pub const FR_BUSY: u32 = 1 << 3;
-    /// UARTFR.TXFF: transmit FIFO full.
-    pub const FR_TXFF: u32 = 1 << 5;
-    /// UARTLCR_H.FEN: FIFOs enabled.
-    pub const LCR_H_FEN: u32 = 1 << 4;
-    /// UARTLCR_H.WLEN = 0b11: 8-bit words.
-    pub const LCR_H_WLEN_8: u32 = 0b11 << 5;
-    /// UARTCR.UARTEN: UART enabled.
-    pub const CR_UARTEN: u32 = 1 << 0;
-    /// UARTCR.TXE: transmitter enabled.
-    pub const CR_TXE: u32 = 1 << 8;
+register_bitfields! {u32,
+    /// UARTFR, the flag register (PL011 TRM 3.3.3).
+    FR [
+        /// TXFF: the transmit FIFO is full.
+        TXFF OFFSET(5) NUMBITS(1) [],
+        /// BUSY: still transmitting.
+        BUSY OFFSET(3) NUMBITS(1) [],
+    ],
+    /// UARTLCR_H, line control (PL011 TRM 3.3.7).
+    LCR_H [
+        /// WLEN: bits in a word.
+        WLEN OFFSET(5) NUMBITS(2) [
+            Bits8 = 0b11,
+        ],
+        /// FEN: FIFOs enabled.
+        FEN OFFSET(4) NUMBITS(1) [],
+    ],
+    /// UARTCR, control (PL011 TRM 3.3.8).
+    CR [
+        /// TXE: transmitter enabled.
+        TXE OFFSET(8) NUMBITS(1) [],
+        /// UARTEN: UART enabled.
+        UARTEN OFFSET(0) NUMBITS(1) [],
+    ],
 }
 
-/// Reads the 32-bit PL011 register at `offset`.
-fn read(offset: usize) -> u32 {
-    // SAFETY: PL011_BASE is the PL011 frame on QEMU virt (Device memory while
-    // the MMU is off); every offset used is an aligned register in it.
-    unsafe { ((PL011_BASE + offset) as *const u32).read_volatile() }
+register_structs! {
+    /// The PL011 registers the console uses (Arm DDI 0183G, 3.2).
+    Pl011 {
+        /// UARTDR: data register; a write sends a character.
+        (0x00 => dr: ReadWrite<u32>),
+        (0x04 => _reserved0),
+        /// UARTFR: flag register.
+        (0x18 => fr: ReadOnly<u32, FR::Register>),
+        (0x1C => _reserved1),
+        /// UARTIBRD: integer part of the baud-rate divisor.
+        (0x24 => ibrd: ReadWrite<u32>),
+        /// UARTFBRD: fractional part of the baud-rate divisor, in 64ths.
+        (0x28 => fbrd: ReadWrite<u32>),
+        /// UARTLCR_H: line control.
+        (0x2C => lcr_h: ReadWrite<u32, LCR_H::Register>),
+        /// UARTCR: control.
+        (0x30 => cr: ReadWrite<u32, CR::Register>),
+        (0x34 => @END),
+    }
 }
 
-/// Writes the 32-bit PL011 register at `offset`.
-fn write(offset: usize, value: u32) {
-    // SAFETY: as in `read`.
-    unsafe { ((PL011_BASE + offset) as *mut u32).write_volatile(value) }
+/// The line speed, in bits per second.
+const BAUD: u32 = 115_200;
+/// The baud-rate divisor UARTCLK / (16 * BAUD), in 64ths, rounded to the
+/// nearest (PL011 TRM 3.3.6): 24 MHz / (16 * 115200) = 13.02, so 833 =
+/// 13 * 64 + 1, that is IBRD 13 and FBRD 1.
+const DIVISOR_64THS: u32 = (board::UART_CLOCK_HZ * 4 + BAUD / 2) / BAUD;
+
+/// The PL011's registers.
+fn pl011() -> &'static Pl011 {
+    // SAFETY: board::UART_BASE is the PL011 frame on QEMU virt, Device memory
+    // while the MMU is off, valid for the whole run and laid out as `Pl011`;
+    // its registers are only reached through volatile accesses.
+    unsafe { &*(board::UART_BASE as *const Pl011) }
 }
 
 /// A `core::fmt::Write` sink on the UART; use the [`println!`](crate::println) macro.
@@ -60,26 +83,27 @@ impl Console {
     /// QEMU transmits without it, but real hardware (and newer QEMU) need
     /// UARTEN and TXE set.
     pub fn init() {
+        let uart = pl011();
         // Disable the UART and let any character in flight drain before
         // changing the line settings (PL011 TRM 3.3.8).
-        write(reg::CR, 0);
-        while read(reg::FR) & reg::FR_BUSY != 0 {
+        uart.cr.set(0);
+        while uart.fr.is_set(FR::BUSY) {
             core::hint::spin_loop();
         }
-        // 24 MHz UARTCLK / (16 * 115200) = 13.02: IBRD 13, FBRD round(0.02 * 64) = 1.
-        write(reg::IBRD, 13);
-        write(reg::FBRD, 1);
+        uart.ibrd.set(DIVISOR_64THS / 64);
+        uart.fbrd.set(DIVISOR_64THS % 64);
         // LCR_H must be written after the divisors to latch them.
-        write(reg::LCR_H, reg::LCR_H_WLEN_8 | reg::LCR_H_FEN);
-        write(reg::CR, reg::CR_UARTEN | reg::CR_TXE);
+        uart.lcr_h.write(LCR_H::WLEN::Bits8 + LCR_H::FEN::SET);
+        uart.cr.write(CR::UARTEN::SET + CR::TXE::SET);
     }
 
     /// Sends one byte, waiting while the transmit FIFO is full.
     fn put(byte: u8) {
-        while read(reg::FR) & reg::FR_TXFF != 0 {
+        let uart = pl011();
+        while uart.fr.is_set(FR::TXFF) {
             core::hint::spin_loop();
         }
-        write(reg::DR, byte as u32);
+        uart.dr.set(byte as u32);
     }
 }
 

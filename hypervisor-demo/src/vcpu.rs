@@ -25,10 +25,14 @@ use core::mem::offset_of;
 use aarch64_cpu::asm::barrier;
 use aarch64_cpu::registers::{
     Readable, Writeable, CNTHCTL_EL2, CNTVOFF_EL2, CNTV_CTL_EL0, ESR_EL2, FAR_EL2, HPFAR_EL2,
-    SCTLR_EL1, SP_EL1,
+    SCTLR_EL1, SPSR_EL2, SP_EL1,
 };
+use tock_registers::register_bitfields;
+use tock_registers::LocalRegisterCopy;
 
-use crate::{guest, stage2, timer};
+use gic_driver::regs::gicd;
+
+use crate::{board, guest, timer};
 
 /// The guest's registers while it is not running.
 #[repr(C)]
@@ -193,33 +197,84 @@ pub struct Vcpu {
     pub exits: ExitCounts,
 }
 
-/// SPSR_EL2.M: return to EL1 using SP_EL1 ("EL1h").
-const SPSR_EL1H: u64 = 0b0101;
-/// SPSR_EL2.{D,A,I,F}: every exception masked on entry.
-const SPSR_DAIF: u64 = 0b1111 << 6;
-
-/// ESR_EL2.ISS fields of a data abort (Arm ARM D17.2.37, ISS encoding for
-/// an exception from a Data Abort).
-mod iss {
-    /// ISV: bits 23:14 hold a valid syndrome for the access.
-    pub const ISV: u64 = 1 << 24;
-    /// SAS: access size, 2^SAS bytes.
-    pub const SAS_SHIFT: u64 = 22;
-    /// SRT: the register transferred.
-    pub const SRT_SHIFT: u64 = 16;
-    /// WnR: the access was a write.
-    pub const WNR: u64 = 1 << 6;
+register_bitfields! {u64,
+    /// The SCTLR_EL1 bits that are RES1 in Armv8.0 and that aarch64-cpu does
+    /// not name. Later versions of the architecture give them meanings, for
+    /// which 1 keeps the Armv8.0 behaviour.
+    SCTLR_EL1_RES1 [
+        /// LSMAOE (AArch32 load/store multiple ordering).
+        LSMAOE OFFSET(29) NUMBITS(1) [],
+        /// nTLSMD (AArch32 load/store multiple to Device memory).
+        NTLSMD OFFSET(28) NUMBITS(1) [],
+        /// SPAN: PSTATE.PAN unchanged on taking an exception to EL1.
+        SPAN OFFSET(23) NUMBITS(1) [],
+        /// EIS: exception entry is context synchronizing.
+        EIS OFFSET(22) NUMBITS(1) [],
+        /// TSCXT: EL0 access to SCXTNUM_EL0 disabled.
+        TSCXT OFFSET(20) NUMBITS(1) [],
+        /// EOS: exception return is context synchronizing.
+        EOS OFFSET(11) NUMBITS(1) [],
+    ],
+    /// ESR_EL2.ISS of a Data Abort (Arm ARM D17.2.37, "ISS encoding for an
+    /// exception from a Data Abort"). Bits 23:14 are valid only with ISV set.
+    DATA_ABORT_ISS [
+        /// ISV: SAS, SSE, SRT, SF and AR hold a valid syndrome for the access.
+        ISV OFFSET(24) NUMBITS(1) [],
+        /// SAS: the access size, 2^SAS bytes.
+        SAS OFFSET(22) NUMBITS(2) [
+            Byte = 0b00,
+            Halfword = 0b01,
+            Word = 0b10,
+            Doubleword = 0b11,
+        ],
+        /// SSE: a load sign-extends the value.
+        SSE OFFSET(21) NUMBITS(1) [],
+        /// SRT: the register transferred, Xt or Wt (31: XZR).
+        SRT OFFSET(16) NUMBITS(5) [],
+        /// SF: the register is 64 bits wide (Xt), else 32 (Wt).
+        SF OFFSET(15) NUMBITS(1) [],
+        /// AR: the access has acquire or release semantics.
+        AR OFFSET(14) NUMBITS(1) [],
+        /// FnV: FAR_EL2 is not valid.
+        FNV OFFSET(10) NUMBITS(1) [],
+        /// EA: external abort type.
+        EA OFFSET(9) NUMBITS(1) [],
+        /// CM: a cache maintenance instruction faulted.
+        CM OFFSET(8) NUMBITS(1) [],
+        /// S1PTW: the fault was on a stage-2 access of a stage-1 table walk.
+        S1PTW OFFSET(7) NUMBITS(1) [],
+        /// WnR: the access was a write.
+        WNR OFFSET(6) NUMBITS(1) [],
+        /// DFSC: the data fault status code.
+        DFSC OFFSET(0) NUMBITS(6) [],
+    ],
 }
+
+/// HPFAR_EL2.FIPA holds bits 47:12 of the faulting IPA, whatever the
+/// translation granule; FAR_EL2 supplies bits 11:0.
+const FIPA_SHIFT: u32 = 12;
 
 impl Vcpu {
     /// A vCPU that starts at `entry` in EL1h with every exception masked
     /// and SP_EL1 = `stack_top`, and resets the EL1 state it relies on.
     pub fn new(entry: u64, stack_top: u64) -> Self {
-        // The guest's stack pointer, and its system control register: the
-        // RES1 bits of SCTLR_EL1 (ARMv8.0), MMU (M), caches (C, I) and
-        // alignment checks (A) off, little-endian.
+        // The guest's stack pointer, and its system control register: MMU
+        // (M), caches (C, I) and alignment checks (A) off, little-endian,
+        // with the bits that are RES1 in Armv8.0 set.
         SP_EL1.set(stack_top);
-        SCTLR_EL1.set((1 << 29) | (1 << 28) | (1 << 23) | (1 << 22) | (1 << 20) | (1 << 11));
+        let sctlr = SCTLR_EL1::M::Disable
+            + SCTLR_EL1::A::Disable
+            + SCTLR_EL1::C::NonCacheable
+            + SCTLR_EL1::I::NonCacheable
+            + SCTLR_EL1::EE::LittleEndian
+            + SCTLR_EL1::E0E::LittleEndian;
+        let res1 = SCTLR_EL1_RES1::LSMAOE::SET
+            + SCTLR_EL1_RES1::NTLSMD::SET
+            + SCTLR_EL1_RES1::SPAN::SET
+            + SCTLR_EL1_RES1::EIS::SET
+            + SCTLR_EL1_RES1::TSCXT::SET
+            + SCTLR_EL1_RES1::EOS::SET;
+        SCTLR_EL1.set(sctlr.value | res1.value);
         // The guest's timers: it may read the physical counter
         // (CNTHCTL_EL2.EL1PCTEN) but not program the physical timer
         // (EL1PCEN = 0: such accesses trap). The virtual timer is the
@@ -227,13 +282,19 @@ impl Vcpu {
         // 0); it starts disabled.
         CNTHCTL_EL2.write(CNTHCTL_EL2::EL1PCTEN::SET + CNTHCTL_EL2::EL1PCEN::CLEAR);
         CNTVOFF_EL2.set(0);
-        CNTV_CTL_EL0.set(0);
+        CNTV_CTL_EL0.write(CNTV_CTL_EL0::ENABLE::CLEAR);
         barrier::isb(barrier::SY);
         Vcpu {
             regs: GuestRegs {
                 x: [0; 31],
                 elr: entry,
-                spsr: SPSR_EL1H | SPSR_DAIF,
+                // Return to EL1 using SP_EL1 ("EL1h"), every exception masked.
+                spsr: (SPSR_EL2::M::EL1h
+                    + SPSR_EL2::D::Masked
+                    + SPSR_EL2::A::Masked
+                    + SPSR_EL2::I::Masked
+                    + SPSR_EL2::F::Masked)
+                    .value,
                 fpcr: 0,
                 fpsr: 0,
                 q: [0; 32],
@@ -313,7 +374,9 @@ impl Vcpu {
                     }
                 }
             }
-            Some(ESR_EL2::EC::Value::DataAbortLowerEL) => self.data_abort(esr.read(ESR_EL2::ISS)),
+            Some(ESR_EL2::EC::Value::DataAbortLowerEL) => {
+                self.data_abort(LocalRegisterCopy::new(esr.read(ESR_EL2::ISS)))
+            }
             _ => {
                 crate::println!(
                     "unexpected trap from the guest: ESR_EL2 {:#010x} (EC {:#04x}), ELR_EL2 {:#x}, FAR_EL2 {:#x}",
@@ -334,12 +397,16 @@ impl Vcpu {
     /// guest learns it has no distributor to program, and its interrupts
     /// come from the hypervisor's list registers alone. Anything else ends
     /// the run.
-    fn data_abort(&mut self, iss: u64) -> Option<Stop> {
+    fn data_abort(
+        &mut self,
+        iss: LocalRegisterCopy<u64, DATA_ABORT_ISS::Register>,
+    ) -> Option<Stop> {
         let far = FAR_EL2.get();
         let hpfar = HPFAR_EL2.get();
-        let ipa = (HPFAR_EL2.read(HPFAR_EL2::FIPA) << 12) | (far & 0xFFF);
-        let in_gicd = (stage2::GUEST_GICD..stage2::GUEST_GICD + 0x1000).contains(&ipa);
-        if !in_gicd || iss & iss::ISV == 0 {
+        let ipa = (HPFAR_EL2.read(HPFAR_EL2::FIPA) << FIPA_SHIFT) | (far & ((1 << FIPA_SHIFT) - 1));
+        let gicd_base = board::GICD_BASE as u64;
+        let in_gicd = (gicd_base..gicd_base + gicd::offset::FRAME_SIZE as u64).contains(&ipa);
+        if !in_gicd || !iss.is_set(DATA_ABORT_ISS::ISV) {
             crate::println!(
                 "unexpected stage-2 abort: IPA {ipa:#x}, ESR_EL2 {:#010x}, FAR_EL2 {far:#x}, HPFAR_EL2 {hpfar:#x}, ELR_EL2 {:#x}",
                 ESR_EL2.get(),
@@ -347,10 +414,11 @@ impl Vcpu {
             );
             return Some(Stop::Unexpected);
         }
-        let write = iss & iss::WNR != 0;
-        let size = 1 << ((iss >> iss::SAS_SHIFT) & 0b11);
-        let reg = ((iss >> iss::SRT_SHIFT) & 0b1_1111) as usize;
-        // Read as zero into Xt (register 31 is XZR: nothing to write).
+        let write = iss.is_set(DATA_ABORT_ISS::WNR);
+        let size = 1 << iss.read(DATA_ABORT_ISS::SAS);
+        let reg = iss.read(DATA_ABORT_ISS::SRT) as usize;
+        // Read as zero into Xt (register 31 is XZR: nothing to write). Zero
+        // is zero whether SSE sign-extends it and SF makes it Xt or Wt.
         if !write && reg < 31 {
             self.regs.x[reg] = 0;
         }
@@ -360,7 +428,7 @@ impl Vcpu {
         crate::println!(
             "stage-2 abort: guest {} of {size} bytes at IPA {ipa:#010x} (GICD + {:#x}; ESR_EL2 {:#010x}, FAR_EL2 {far:#x}, HPFAR_EL2 {hpfar:#x}): emulated as {}",
             if write { "write" } else { "read" },
-            ipa - stage2::GUEST_GICD,
+            ipa - gicd_base,
             ESR_EL2.get(),
             if write { "write-ignored" } else { "read-as-zero" },
         );

@@ -24,17 +24,8 @@ use gic_driver::bus::Mmio;
 use gic_driver::virt::{Hcr, Injection, ListRegister, VirtualInterface, VtrInfo};
 use gic_driver::{Distributor, Error, Group, IntId, Priority};
 
+use crate::board;
 use crate::exceptions::IrqLocked;
-use crate::guest;
-
-/// Physical base address of the virtual interface control frame (GICH).
-const GICH_BASE: usize = 0x0803_0000;
-
-/// The maintenance interrupt: PPI 9, INTID 25, on QEMU virt.
-pub const MAINTENANCE: IntId = match IntId::ppi(9) {
-    Ok(id) => id,
-    Err(_) => panic!("PPI 9 is a valid PPI"),
-};
 
 /// The software interrupts injected, in injection order: virtual INTID
 /// 40 + n at priority `SOFTWARE[n]` (multiples of 8: the list register's
@@ -93,14 +84,15 @@ static STATE: IrqLocked<Option<State>> = IrqLocked::new(None);
 /// The maintenance interrupt and the virtual timer's PPI are enabled in
 /// the Distributor, targeting EL2 (HCR_EL2.IMO).
 pub fn init(gicd: &Distributor<Mmio>) -> Result<VtrInfo, Error> {
-    // SAFETY: GICH_BASE is QEMU virt's GICH frame (this CPU's view); the MMU
-    // is off at EL2, so it is Device memory, and only this interface uses it.
-    let mut vif = VirtualInterface::new(unsafe { Mmio::new(GICH_BASE) });
+    // SAFETY: board::GICH_BASE is QEMU virt's GICH frame (this CPU's view);
+    // the MMU is off at EL2, so it is Device memory, and only this interface
+    // uses it.
+    let mut vif = VirtualInterface::new(unsafe { Mmio::new(board::GICH_BASE) });
     vif.init();
     vif.set_hcr(Hcr::ENABLED)?;
     let info = vif.info();
-    gicd.enable_interrupt(MAINTENANCE)?;
-    gicd.enable_interrupt(guest::VTIMER)?;
+    gicd.enable_interrupt(board::MAINTENANCE_INTID)?;
+    gicd.enable_interrupt(board::VIRT_TIMER_INTID)?;
     STATE.with(|s| {
         *s = Some(State {
             vif,
@@ -176,9 +168,13 @@ pub fn on_maintenance() {
 pub fn forward_vtimer() {
     with_state(|s| {
         s.stats.vtimer_forwards += 1;
-        let injected =
-            ListRegister::hardware(guest::VTIMER, guest::VTIMER, VTIMER_PRIORITY, Group::Group1)
-                .and_then(|lr| s.vif.inject(lr));
+        let injected = ListRegister::hardware(
+            board::VIRT_TIMER_INTID,
+            board::VIRT_TIMER_INTID,
+            VTIMER_PRIORITY,
+            Group::Group1,
+        )
+        .and_then(|lr| s.vif.inject(lr));
         if let Err(e) = injected {
             s.stats.error.get_or_insert(e);
         }
