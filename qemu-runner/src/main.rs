@@ -158,10 +158,10 @@ fn run(cli: &Cli) -> Result<u8> {
     drop(elf_bytes);
 
     let scratch = qemu::ScratchDir::new()?;
-    let log_file = scratch.path().join("semihosting.bin");
+    let log_socket = scratch.path().join("log.sock");
     let options = qemu::Options {
         gdb: cli.gdb,
-        log_file: Some(log_file.clone()),
+        log_socket: Some(log_socket.clone()),
     };
     let args = qemu::args(&elf, &options);
     if cli.verbose {
@@ -197,7 +197,7 @@ fn run(cli: &Cli) -> Result<u8> {
         cli.time_limit(),
         move |bytes| qemu::lock(&uart_console).uart(bytes),
         Some(qemu::SideChannel {
-            path: &log_file,
+            path: &log_socket,
             on_bytes: &mut on_log,
         }),
     )?;
