@@ -1,6 +1,8 @@
 //! `qemu-runner`: boots an EL2 ELF (the hypervisor demo) under
-//! `qemu-system-aarch64` on the `virt` board with a GICv2, streams its
-//! output, enforces a time limit, and exits with the demo's own status.
+//! `qemu-system-aarch64` on the `virt` board with a GICv2, streams its UART,
+//! decodes the defmt logs it writes on the semihosting console ([`logs`]),
+//! merges the two ([`console`]), enforces a time limit, and exits with the
+//! demo's own status.
 //!
 //! ```text
 //! qemu-runner [--timeout SECS] [--qemu PATH] [--expect LINE]... [--verbose] [--gdb[=PORT]] <ELF>
@@ -56,7 +58,8 @@ struct Cli {
     #[arg(long, value_name = "LINE")]
     expect: Vec<String>,
 
-    /// Print the QEMU command line before running it.
+    /// Print the QEMU command line before running it, and each defmt log
+    /// line's source location.
     #[arg(long, short)]
     verbose: bool,
 
