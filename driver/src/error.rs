@@ -79,6 +79,9 @@ pub enum Error {
         /// Where the queued entry is, counted from the head (0).
         position: usize,
     },
+    /// Every list register is in use (GICH_LRn), so an interrupt that must
+    /// be listed as it is (for example an active one) has no place.
+    NoFreeListRegister,
     /// The virtual interface holds no vCPU: it was saved and nothing was
     /// restored since.
     NoVcpuLoaded,
@@ -138,6 +141,7 @@ impl fmt::Display for Error {
                 f,
                 "queue entry {position} holds virtual INTID {intid} with another HW setting or physical ID"
             ),
+            Error::NoFreeListRegister => f.write_str("every list register is in use"),
             Error::NoVcpuLoaded => f.write_str("no vCPU is loaded on the virtual interface"),
             Error::VcpuLoaded => f.write_str(
                 "a vCPU is already loaded on the virtual interface (or this context is the one loaded)",

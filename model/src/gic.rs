@@ -6,7 +6,7 @@ use gic_driver::IntId;
 use crate::config::{Config, ConfigError, MAX_CPUS};
 use crate::cpu_interface::{CpuInterface, Signal};
 use crate::distributor::Distributor;
-use crate::{Frame, ModelError, VirtualInterface, Width};
+use crate::{Frame, IntIdSet, ModelError, VirtualInterface, Width};
 
 /// The maintenance interrupt: PPI 9, INTID 25 (IHI 0048B 5.3.4; the
 /// INTID Arm recommends and QEMU's `virt` board uses). With the
@@ -14,6 +14,21 @@ use crate::{Frame, ModelError, VirtualInterface, Width};
 /// CPU's virtual interface.
 /// Enforced by `maintenance_interrupt_drives_ppi_25_of_its_cpu`.
 pub const MAINTENANCE_INTID: u32 = 25;
+
+/// An interrupt the Distributor forwards to a CPU interface: what
+/// [`Gic::highest_pending_except`] selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct PendingInterrupt {
+    /// Its INTID.
+    pub intid: u32,
+    /// For an SGI, the lowest-numbered CPU it is pending from.
+    pub source: Option<u8>,
+    /// Its priority (GICD_IPRIORITYR, implemented bits only).
+    pub priority: u8,
+    /// It is in Group 1 (GICD_IGROUPR).
+    pub group1: bool,
+}
 
 /// An architectural GICv2 model. See the [crate documentation](crate).
 ///
@@ -263,6 +278,14 @@ impl Gic {
             .is_some_and(|c| self.dist.is_pending(c, intid))
     }
 
+    /// Whether `intid`'s pending state is latched (for CPU `cpu`, if it is
+    /// a PPI): by an edge or by GICD_ISPENDR, apart from a level-sensitive
+    /// line's level (IHI 0048B 3.2.4). SGIs: whether any source is pending.
+    pub fn is_latched(&self, cpu: u8, intid: u32) -> bool {
+        self.cpu(cpu)
+            .is_some_and(|c| self.dist.is_latched(c, intid))
+    }
+
     /// Whether `intid` is active (on CPU `cpu`, if it is an SGI or PPI).
     pub fn is_active(&self, cpu: u8, intid: u32) -> bool {
         self.cpu(cpu).is_some_and(|c| self.dist.is_active(c, intid))
@@ -302,6 +325,50 @@ impl Gic {
         let c = self.cpu(cpu)?;
         let cif = self.cpus.get(c)?;
         cif.highest_pending(&self.dist, c).map(|p| p.id)
+    }
+
+    /// CPU `cpu`'s highest-priority pending interrupt among those not in
+    /// `except`, as the Distributor would forward it (IHI 0048B 3.2.2:
+    /// enabled, pending, not active, targeted at `cpu`, its group enabled
+    /// in GICD_CTLR), ignoring the CPU interface (GICC_CTLR, GICC_PMR, the
+    /// running priority). A hypervisor that uses this model as a guest's
+    /// virtual distributor selects with it what to put in list registers,
+    /// excluding those already listed.
+    pub fn highest_pending_except(&self, cpu: u8, except: &IntIdSet) -> Option<PendingInterrupt> {
+        let c = self.cpu(cpu)?;
+        self.dist
+            .highest_pending_except(c, true, true, except)
+            .map(|p| PendingInterrupt {
+                intid: p.id,
+                source: (p.id < 16).then_some(p.source),
+                priority: p.priority,
+                group1: p.group1,
+            })
+    }
+
+    /// The active bits of GICD_ISACTIVERn word `w` as CPU `cpu` reads them
+    /// (word 0 is CPU `cpu`'s banked SGIs and PPIs); 0 beyond the lines.
+    pub fn active_word(&self, cpu: u8, w: usize) -> u32 {
+        self.cpu(cpu).map_or(0, |c| {
+            let word = if w == 0 {
+                self.dist.banked.get(c)
+            } else {
+                self.dist.shared.get(w)
+            };
+            word.map_or(0, |b| b.active) & self.dist.shape.valid_mask(w)
+        })
+    }
+
+    /// Whether `intid` is edge-triggered (GICD_ICFGR; CPU `cpu`'s copy for a
+    /// PPI). SGIs are always edge-triggered.
+    pub fn is_edge_triggered(&self, cpu: u8, intid: u32) -> bool {
+        self.cpu(cpu).is_some_and(|c| self.dist.is_edge(c, intid))
+    }
+
+    /// Whether `intid` is in Group 1 (GICD_IGROUPR; CPU `cpu`'s copy for an
+    /// SGI or PPI).
+    pub fn is_group1(&self, cpu: u8, intid: u32) -> bool {
+        self.cpu(cpu).is_some_and(|c| self.dist.is_group1(c, intid))
     }
 
     /// CPU `cpu`'s running priority (GICC_RPR; 0xFF when idle).

@@ -44,6 +44,7 @@ mod config;
 mod cpu_interface;
 mod distributor;
 mod gic;
+mod intid_set;
 mod snapshot;
 pub mod virtual_interface;
 
@@ -51,7 +52,8 @@ use core::fmt;
 
 pub use bus::{FrameBus, SharedGic};
 pub use config::{Config, ConfigError, MAX_CPUS, MAX_LINES};
-pub use gic::{Gic, MAINTENANCE_INTID};
+pub use gic::{Gic, PendingInterrupt, MAINTENANCE_INTID};
+pub use intid_set::IntIdSet;
 pub use snapshot::MAX_SNAPSHOT_LEN;
 pub use virtual_interface::{VirtConfig, VirtEffect, VirtualInterface};
 

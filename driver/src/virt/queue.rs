@@ -44,7 +44,7 @@ use heapless::Vec;
 use super::list_register::{raw, ListRegister};
 use super::maintenance::Completion;
 use super::{bits, low_bits};
-use crate::regs::gich::MAX_LIST_REGISTERS;
+use crate::regs::gich::{LR, MAX_LIST_REGISTERS};
 use crate::Error;
 
 /// Where an injected interrupt went.
@@ -292,6 +292,25 @@ impl<const Q: usize> Ledger<Q> {
     fn put_new<P: Port>(&mut self, port: &P, n: usize, v: u32) {
         self.eoi_added &= !(1 << n);
         self.put(port, n, v);
+    }
+
+    /// Records the list-register value `v` in the first register free by
+    /// the record (writing it is the caller's) and returns its index, or
+    /// `None` when none is free. Refuses an interrupt already listed or
+    /// queued.
+    pub(crate) fn try_list(&mut self, avail: u64, v: u32) -> Result<Option<usize>, Error> {
+        if bits(self.in_use).any(|n| raw::same_virtual_id(self.lrs[n], v)) || self.queue.claims(v) {
+            return Err(Error::AlreadyQueued(LR::VirtualID.read(v)));
+        }
+        let free = avail & !self.in_use;
+        if free == 0 {
+            return Ok(None);
+        }
+        let n = free.trailing_zeros() as usize;
+        self.eoi_added &= !(1 << n);
+        self.lrs[n] = v;
+        self.in_use |= 1 << n;
+        Ok(Some(n))
     }
 
     /// Drops from `in_use` the list registers the guest has finished with

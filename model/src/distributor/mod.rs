@@ -19,6 +19,7 @@ use gic_driver::IntId;
 use tock_registers::LocalRegisterCopy;
 
 use crate::config::{Config, MAX_CPUS, MAX_LINES};
+use crate::intid_set::IntIdSet;
 
 mod registers;
 
@@ -240,6 +241,16 @@ impl Distributor {
         id < self.shape.intids && self.pending_word(cpu, (id / 32) as usize) & (1 << (id % 32)) != 0
     }
 
+    /// Whether `id`'s pending state is latched (an edge or GICD_ISPENDR),
+    /// apart from a level-sensitive line; for SGIs, pending from any source.
+    pub fn is_latched(&self, cpu: usize, id: u32) -> bool {
+        if id < SGIS {
+            self.sgi_sources_of(cpu, id) != 0
+        } else {
+            id < self.shape.intids && self.bit(cpu, id, |w| w.latch)
+        }
+    }
+
     /// Whether `id` is active (on `cpu`, for SGIs and PPIs).
     pub fn is_active(&self, cpu: usize, id: u32) -> bool {
         id < self.shape.intids && self.bit(cpu, id, |w| w.active)
@@ -334,6 +345,18 @@ impl Distributor {
     /// `equal_priorities_go_to_the_lowest_intid` and
     /// `highest_pending_interrupt_skips_groups_the_cpu_interface_disables`.
     pub fn highest_pending(&self, cpu: usize, group0: bool, group1: bool) -> Option<Candidate> {
+        self.highest_pending_except(cpu, group0, group1, &IntIdSet::EMPTY)
+    }
+
+    /// [`highest_pending`](Self::highest_pending) among the interrupts not
+    /// in `except` (a hypervisor's listed interrupts).
+    pub fn highest_pending_except(
+        &self,
+        cpu: usize,
+        group0: bool,
+        group1: bool,
+        except: &IntIdSet,
+    ) -> Option<Candidate> {
         let ctlr = LocalRegisterCopy::<u32, CTLR::Register>::new(self.ctlr);
         let g0 = group0 && ctlr.is_set(CTLR::EnableGrp0);
         let g1 = group1 && ctlr.is_set(CTLR::EnableGrp1);
@@ -348,7 +371,8 @@ impl Distributor {
                 self.shared.get(w)?
             };
             let groups = if g0 { !b.group } else { 0 } | if g1 { b.group } else { 0 };
-            let mut cand = b.enabled & self.pending_word(cpu, w) & !b.active & groups;
+            let mut cand =
+                b.enabled & self.pending_word(cpu, w) & !b.active & groups & !except.word(w);
             while cand != 0 {
                 let id = w as u32 * 32 + cand.trailing_zeros();
                 cand &= cand - 1;
