@@ -105,6 +105,22 @@ pub struct CpuInterface<B> {
 }
 
 impl<B: RegisterBus> CpuInterface<B> {
+    /// The most interrupts one call of [`handle_pending`](Self::handle_pending)
+    /// or [`handle_pending_with`](Self::handle_pending_with) acknowledges:
+    /// 1132, every interrupt one CPU interface can have pending at once,
+    /// each taken once (INTIDs 0-1019, with SGIs 0-15 pending from up to
+    /// eight source CPUs each: 1020 + 7 x 16).
+    ///
+    /// The bound matters only for a frame whose GICC_IAR never reads a
+    /// special ID: one that reads as 0 (INTID 0, a valid SGI) because no
+    /// CPU interface is behind it, such as an absent CPU's GICV frame or a
+    /// GICV frame without the Virtualization Extensions, or an interrupt
+    /// that keeps firing while it is handled. The call then returns
+    /// instead of looping for ever; whatever is still pending keeps the
+    /// interrupt line asserted, so the CPU takes the exception again and
+    /// nothing is lost.
+    pub const MAX_HANDLED_PER_CALL: usize = 1020 + 7 * 16;
+
     /// The interface behind `bus`: the calling CPU's GICC, or GICV in a guest.
     pub const fn new(bus: B) -> Self {
         CpuInterface { bus }
@@ -186,13 +202,18 @@ impl<B: RegisterBus> CpuInterface<B> {
 
     /// Acknowledges every pending interrupt in turn, calls `handler` for
     /// each, and ends it afterwards (EOIR, plus DIR in split mode) so no
-    /// handler can forget. Returns how many were handled. A handler that
+    /// handler can forget. Returns how many were handled: stops when
+    /// GICC_IAR reads a special ID, or after
+    /// [`MAX_HANDLED_PER_CALL`](Self::MAX_HANDLED_PER_CALL). A handler that
     /// must leave some interrupts active uses
     /// [`handle_pending_with`](Self::handle_pending_with).
     pub fn handle_pending(&self, mut handler: impl FnMut(Acknowledged)) -> usize {
         let split = self.eoi_mode() == EoiMode::Split;
         let mut n = 0;
-        while let Some(ack) = self.acknowledge() {
+        while n < Self::MAX_HANDLED_PER_CALL {
+            let Some(ack) = self.acknowledge() else {
+                break;
+            };
             handler(ack);
             self.end_of_interrupt(ack);
             if split {
@@ -211,14 +232,18 @@ impl<B: RegisterBus> CpuInterface<B> {
     /// with HW = 1, whose EOI through GICV deactivates it: writing GICC_DIR
     /// for it would let it fire again before the guest has handled it. In
     /// combined mode GICC_EOIR deactivates every interrupt whatever the
-    /// handler returns. Returns how many were handled.
+    /// handler returns. Returns how many were handled, at most
+    /// [`MAX_HANDLED_PER_CALL`](Self::MAX_HANDLED_PER_CALL).
     pub fn handle_pending_with(
         &self,
         mut handler: impl FnMut(Acknowledged) -> Deactivation,
     ) -> usize {
         let split = self.eoi_mode() == EoiMode::Split;
         let mut n = 0;
-        while let Some(ack) = self.acknowledge() {
+        while n < Self::MAX_HANDLED_PER_CALL {
+            let Some(ack) = self.acknowledge() else {
+                break;
+            };
             let deactivation = handler(ack);
             self.end_of_interrupt(ack);
             if split && deactivation == Deactivation::Deactivate {
@@ -270,5 +295,62 @@ impl<B: RegisterBus> CpuInterface<B> {
     /// GICC_CTLR as a field-accessible copy.
     pub fn control(&self) -> LocalRegisterCopy<u32, CTLR::Register> {
         LocalRegisterCopy::new(self.ctlr().get())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use core::cell::Cell;
+
+    use super::*;
+
+    /// A frame that reads every register as 0, as an absent CPU's GICV
+    /// frame or a GICV without the Virtualization Extensions may: GICC_IAR
+    /// reads INTID 0, a valid SGI, for ever. Counts IAR reads and EOIR
+    /// writes, and gives up on a runaway loop.
+    #[derive(Default)]
+    struct ZeroFrame {
+        iar_reads: Cell<usize>,
+        eoirs: Cell<usize>,
+    }
+
+    impl RegisterBus for ZeroFrame {
+        fn read32(&self, offset: usize) -> u32 {
+            if offset == offset::IAR {
+                self.iar_reads.set(self.iar_reads.get() + 1);
+                assert!(self.iar_reads.get() < 100_000, "IAR read for ever");
+            }
+            0
+        }
+        fn write32(&self, offset: usize, value: u32) {
+            if offset == offset::EOIR {
+                assert_eq!(value, 0);
+                self.eoirs.set(self.eoirs.get() + 1);
+            }
+        }
+        fn read8(&self, _: usize) -> u8 {
+            0
+        }
+        fn write8(&self, _: usize, _: u8) {}
+    }
+
+    #[test]
+    fn handling_pending_interrupts_stops_after_a_bound_when_iar_never_reads_special() {
+        let cif = CpuInterface::new(ZeroFrame::default());
+        let mut seen = 0;
+        assert_eq!(
+            cif.handle_pending(|ack| {
+                assert_eq!(ack.intid(), IntId::new(0).unwrap());
+                seen += 1;
+            }),
+            CpuInterface::<ZeroFrame>::MAX_HANDLED_PER_CALL
+        );
+        assert_eq!(seen, 1132);
+        assert_eq!(cif.bus().iar_reads.get(), 1132);
+        assert_eq!(cif.bus().eoirs.get(), 1132, "each one ended");
+
+        let cif = CpuInterface::new(ZeroFrame::default());
+        assert_eq!(cif.handle_pending_with(|_| Deactivation::Deactivate), 1132);
+        assert_eq!(cif.bus().eoirs.get(), 1132);
     }
 }

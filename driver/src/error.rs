@@ -19,6 +19,9 @@ pub enum Error {
     },
     /// The operation needs an SGI (0-15).
     NotAnSgi(u32),
+    /// The operation needs a PPI (16-31): the INTID asked for (u32::MAX if
+    /// it is not representable).
+    NotAPpi(u32),
     /// The operation needs an SPI (32-1019): SGI and PPI targets and SGI
     /// trigger modes are fixed by the architecture.
     NotAnSpi(u32),
@@ -52,6 +55,30 @@ pub enum Error {
     AlreadyQueued(u32),
     /// The pending-interrupt queue is full; the interrupt was not accepted.
     QueueFull(u32),
+    /// List register `list_register` already holds virtual interrupt
+    /// `intid` as the other kind (HW = 0 against HW = 1), or forwarding
+    /// another physical interrupt: merging the request into it would either
+    /// rewrite the hardware register's PhysicalID or drop the request's
+    /// physical link. The request was not accepted and the register is
+    /// unchanged; inject it again once the guest has completed the
+    /// interrupt held there.
+    ConflictsWithListRegister {
+        /// The virtual INTID of the request.
+        intid: u32,
+        /// The list register holding it (GICH_LRn).
+        list_register: usize,
+    },
+    /// The pending queue already holds virtual interrupt `intid` as the
+    /// other kind (HW = 0 against HW = 1), or forwarding another physical
+    /// interrupt, `position` entries from its head (0: next to be
+    /// delivered). As for [`ConflictsWithListRegister`](Self::ConflictsWithListRegister),
+    /// nothing was changed.
+    ConflictsWithQueued {
+        /// The virtual INTID of the request.
+        intid: u32,
+        /// Where the queued entry is, counted from the head (0).
+        position: usize,
+    },
     /// Every list register is in use (GICH_LRn), so an interrupt that must
     /// be listed as it is (for example an active one) has no place.
     NoFreeListRegister,
@@ -76,6 +103,7 @@ impl fmt::Display for Error {
                 )
             }
             Error::NotAnSgi(n) => write!(f, "INTID {n} is not an SGI (0-15)"),
+            Error::NotAPpi(n) => write!(f, "INTID {n} is not a PPI (16-31)"),
             Error::NotAnSpi(n) => write!(f, "INTID {n} is not an SPI (32-1019)"),
             Error::IsAnSgi(n) => write!(f, "INTID {n} is an SGI, whose setting is fixed"),
             Error::PriorityNotImplemented {
@@ -102,6 +130,17 @@ impl fmt::Display for Error {
                 "virtual INTID {n} is already queued or in a list register"
             ),
             Error::QueueFull(n) => write!(f, "pending queue full; virtual INTID {n} not accepted"),
+            Error::ConflictsWithListRegister {
+                intid,
+                list_register,
+            } => write!(
+                f,
+                "list register {list_register} holds virtual INTID {intid} with another HW setting or physical ID"
+            ),
+            Error::ConflictsWithQueued { intid, position } => write!(
+                f,
+                "queue entry {position} holds virtual INTID {intid} with another HW setting or physical ID"
+            ),
             Error::NoFreeListRegister => f.write_str("every list register is in use"),
             Error::NoVcpuLoaded => f.write_str("no vCPU is loaded on the virtual interface"),
             Error::VcpuLoaded => f.write_str(

@@ -38,6 +38,15 @@ pub mod tag {
     /// model skips it. Payload: count u32 LE, then that many list-register
     /// values u32 LE, next to deliver first.
     pub const PENDING_QUEUE: u16 = 3;
+    /// The list registers whose EOI bit the driver set itself, not at the
+    /// caller's request (`VcpuContext` bytes only, written only when there
+    /// is one: with a single list register the driver sets it to learn
+    /// when to refill). Their completion is not reported. The model skips
+    /// it; without it every EOI bit is the caller's. Payload: u64 LE, one
+    /// bit per list register, each in use with HW = 0 and EOI = 1. Queued
+    /// interrupts never carry such a bit (an evicted one goes back without
+    /// it), so the queue needs no such record.
+    pub const DRIVER_EOI: u16 = 4;
 }
 
 /// Why saved state could not be written or read. On a read error nothing
@@ -95,6 +104,8 @@ pub struct Writer<'a> {
     /// Offset of the open section's header, if one is open.
     open: Option<usize>,
     overflow: bool,
+    /// Why the state cannot be written, if something refused it.
+    refused: Option<SnapshotError>,
 }
 
 impl<'a> Writer<'a> {
@@ -105,6 +116,7 @@ impl<'a> Writer<'a> {
             len: 0,
             open: None,
             overflow: false,
+            refused: None,
         };
         w.bytes(&MAGIC);
         w.u16(FORMAT_VERSION);
@@ -158,11 +170,25 @@ impl<'a> Writer<'a> {
         self.bytes(&v.to_le_bytes());
     }
 
+    /// Marks the snapshot as impossible to write: [`finish`](Self::finish)
+    /// then fails with `why` (the first reason given wins, and it is
+    /// reported before a buffer that is too small). A writer of a record
+    /// calls this for a value its reader would refuse, so nothing is
+    /// written that cannot be read back.
+    pub fn refuse(&mut self, why: SnapshotError) {
+        if self.refused.is_none() {
+            self.refused = Some(why);
+        }
+    }
+
     /// Closes the open section and returns the snapshot's length, or the
-    /// size the buffer would have needed.
+    /// size the buffer would have needed, or the reason given to
+    /// [`refuse`](Self::refuse).
     pub fn finish(mut self) -> Result<usize, SnapshotError> {
         self.end_section();
-        if self.overflow {
+        if let Some(why) = self.refused {
+            Err(why)
+        } else if self.overflow {
             Err(SnapshotError::BufferTooSmall { needed: self.len })
         } else {
             Ok(self.len)
@@ -233,8 +259,19 @@ pub struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    /// Checks the header of `data`.
+    /// Checks the header of `data` and that the whole section list is well
+    /// framed: every section header complete with its reserved field 0, and
+    /// every payload as long as its length says, up to the last byte
+    /// ([`SnapshotError::Truncated`] for stray bytes after the last
+    /// section). Every reader of this format starts here, so they all
+    /// refuse the same damaged input with the same error.
     pub fn new(data: &'a [u8]) -> Result<Self, SnapshotError> {
+        let reader = Self::header(data)?;
+        reader.validate()?;
+        Ok(reader)
+    }
+
+    fn header(data: &'a [u8]) -> Result<Self, SnapshotError> {
         let mut c = Cursor::new(data);
         if c.bytes(4).map_err(|_| SnapshotError::BadMagic)? != MAGIC {
             return Err(SnapshotError::BadMagic);
@@ -280,7 +317,8 @@ impl<'a> Reader<'a> {
         Ok(Some((tag, Cursor::new(payload))))
     }
 
-    /// Checks the whole section list is well formed (no truncation).
+    /// Checks the whole section list is well formed (no truncation); always
+    /// true of a reader [`new`](Self::new) returned.
     pub fn validate(&self) -> Result<(), SnapshotError> {
         let mut it = self.clone();
         while it.next_section()?.is_some() {}
@@ -335,8 +373,59 @@ mod tests {
             Reader::new(b"GICS\x09\0\0\0").unwrap_err(),
             SnapshotError::UnsupportedVersion(9)
         );
-        let r = Reader::new(b"GICS\x01\0\0\0\x02\0\0\0\x10\0\0\0").unwrap();
-        assert_eq!(r.validate(), Err(SnapshotError::Truncated));
+        assert_eq!(
+            Reader::new(b"GICS\x01\0\0\0\x02\0\0\0\x10\0\0\0").unwrap_err(),
+            SnapshotError::Truncated
+        );
+        assert_eq!(
+            Reader::new(b"GICS\x01\0\0\0\x02\0").unwrap_err(),
+            SnapshotError::Truncated
+        );
+        assert_eq!(
+            Reader::new(b"GICS\x01\0\0\0\x02\0\x01\0\0\0\0\0").unwrap_err(),
+            SnapshotError::Corrupt
+        );
+    }
+
+    #[test]
+    fn writing_refuses_a_record_that_reading_refuses() {
+        for count in [65u8, 100, 255] {
+            let record = VcpuRecord {
+                lr_count: count,
+                ..VcpuRecord::default()
+            };
+            let mut buf = [0u8; 2048];
+            assert_eq!(record.save(&mut buf), Err(SnapshotError::Oversized));
+            let mut w = Writer::new(&mut buf);
+            w.begin_section(tag::VIRT);
+            w.u8(1);
+            record.write(&mut w);
+            assert_eq!(w.finish(), Err(SnapshotError::Oversized));
+            // The same record, laid out by hand, is what reading refuses.
+            let mut w = Writer::new(&mut buf);
+            w.begin_section(tag::VIRT);
+            w.u8(1);
+            w.bytes(&[0; 12]);
+            w.u8(count);
+            for _ in 0..count {
+                w.u32(0);
+            }
+            let n = w.finish().unwrap();
+            assert_eq!(VcpuRecord::load(&buf[..n]), Err(SnapshotError::Oversized));
+        }
+        // Too small a buffer as well: the record's refusal is what is reported.
+        let record = VcpuRecord {
+            lr_count: 65,
+            ..VcpuRecord::default()
+        };
+        assert_eq!(record.save(&mut [0u8; 4]), Err(SnapshotError::Oversized));
+        let record = VcpuRecord {
+            lr_count: 64,
+            ..VcpuRecord::default()
+        };
+        let mut buf = [0u8; 512];
+        let n = record.save(&mut buf).unwrap();
+        assert_eq!(VcpuRecord::load(&buf[..n]), Ok(record));
     }
 }
 
@@ -374,19 +463,34 @@ impl Default for VcpuRecord {
     }
 }
 
+/// Most CPU interfaces a GICv2 has, so most records a VIRT section holds.
+const MAX_CPUS: u8 = 8;
+
 impl VcpuRecord {
-    /// Bytes this record takes when written.
+    /// Bytes this record takes when written (a record [`write`](Self::write)
+    /// refuses takes none).
     pub fn encoded_len(&self) -> usize {
-        13 + 4 * self.lr_count as usize
+        if self.lr_count as usize > crate::regs::gich::MAX_LIST_REGISTERS {
+            0
+        } else {
+            13 + 4 * self.lr_count as usize
+        }
     }
 
-    /// Appends the record to `w`.
+    /// Appends the record to `w`. A record claiming more than 64 list
+    /// registers, which [`read`](Self::read) refuses, is not written: `w`
+    /// is marked [refused](Writer::refuse) and its `finish` fails with
+    /// [`SnapshotError::Oversized`].
     pub fn write(&self, w: &mut Writer<'_>) {
+        let Some(lrs) = self.lrs.get(..self.lr_count as usize) else {
+            w.refuse(SnapshotError::Oversized);
+            return;
+        };
         w.u32(self.hcr);
         w.u32(self.vmcr);
         w.u32(self.apr);
         w.u8(self.lr_count);
-        for &lr in &self.lrs[..self.lr_count as usize] {
+        for &lr in lrs {
             w.u32(lr);
         }
     }
@@ -412,6 +516,8 @@ impl VcpuRecord {
 
     /// Writes a standalone snapshot holding only this record, as a
     /// [`tag::VIRT`] section for one CPU (count byte 1, then the record).
+    /// Fails with [`SnapshotError::Oversized`] for more than 64 list
+    /// registers, as [`load`](Self::load) would.
     pub fn save(&self, buf: &mut [u8]) -> Result<usize, SnapshotError> {
         let mut w = Writer::new(buf);
         w.begin_section(tag::VIRT);
@@ -421,14 +527,28 @@ impl VcpuRecord {
     }
 
     /// Reads a standalone snapshot written by [`save`](Self::save), or the
-    /// first CPU's record of any snapshot's [`tag::VIRT`] section.
+    /// first CPU's record of any snapshot's [`tag::VIRT`] section. As
+    /// strict as the model's `Gic::restore` on the same bytes: the framing
+    /// of every section is checked ([`Reader::new`]), and the VIRT section
+    /// must hold exactly its count of well-formed records (1-8; more is
+    /// [`SnapshotError::Oversized`], none or trailing bytes
+    /// [`SnapshotError::Corrupt`]).
     pub fn load(data: &[u8]) -> Result<Self, SnapshotError> {
         let mut c = Reader::new(data)?
             .find(tag::VIRT)?
             .ok_or(SnapshotError::MissingSection(tag::VIRT))?;
-        if c.u8()? == 0 {
+        let count = c.u8()?;
+        if count == 0 {
             return Err(SnapshotError::Corrupt);
         }
-        Self::read(&mut c)
+        if count > MAX_CPUS {
+            return Err(SnapshotError::Oversized);
+        }
+        let first = Self::read(&mut c)?;
+        for _ in 1..count {
+            Self::read(&mut c)?;
+        }
+        c.finish()?;
+        Ok(first)
     }
 }

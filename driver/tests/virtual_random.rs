@@ -18,6 +18,10 @@ enum Op {
     /// Inject virtual SPI 32 + id at priority 8 * prio (below the guest PMR
     /// 0xF8), unless it is outstanding.
     Inject { id: u32, prio: u8 },
+    /// Inject again the `k`-th (mod how many) interrupt the guest holds
+    /// active and that is not pending again already: it becomes pending
+    /// and active.
+    Reinject { k: usize },
     /// The guest acknowledges whatever GICV_IAR gives it.
     Ack,
     /// The guest ends its most recently acknowledged interrupt.
@@ -29,6 +33,7 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => (0u32..20, 0u8..31).prop_map(|(id, prio)| Op::Inject { id, prio }),
+        1 => any::<usize>().prop_map(|k| Op::Reinject { k }),
         3 => Just(Op::Ack),
         3 => Just(Op::Eoi),
         1 => any::<bool>().prop_map(|bytes| Op::Switch { bytes }),
@@ -45,7 +50,8 @@ struct World<'g> {
     active: Vec<(Acknowledged, u8)>,
     /// Ended by the guest, completion not yet reported.
     ended: BTreeSet<u32>,
-    /// Every id ever injected, acknowledged, reported completed.
+    /// Every id ever injected (once per instance made pending),
+    /// acknowledged, reported completed.
     injected: Vec<u32>,
     acked: Vec<u32>,
     completed: Vec<u32>,
@@ -91,6 +97,13 @@ impl<'g> World<'g> {
             for c in &s.completed {
                 let id = c.intid().get();
                 prop_assert!(self.ended.remove(&id), "{id} completed but not ended");
+                // One completion for a list register's whole life: every
+                // instance made pending in it has ended.
+                prop_assert!(
+                    !self.waiting.contains_key(&id)
+                        && !self.active.iter().any(|(a, _)| a.intid().get() == id),
+                    "{id} completed with an instance still outstanding"
+                );
                 self.completed.push(id);
             }
         }
@@ -116,13 +129,45 @@ impl<'g> World<'g> {
                     self.injected.push(id);
                 }
             }
+            Op::Reinject { k } => {
+                let again: Vec<(u32, u8)> = self
+                    .active
+                    .iter()
+                    .map(|&(a, p)| (a.intid().get(), p))
+                    .filter(|(id, _)| !self.waiting.contains_key(id))
+                    .collect();
+                if !again.is_empty() {
+                    let (id, prio) = again[k % again.len()];
+                    let lr = ListRegister::software(
+                        IntId::new(id).unwrap(),
+                        Priority(prio),
+                        Group::Group0,
+                    )
+                    .unwrap()
+                    .with_eoi_maintenance();
+                    self.vif.inject(lr).unwrap();
+                    self.waiting.insert(id, prio);
+                    self.injected.push(id);
+                }
+            }
             Op::Ack => {
                 if let Some(ack) = self.guest.acknowledge() {
                     let id = ack.intid().get();
+                    prop_assert!(
+                        !self.active.iter().any(|(a, _)| a.intid() == ack.intid()),
+                        "{id} acknowledged while active"
+                    );
                     let prio = self.waiting.remove(&id);
                     prop_assert!(prio.is_some(), "{id} acknowledged but not waiting");
                     let prio = prio.unwrap();
-                    if let Some(best) = self.waiting.values().min() {
+                    // Only those not active can be taken: an active one's
+                    // new instance waits for its deactivation.
+                    let takeable = self
+                        .waiting
+                        .iter()
+                        .filter(|(w, _)| !self.active.iter().any(|(a, _)| a.intid().get() == **w))
+                        .map(|(_, p)| p);
+                    if let Some(best) = takeable.min() {
                         prop_assert!(
                             prio <= *best,
                             "{id} at {prio:#x} taken before a waiting one at {best:#x}"
@@ -175,9 +220,11 @@ proptest! {
 
     #[test]
     fn every_injected_interrupt_is_completed_once_in_priority_order(
+        list_registers in 1u8..=4,
         ops in proptest::collection::vec(op(), 1..160)
     ) {
-        let gic = SharedGic::new(Config::qemu_virt(1)).unwrap();
+        let virt = gic_model::VirtConfig { list_registers, ..gic_model::VirtConfig::QEMU };
+        let gic = SharedGic::new(Config::qemu_virt(1).with_virtualization(Some(virt))).unwrap();
         let mut w = World::new(&gic);
         for op in &ops {
             w.step(op)?;
@@ -189,8 +236,18 @@ proptest! {
         acked.sort();
         let mut completed = w.completed.clone();
         completed.sort();
-        prop_assert_eq!(&acked, &injected, "each acknowledged exactly once");
-        prop_assert_eq!(&completed, &injected, "each completion reported exactly once");
+        prop_assert_eq!(&acked, &injected, "each instance acknowledged exactly once");
+        // One completion per list register's life: an instance made pending
+        // again while active completes with the first.
+        let mut ids = injected.clone();
+        ids.dedup();
+        let mut completed_ids = completed.clone();
+        completed_ids.dedup();
+        prop_assert_eq!(&completed_ids, &ids, "every interrupt's completion reported");
+        prop_assert!(w.ended.is_empty());
+        if !w.acked.iter().enumerate().any(|(i, a)| w.acked[..i].contains(a)) {
+            prop_assert_eq!(&completed, &injected, "each completion reported exactly once");
+        }
         prop_assert_eq!(w.vif.queued_len(), 0);
         prop_assert_eq!(w.vif.in_use(), 0);
         prop_assert!(!gic.lock().maintenance(0));

@@ -33,9 +33,15 @@
 //! device tree ([`dtb`]), maps the guest's RAM and devices at stage 2, and
 //! enters the kernel at EL1 with x0 = its device tree. It serves PSCI
 //! ([`psci`]) and the vGIC, forwards the timers and the UART, injects an
-//! external abort for an access to nothing ([`inject`]), and stays silent
-//! on the guest's UART until the guest powers off; then it prints what it
-//! handled ([`stats`]) and leaves with the guest's status.
+//! external abort for an access to nothing ([`inject`]), and leaves with
+//! the guest's status when it powers off, after logging what it handled
+//! ([`stats`]).
+//!
+//! The hypervisor logs with defmt ([`defmt_log`]): its frames travel on
+//! the semihosting console, which `qemu-runner` decodes with this ELF's
+//! `.defmt` table, while the UART ([`uart`]) stays the guest's console
+//! (the built-in guest's and an external one's). `DEFMT_LOG` picks the
+//! level at build time (`info` by default).
 //!
 //! Either way the run ends with an exit status through semihosting
 //! ([`semihosting`]): 0 when the demo passed or the guest powered off.
@@ -52,6 +58,7 @@ mod asm;
 mod board;
 mod boot;
 mod cmdline;
+mod defmt_log;
 mod dtb;
 mod exceptions;
 mod guest;
@@ -78,14 +85,15 @@ use fdt::Fdt;
 use gic_driver::bus::Mmio;
 use gic_driver::regs::gicd;
 use gic_driver::{
-    Acknowledged, CpuInterfaceConfig, Distributor, DistributorConfig, EoiMode, IntId, SgiTarget,
+    Acknowledged, CpuInterfaceConfig, Distributor, DistributorConfig, EoiMode, IntId, IntIdKind,
+    SgiTarget,
 };
 use gic_model::{Frame, Width};
 
 use crate::cmdline::BootArgs;
 use crate::dtb::Region;
 use crate::semihosting::status;
-use crate::stats::ExitReason;
+use crate::stats::{ExitReason, Stats};
 use crate::vcpu::Vcpu;
 use crate::verdict::{Failure, ForwardedTimer, GuestRun};
 use crate::vm::{Hypercall, Stop, Vm};
@@ -109,12 +117,16 @@ const GUEST_TIMEOUT_US: u64 = 2_000_000;
 /// a zeroed `.bss`, at EL2, with every interrupt masked.
 #[no_mangle]
 pub extern "C" fn hypervisor_main() -> ! {
+    // The UART is the guest's console; the hypervisor logs through defmt.
     uart::Console::init();
-    println!("gic-demo: EL2 hypervisor on QEMU virt (GICv2)");
+    defmt::info!("gic-demo: EL2 hypervisor on QEMU virt (GICv2)");
 
     let el = CurrentEL.read(CurrentEL::EL);
     if el != 2 {
-        println!("started at EL{el}, not EL2: run QEMU with -machine virt,virtualization=on");
+        defmt::error!(
+            "started at EL{=u64}, not EL2: run QEMU with -machine virt,virtualization=on",
+            el
+        );
         semihosting::exit(status::NOT_AT_EL2);
     }
     exceptions::install();
@@ -124,8 +136,9 @@ pub extern "C" fn hypervisor_main() -> ! {
     let tree = match dtb::qemu_tree() {
         Ok(tree) => tree,
         Err(e) => {
-            println!(
-                "{e}: QEMU writes it only for an ELF linked at or above {:#x}",
+            defmt::error!(
+                "{}: QEMU writes it only for an ELF linked at or above {=usize:#x}",
+                defmt::Display2Format(&e),
                 board::HYPERVISOR_BASE
             );
             verdict::report(Err(Failure::Boot))
@@ -134,7 +147,7 @@ pub extern "C" fn hypervisor_main() -> ! {
     let args = match BootArgs::parse(dtb::bootargs(&tree)) {
         Ok(args) => args,
         Err(e) => {
-            println!("{e}");
+            defmt::error!("{}", defmt::Display2Format(&e));
             verdict::report(Err(Failure::Boot))
         }
     };
@@ -150,9 +163,11 @@ fn demo(tree: &Fdt) -> Result<(), Failure> {
     let gicd = initialise()?;
     phase1(&gicd)?;
 
-    println!("phase 2: an EL1 guest whose distributor is the vGIC, its interrupts through list registers");
+    defmt::info!(
+        "phase 2: an EL1 guest whose distributor is the vGIC, its interrupts through list registers"
+    );
     let mpidr = dtb::boot_cpu_mpidr(tree);
-    let mut vm = Vm::new(&gicd, mpidr, true)?;
+    let mut vm = Vm::new(&gicd, mpidr)?;
     virtual_interface(&vm);
     let ram = dtb::ram(tree).map_err(|_| Failure::Boot)?;
     stage_2(ram);
@@ -170,14 +185,15 @@ fn initialise() -> Result<Distributor<Mmio>, Failure> {
     let gicd = Distributor::new(unsafe { Mmio::new(board::GICD_BASE) });
     gicd.init(&DistributorConfig::default());
     let info = gicd.info();
-    println!(
-        "GICD: {} interrupt lines, {} CPU interface(s), security extensions {}, IIDR {:#010x}, implemented priority bits {:#04x}",
+    defmt::info!(
+        "GICD: {=u32} interrupt lines, {=u8} CPU interface(s), security extensions {=str}, IIDR {=u32:#010x}, implemented priority bits {=u8:#04x}",
         info.lines,
         info.cpus,
         if info.security_extensions { "present" } else { "absent" },
         info.iidr,
         info.implemented_priority,
     );
+    defmt::debug!("{}", info);
 
     // This CPU's interface: priority mask 0xF0 (everything at 0xA0 passes),
     // both groups signalled as IRQ, and split EOI: GICC_EOIR drops the
@@ -187,8 +203,8 @@ fn initialise() -> Result<Distributor<Mmio>, Failure> {
         eoi_mode: EoiMode::Split,
         ..CpuInterfaceConfig::default()
     })?;
-    println!(
-        "GICC: CTLR {:#x} (split EOI), priority mask {:#04x}, running priority {:#04x}",
+    defmt::info!(
+        "GICC: CTLR {=u32:#x} (split EOI), priority mask {=u8:#04x}, running priority {=u8:#04x}",
         irq::GICC.control().get(),
         irq::GICC.priority_mask().get(),
         irq::GICC.running_priority().get(),
@@ -213,12 +229,17 @@ fn phase1(gicd: &Distributor<Mmio>) -> Result<(), Failure> {
     // (the pattern Linux uses before writing GICD_SGIR).
     barrier::dsb(barrier::SY);
     gicd.send_sgi(DEMO_SGI, SgiTarget::SelfOnly)?;
-    println!("sent {DEMO_SGI} to this CPU (CPU interface {this_cpu})");
+    defmt::info!(
+        "sent {} to this CPU (CPU interface {=u8})",
+        DEMO_SGI,
+        this_cpu
+    );
 
     let delay = timer::ticks_from_micros(TIMER_DELAY_US);
     timer::arm_in(delay);
-    println!(
-        "armed the EL2 physical timer: {delay} ticks at {} Hz ({} ms)",
+    defmt::info!(
+        "armed the EL2 physical timer: {=u64} ticks at {=u64} Hz ({=u64} ms)",
+        delay,
         timer::frequency(),
         TIMER_DELAY_US / 1000
     );
@@ -235,10 +256,11 @@ fn phase1(gicd: &Distributor<Mmio>) -> Result<(), Failure> {
     timer::disarm();
 
     for ack in irq::received() {
-        println!("received {}", Describe(ack));
+        defmt::info!("received {}", Describe(ack));
+        defmt::debug!("as acknowledged: {}", ack);
     }
     if irq::count() > irq::CAPACITY {
-        println!("... and {} more", irq::count() - irq::CAPACITY);
+        defmt::info!("... and {=usize} more", irq::count() - irq::CAPACITY);
     }
     verdict::phase1(arrived, DEMO_SGI, this_cpu, irq::received(), irq::count())
 }
@@ -246,26 +268,27 @@ fn phase1(gicd: &Distributor<Mmio>) -> Result<(), Failure> {
 /// Shows the virtual interface (GICH) and what the VM forwards to it.
 fn virtual_interface(vm: &Vm) {
     let vtr = vm.virtual_interface();
-    println!(
-        "GICH: {} list registers, {} priority bits; maintenance interrupt INTID {}; forwarded with HW=1: INTIDs {}",
+    defmt::info!(
+        "GICH: {=u8} list registers, {=u8} priority bits; maintenance interrupt {}; forwarded with HW=1: {}",
         vtr.list_registers,
         vtr.priority_bits,
-        board::MAINTENANCE_INTID.get(),
-        Intids(&vm::FORWARDED),
+        board::MAINTENANCE_INTID,
+        vm::FORWARDED,
     );
+    defmt::debug!("{}", vtr);
 }
 
 /// Turns on stage-2 translation with `ram` as guest RAM.
 fn stage_2(ram: Region) {
     let s2 = stage2::enable(ram);
-    println!(
-        "stage 2 on: VTCR_EL2 {:#x} (4 KiB granule, 32-bit IPA, walk from level 1), VTTBR_EL2 {:#x} (VMID {})",
+    defmt::info!(
+        "stage 2 on: VTCR_EL2 {=u64:#x} (4 KiB granule, 32-bit IPA, walk from level 1), VTTBR_EL2 {=u64:#x} (VMID {=u64})",
         s2.vtcr,
         s2.vttbr,
         stage2::VMID,
     );
-    println!(
-        "guest map: RAM {:#010x}-{:#010x} (2 MiB blocks, Normal), UART {:#010x}, GICC {:#010x} -> GICV {:#010x} (Device), GICD {:#010x} trapped to the vGIC",
+    defmt::info!(
+        "guest map: RAM {=u64:#010x}-{=u64:#010x} (2 MiB blocks, Normal), UART {=usize:#010x}, GICC {=usize:#010x} -> GICV {=usize:#010x} (Device), GICD {=usize:#010x} trapped to the vGIC",
         s2.ram.base,
         s2.ram.end(),
         board::UART_BASE,
@@ -278,8 +301,8 @@ fn stage_2(ram: Region) {
 /// Runs the built-in guest until it reports, fails or times out.
 fn run_guest(vm: &mut Vm, mpidr: u64) -> Stop {
     let mut vcpu = Vcpu::new(guest::entry(), 0, guest::stack_top(), mpidr);
-    println!(
-        "entering the guest: ELR_EL2 {:#x}, SPSR_EL2 {:#x} (EL1h, DAIF masked), SP_EL1 {:#x}",
+    defmt::info!(
+        "entering the guest: ELR_EL2 {=u64:#x}, SPSR_EL2 {=u64:#x} (EL1h, DAIF masked), SP_EL1 {=u64:#x}",
         vcpu.regs().elr,
         vcpu.regs().spsr,
         guest::stack_top(),
@@ -303,15 +326,19 @@ fn run_guest(vm: &mut Vm, mpidr: u64) -> Stop {
         _ => "was stopped",
     };
     let s = &vm.stats;
-    println!(
-        "guest {how} after {} exits to EL2 (physical IRQ {}, GICD access {}, HVC {})",
+    defmt::info!(
+        "guest {=str} after {=u32} exits to EL2 (physical IRQ {=u32}, GICD access {=u32}, HVC {=u32})",
+        how,
         s.total_exits(),
         s.exits(ExitReason::Irq),
         s.exits(ExitReason::GicdAccess),
         s.exits(ExitReason::Hvc),
     );
     if let Stop::GuestFailed(esr) = stop {
-        println!("the guest took an unexpected exception, ESR_EL1 {esr:#x}");
+        defmt::error!(
+            "the guest took an unexpected exception, ESR_EL1 {=u64:#x}",
+            esr
+        );
     }
     stop
 }
@@ -327,11 +354,11 @@ fn raise_software(vm: &mut Vm) {
             .set_line(0, id, true)
             .and_then(|_| vm.vgic.set_line(0, id, false));
         if raised.is_err() {
-            println!("the vGIC refused to raise {id}");
+            defmt::error!("the vGIC refused to raise {}", id);
         }
     }
-    println!(
-        "raised vINTIDs {}-{} in the vGIC (edge-triggered): pending, to be listed by priority",
+    defmt::info!(
+        "raised vINTIDs {=u32}-{=u32} in the vGIC (edge-triggered): pending, to be listed by priority",
         guest::software_intid(0).get(),
         guest::software_intid(guest::SOFTWARE.len() - 1).get()
     );
@@ -348,27 +375,34 @@ fn report_guest(gicd: &Distributor<Mmio>, vm: &Vm, stop: Stop) -> Result<(), Fai
         } else {
             ""
         };
-        println!(
-            "guest received vINTID {} (priority {:#04x}){what}",
+        defmt::info!(
+            "guest received vINTID {=u32} (priority {=u8:#04x}){=str}",
             id.get(),
-            priority.get()
+            priority.get(),
+            what
         );
     }
     if guest::received() > guest::log().count() {
-        println!("... and {} more", guest::received() - guest::log().count());
+        defmt::info!(
+            "... and {=usize} more",
+            guest::received() - guest::log().count()
+        );
     }
 
     let vgic = vm.vgic.stats();
     let s = &vm.stats;
-    println!(
-        "vGIC: {} software interrupts through {} list registers, {} completions",
+    defmt::info!(
+        "vGIC: {=usize} software interrupts through {=u8} list registers, {=u64} completions",
         guest::SOFTWARE.len(),
         vm.virtual_interface().list_registers,
         vgic.completed,
     );
-    println!(
-        "vGIC: {} listed, {} folds, {} flushes; {} maintenance interrupts",
-        vgic.listed, vgic.folds, vgic.flushes, s.maintenance
+    defmt::info!(
+        "vGIC: {=u64} listed, {=u64} folds, {=u64} flushes; {=u32} maintenance interrupts",
+        vgic.listed,
+        vgic.folds,
+        vgic.flushes,
+        s.maintenance
     );
     let timer = ForwardedTimer {
         forwards: s.irqs_of(board::VIRT_TIMER_INTID.get()),
@@ -376,20 +410,20 @@ fn report_guest(gicd: &Distributor<Mmio>, vm: &Vm, stop: Stop) -> Result<(), Fai
         pending: gicd.is_pending(board::VIRT_TIMER_INTID)?,
     };
     if timer.deactivated_by_guest() {
-        println!(
-            "virtual timer forwarded with HW=1; physical INTID {} deactivated by the guest's EOI",
+        defmt::info!(
+            "virtual timer forwarded with HW=1; physical INTID {=u32} deactivated by the guest's EOI",
             board::VIRT_TIMER_INTID.get()
         );
     } else {
-        println!(
-            "virtual timer forwarded {} time(s); physical INTID {}: active {}, pending {}",
+        defmt::info!(
+            "virtual timer forwarded {=u32} time(s); physical INTID {=u32}: active {=bool}, pending {=bool}",
             timer.forwards,
             board::VIRT_TIMER_INTID.get(),
             timer.active,
             timer.pending,
         );
     }
-    println!("{}", s.summary());
+    s.log();
 
     // The EL2 physical timer is the hypervisor's own (watchdog, re-check).
     let other_irqs = s.irqs_total()
@@ -449,8 +483,8 @@ fn external_guest(tree: &Fdt, file: Region, args: &BootArgs) -> ! {
                     status::UNEXPECTED_EXCEPTION,
                 ),
             };
-            println!("\nhypervisor: the guest {what}");
-            println!("{stats}");
+            defmt::info!("the guest {=str}", what);
+            stats.log();
             semihosting::exit(code)
         }
         Err(failure) => verdict::report(Err(failure)),
@@ -459,11 +493,7 @@ fn external_guest(tree: &Fdt, file: Region, args: &BootArgs) -> ! {
 
 /// Checks and places the external guest, then runs it until it stops;
 /// returns how, and the hypervisor's counts as text.
-fn boot_external(
-    tree: &Fdt,
-    file: Region,
-    args: &BootArgs,
-) -> Result<(Stop, heapless::String<1024>), Failure> {
+fn boot_external(tree: &Fdt, file: Region, args: &BootArgs) -> Result<(Stop, Stats), Failure> {
     let ram = dtb::ram(tree).map_err(|e| boot_error(&e))?;
     let guest_ram = Region {
         base: board::GUEST_RAM_BASE as u64,
@@ -488,29 +518,27 @@ fn boot_external(
     let dtb_size = dtb::write_guest_tree(tree, &guest_tree, out).map_err(|e| boot_error(&e))?;
 
     let gicd = initialise()?;
-    let mut vm = Vm::new(&gicd, mpidr, false)?;
+    let mut vm = Vm::new(&gicd, mpidr)?;
     let s2 = stage2::enable(guest_ram);
-    println!(
-        "guest: {:?} at {:#x} (entry), RAM {:#x}-{:#x}, device tree {:#x} ({dtb_size} bytes), initrd {}; PSCI on HVC/SMC; the hypervisor is silent until the guest stops",
-        kernel.format,
+    defmt::info!(
+        "guest: {} at {=u64:#x} (entry), RAM {=u64:#x}-{=u64:#x}, device tree {=usize:#x} ({=usize} bytes), initrd {}; PSCI on HVC/SMC",
+        defmt::Debug2Format(&kernel.format),
         kernel.entry,
         s2.ram.base,
         s2.ram.end(),
         board::GUEST_DTB,
-        Initrd(args.initrd),
+        dtb_size,
+        defmt::Display2Format(&Initrd(args.initrd)),
     );
     let mut vcpu = Vcpu::new(kernel.entry, board::GUEST_DTB as u64, 0, mpidr);
     // The guest's own calls: none beyond PSCI.
     let stop = vm.run(&mut vcpu, None, |_, _| Hypercall::Return(u64::MAX));
-    let mut text = heapless::String::new();
-    // 1 KiB holds the summary; a longer one is cut.
-    let _ = fmt::write(&mut text, format_args!("{}", vm.stats.summary()));
-    Ok((stop, text))
+    Ok((stop, vm.stats))
 }
 
 /// Prints why the guest cannot start.
 fn boot_error(e: &dyn fmt::Display) -> Failure {
-    println!("cannot start the guest: {e}");
+    defmt::error!("cannot start the guest: {}", defmt::Display2Format(e));
     Failure::Boot
 }
 
@@ -527,29 +555,26 @@ fn wait_for(count: usize, timeout_us: u64) -> bool {
     true
 }
 
-/// Prints an acknowledged interrupt, e.g. "SGI 3 from CPU 0".
+/// Logs an acknowledged interrupt the way the GIC architecture names it,
+/// e.g. "SGI 3 from CPU 0" or "PPI 10 (INTID 26): EL2 physical timer".
 struct Describe(Acknowledged);
 
-impl fmt::Display for Describe {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl defmt::Format for Describe {
+    fn format(&self, f: defmt::Formatter) {
         let id = self.0.intid();
-        match self.0.source_cpu() {
-            Some(cpu) => write!(f, "{id} from CPU {cpu}"),
-            None if id == board::EL2_PHYS_TIMER_INTID => write!(f, "{id}: EL2 physical timer"),
-            None => write!(f, "{id}"),
+        let n = id.get();
+        match (id.kind(), self.0.source_cpu()) {
+            (IntIdKind::Sgi, Some(cpu)) => defmt::write!(f, "SGI {=u32} from CPU {=u8}", n, cpu),
+            (IntIdKind::Sgi, None) => defmt::write!(f, "SGI {=u32}", n),
+            (IntIdKind::Ppi, _) => {
+                defmt::write!(f, "PPI {=u32} (INTID {=u32})", n - 16, n);
+                if id == board::EL2_PHYS_TIMER_INTID {
+                    defmt::write!(f, ": EL2 physical timer");
+                }
+            }
+            (IntIdKind::Spi, _) => defmt::write!(f, "SPI {=u32} (INTID {=u32})", n - 32, n),
+            (IntIdKind::Special, _) => defmt::write!(f, "special INTID {=u32}", n),
         }
-    }
-}
-
-/// Prints INTIDs as "27, 30, 23, 33".
-struct Intids<'a>(&'a [IntId]);
-
-impl fmt::Display for Intids<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, id) in self.0.iter().enumerate() {
-            write!(f, "{}{}", if i == 0 { "" } else { ", " }, id.get())?;
-        }
-        Ok(())
     }
 }
 
@@ -565,9 +590,14 @@ impl fmt::Display for Initrd {
     }
 }
 
-/// Prints the panic on the UART and ends the run with a failure status.
+/// Logs the panic and ends the run with a failure status. A panic inside a
+/// log call goes to the UART: that log call's frame is still open.
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
-    println!("\n{info}");
+    if defmt_log::busy() {
+        println!("\npanic while logging: {info}");
+    } else {
+        defmt::error!("{}", defmt::Display2Format(info));
+    }
     semihosting::exit(status::PANIC)
 }

@@ -9,7 +9,7 @@ use gic_driver::regs::gicd::offset;
 use heapless::LinearMap;
 
 /// Why the guest exited to EL2.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, defmt::Format)]
 pub enum ExitReason {
     /// A physical IRQ.
     Irq,
@@ -165,6 +165,15 @@ impl Stats {
     /// The summary, for printing (one line per kind).
     pub fn summary(&self) -> Summary<'_> {
         Summary(self)
+    }
+
+    /// Logs the summary, one defmt line per kind (formatted here with
+    /// `core::fmt`: the lists' lengths vary).
+    pub fn log(&self) {
+        let text = alloc::format!("{}", self.summary());
+        for line in text.lines() {
+            defmt::info!("{=str}", line);
+        }
     }
 }
 

@@ -100,9 +100,7 @@ pub struct Vm<'a> {
     pub stats: Stats,
     /// The vCPU's MPIDR affinity, as the guest reads it.
     mpidr: u64,
-    /// Print the first trap of each class on the UART (the built-in
-    /// guest shares it; an external guest's UART is its own).
-    console: bool,
+    /// The trap classes logged so far (the first of each is).
     seen: u32,
 }
 
@@ -114,11 +112,7 @@ impl<'a> Vm<'a> {
     /// interrupt, the EL2 physical timer's and the forwarded ones enabled
     /// in the physical `gicd`,
     /// targeting EL2 (HCR_EL2.IMO), and `gicd` forwarding (GICD_CTLR).
-    pub fn new(
-        gicd: &'a Distributor<Mmio>,
-        mpidr: u64,
-        console: bool,
-    ) -> Result<Self, gic_vgic::Error> {
+    pub fn new(gicd: &'a Distributor<Mmio>, mpidr: u64) -> Result<Self, gic_vgic::Error> {
         // SAFETY: board::GICH_BASE is QEMU virt's GICH frame (this CPU's
         // view); the MMU is off at EL2, so it is Device memory, and only
         // this interface uses it.
@@ -140,7 +134,6 @@ impl<'a> Vm<'a> {
             gicd,
             stats: Stats::default(),
             mpidr,
-            console,
             seen: 0,
         })
     }
@@ -231,8 +224,8 @@ impl<'a> Vm<'a> {
         irq::GICC.handle_pending_with(|ack| {
             let id = ack.intid();
             self.stats.irq(id.get());
-            if !self.console && self.stats.irqs_of(id.get()) == 1 {
-                crate::hvlog!("first physical IRQ of INTID {}", id.get());
+            if self.stats.irqs_of(id.get()) == 1 {
+                defmt::info!("first physical IRQ of {}", id);
             }
             if id == board::MAINTENANCE_INTID {
                 // Counted before the fold; the fold and the flush after
@@ -316,13 +309,12 @@ impl<'a> Vm<'a> {
             };
         }
         self.stats.psci(psci::name(function));
-        if !self.console {
-            crate::hvlog!(
-                "PSCI {} ({function:#x}, x1 {:#x})",
-                psci::name(function),
-                regs.x[1]
-            );
-        }
+        defmt::info!(
+            "PSCI {=str} ({=u32:#x}, x1 {=u64:#x})",
+            psci::name(function),
+            function,
+            regs.x[1]
+        );
         match psci::call(function, [regs.x[1], regs.x[2], regs.x[3]], self.mpidr) {
             Outcome::Return(x0) => {
                 regs.x[0] = x0;
@@ -358,21 +350,18 @@ impl<'a> Vm<'a> {
         }
     }
 
-    /// Prints the first trap of each class (on the built-in guest's run).
+    /// Logs the first trap of each class.
     fn first(&mut self, reason: ExitReason, elr: u64) {
         let bit = 1 << reason as u32;
         if self.seen & bit == 0 {
             self.seen |= bit;
-            let (esr, far) = (ESR_EL2.get(), FAR_EL2.get());
-            if self.console {
-                crate::println!(
-                    "hypervisor: first {reason:?} exit: ESR_EL2 {esr:#010x}, ELR_EL2 {elr:#x}, FAR_EL2 {far:#x}"
-                );
-            } else {
-                crate::hvlog!(
-                    "first {reason:?} exit: ESR_EL2 {esr:#010x}, ELR_EL2 {elr:#x}, FAR_EL2 {far:#x}"
-                );
-            }
+            defmt::info!(
+                "first {} exit: ESR_EL2 {=u64:#010x}, ELR_EL2 {=u64:#x}, FAR_EL2 {=u64:#x}",
+                reason,
+                ESR_EL2.get(),
+                elr,
+                FAR_EL2.get()
+            );
         }
     }
 }

@@ -172,8 +172,8 @@ impl Gic {
     /// state for a model without it; `Truncated`, `Corrupt`, `BadMagic`,
     /// `MissingSection(BASE)`, `Oversized` for damaged input.
     pub fn restore(&mut self, data: &[u8]) -> Result<(), SnapshotError> {
+        // The same framing checks as every other reader of the format.
         let reader = Reader::new(data)?;
-        reader.validate()?;
         let mut base = reader
             .find(tag::BASE)?
             .ok_or(SnapshotError::MissingSection(tag::BASE))?;
@@ -294,9 +294,11 @@ impl Gic {
     }
 
     /// Loads CPU `cpu`'s virtual interface from a record written by
-    /// [`save_vcpu`](Self::save_vcpu) or the driver. Fails, changing
-    /// nothing, without virtualization, for an absent CPU, or for a record
-    /// with more list registers than configured
+    /// [`save_vcpu`](Self::save_vcpu) or the driver (the first record of
+    /// the VIRT section, read by [`VcpuRecord::load`], which refuses
+    /// damaged framing as [`restore`](Self::restore) does). Fails, changing
+    /// nothing, without virtualization, for an absent CPU, for damaged
+    /// input, or for a record with more list registers than configured
     /// ([`SnapshotError::ConfigMismatch`]) or invalid values.
     pub fn restore_vcpu(&mut self, cpu: u8, data: &[u8]) -> Result<(), ModelError> {
         self.vcpu(cpu)?;
@@ -337,8 +339,7 @@ mod tests {
             priority_bits: 8,
             virtualization: Some(VirtConfig {
                 list_registers: 64,
-                priority_bits: 5,
-                preemption_bits: 5,
+                ..VirtConfig::QEMU
             }),
         };
         let gic = Gic::new(big).unwrap();

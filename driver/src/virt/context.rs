@@ -128,8 +128,10 @@ impl<const Q: usize> VcpuContext<Q> {
     /// as [`VirtualInterface::inject`](super::VirtualInterface::inject), in
     /// memory: it reaches the GIC at the next restore. Fails with
     /// [`Error::VcpuLoaded`] if the context is resident (inject through the
-    /// interface instead) and [`Error::QueueFull`] if it must wait and the
-    /// queue is full.
+    /// interface instead), [`Error::ConflictsWithListRegister`] or
+    /// [`Error::ConflictsWithQueued`] if the virtual ID is held as the
+    /// other kind, and [`Error::QueueFull`] if it must wait and the queue
+    /// is full.
     pub fn inject(&mut self, lr: ListRegister) -> Result<Injection, Error> {
         if self.resident {
             return Err(Error::VcpuLoaded);
@@ -146,7 +148,8 @@ impl<const Q: usize> VcpuContext<Q> {
     }
 
     /// The architectural state as the snapshot record the model uses: HCR,
-    /// VMCR, APR and the list registers. The queue is not part of it (see
+    /// VMCR, APR and the list registers. The driver's own record, the queue
+    /// and which EOI bits it set itself, is not part of it (see
     /// [`save_bytes`](Self::save_bytes)).
     pub fn to_record(&self) -> VcpuRecord {
         let mut r = VcpuRecord {
@@ -161,7 +164,8 @@ impl<const Q: usize> VcpuContext<Q> {
         r
     }
 
-    /// A context from a snapshot record, with an empty queue. The list
+    /// A context from a snapshot record, with an empty queue; every EOI
+    /// bit in it is taken as the caller's (its completion is reported). The list
     /// registers that are valid, or hold an EOI maintenance condition, are
     /// in use. Fails if a list register value is not architecturally valid
     /// ([`Error::InvalidListRegisterValue`]), if two valid list registers
@@ -183,7 +187,7 @@ impl<const Q: usize> VcpuContext<Q> {
             if !raw::is_invalid(v)
                 && record.lrs[..i]
                     .iter()
-                    .any(|&w| !raw::is_invalid(w) && raw::key(w) == raw::key(v))
+                    .any(|&w| !raw::is_invalid(w) && raw::same_virtual_id(w, v))
             {
                 return Err(Error::InvalidListRegisterValue(v));
             }
@@ -197,7 +201,10 @@ impl<const Q: usize> VcpuContext<Q> {
 
     /// Writes a standalone snapshot: the [`tag::VIRT`] section exactly as
     /// [`VcpuRecord::save`] writes it, then, only if interrupts are queued,
-    /// a [`tag::PENDING_QUEUE`] section. Returns the length written.
+    /// a [`tag::PENDING_QUEUE`] section, and only if the driver set a list
+    /// register's EOI bit itself, a [`tag::DRIVER_EOI`] section, so the
+    /// context loads back meaning exactly the same. Returns the length
+    /// written.
     pub fn save_bytes(&self, buf: &mut [u8]) -> Result<usize, Error> {
         let mut w = Writer::new(buf);
         w.begin_section(tag::VIRT);
@@ -210,17 +217,39 @@ impl<const Q: usize> VcpuContext<Q> {
                 w.u32(v);
             }
         }
+        let added = self.ledger.eoi_added & self.ledger.in_use;
+        if added != 0 {
+            w.begin_section(tag::DRIVER_EOI);
+            w.u64(added);
+        }
         Ok(w.finish()?)
     }
 
     /// Reads a snapshot written by [`save_bytes`](Self::save_bytes) or by
     /// the model (the first CPU's record of its [`tag::VIRT`] section), and
-    /// the queue section if present. Fails if the queue holds more than `Q`
-    /// interrupts, or values that are not pending list registers, or
-    /// interrupts already in a list register or queued twice.
+    /// the queue and driver-EOI sections if present. Fails if the queue
+    /// holds more than `Q` interrupts, or values that are not pending list
+    /// registers, or interrupts queued twice or already in a valid list
+    /// register (except the pending half of one held back there, active
+    /// with the driver's EOI bit, see the [module rules](super)), and with
+    /// [`SnapshotError::Corrupt`] if the driver-EOI section names a list
+    /// register not in use, HW = 1, or without its EOI bit.
     pub fn load_bytes(data: &[u8]) -> Result<Self, Error> {
         let mut ctx = Self::from_record(&VcpuRecord::load(data)?)?;
-        if let Some(mut c) = Reader::new(data)?.find(tag::PENDING_QUEUE)? {
+        let reader = Reader::new(data)?;
+        if let Some(mut c) = reader.find(tag::DRIVER_EOI)? {
+            let added = c.u64()?;
+            c.finish()?;
+            let ours = |n: usize| {
+                let v = ctx.ledger.lrs[n];
+                !raw::is_hw(v) && v & raw::EOI != 0
+            };
+            if added & !ctx.ledger.in_use != 0 || !super::bits(added).all(ours) {
+                return Err(Error::Snapshot(SnapshotError::Corrupt));
+            }
+            ctx.ledger.eoi_added = added;
+        }
+        if let Some(mut c) = reader.find(tag::PENDING_QUEUE)? {
             let count = c.u32()? as usize;
             if count > Q {
                 return Err(Error::Snapshot(SnapshotError::Oversized));
@@ -228,12 +257,14 @@ impl<const Q: usize> VcpuContext<Q> {
             for _ in 0..count {
                 let v = c.u32()?;
                 let lr = ListRegister::decode(v)?;
-                let key = raw::key(v);
-                let in_lr = super::bits(ctx.ledger.in_use).any(|n| {
-                    let w = ctx.ledger.lrs[n];
-                    !raw::is_invalid(w) && raw::key(w) == key
+                let l = &ctx.ledger;
+                let in_lr = super::bits(l.in_use).any(|n| {
+                    let w = l.lrs[n];
+                    let held_back =
+                        raw::is_active_only(w) && raw::same_link(w, v) && l.eoi_added & 1 << n != 0;
+                    !raw::is_invalid(w) && raw::same_virtual_id(w, v) && !held_back
                 });
-                if lr.state() != LrState::Pending || in_lr || ctx.ledger.queue.contains_key(key) {
+                if lr.state() != LrState::Pending || in_lr || l.queue.claims(v) {
                     return Err(Error::InvalidListRegisterValue(v));
                 }
                 ctx.ledger

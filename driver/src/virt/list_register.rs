@@ -366,6 +366,8 @@ pub(crate) mod raw {
     pub const EOI: u32 = field_mask(&LR::EOI);
     const KEY_SW: u32 = field_mask(&LR::VirtualID) | field_mask(&LR::CPUID);
     const KEY_HW: u32 = field_mask(&LR::VirtualID);
+    const VIRTUAL_ID: u32 = field_mask(&LR::VirtualID);
+    const PHYSICAL_ID: u32 = field_mask(&LR::PhysicalID);
 
     /// State is Invalid.
     #[inline(always)]
@@ -381,6 +383,11 @@ pub(crate) mod raw {
     #[inline(always)]
     pub const fn has_pending(v: u32) -> bool {
         v & PENDING != 0
+    }
+    /// State is PendingActive.
+    #[inline(always)]
+    pub const fn is_pending_active(v: u32) -> bool {
+        v & STATE == STATE
     }
     /// State is exactly Active.
     #[inline(always)]
@@ -402,6 +409,32 @@ pub(crate) mod raw {
     #[inline(always)]
     pub const fn key(v: u32) -> u32 {
         v & if is_hw(v) { KEY_HW } else { KEY_SW }
+    }
+    /// The VirtualID field.
+    #[inline(always)]
+    pub const fn virtual_id(v: u32) -> u32 {
+        v & VIRTUAL_ID
+    }
+    /// Whether `a` and `b` claim the same virtual interrupt of the guest:
+    /// the same virtual ID, unless both are software SGIs from different
+    /// source CPUs (which the guest tells apart by GICV_IAR.CPUID). At most
+    /// one such entry may be valid or queued at a time.
+    #[inline(always)]
+    pub const fn same_virtual_id(a: u32, b: u32) -> bool {
+        virtual_id(a) == virtual_id(b) && (is_hw(a) || is_hw(b) || key(a) == key(b))
+    }
+    /// Whether `b` can merge into `a` (both claiming the same virtual
+    /// interrupt) without changing what either means: the same kind, and
+    /// for HW = 1 the same physical interrupt.
+    #[inline(always)]
+    pub const fn same_link(a: u32, b: u32) -> bool {
+        if is_hw(a) != is_hw(b) {
+            false
+        } else if is_hw(a) {
+            a & PHYSICAL_ID == b & PHYSICAL_ID
+        } else {
+            key(a) == key(b)
+        }
     }
     /// The Priority field (5 bits; lower is more urgent).
     #[inline(always)]

@@ -36,9 +36,28 @@
 //!
 //! An interrupt (virtual ID, plus source CPU for a software SGI) already in
 //! a list register is never given a second one: pending stays pending,
-//! active with HW = 0 becomes pending+active in place, active with HW = 1
+//! active with HW = 0 becomes pending+active in place (or has its pending
+//! state held back in the queue, see below), active with HW = 1
 //! is left alone (the physical distributor keeps it pending). One already
 //! queued is merged ([`Injection::AlreadyQueued`]).
+//!
+//! A request merges only into an entry of its own kind: HW = 0 into HW = 0
+//! (from the same source CPU), HW = 1 into HW = 1 forwarding the same
+//! physical interrupt. Any other meeting of the same virtual ID, in a list
+//! register that is still valid or in the queue, is refused and changes
+//! nothing ([`Error::ConflictsWithListRegister`](crate::Error::ConflictsWithListRegister),
+//! [`Error::ConflictsWithQueued`](crate::Error::ConflictsWithQueued)):
+//!
+//! * software into hardware: the EOI bit is bit 19 of a HW = 1 register,
+//!   PhysicalID\[9\], so adding it would make the guest's EOI deactivate
+//!   another physical interrupt and leave the forwarded one active;
+//! * hardware into software (or into hardware with another physical ID):
+//!   the software entry has no physical link to take the request's, so the
+//!   physical interrupt would stay active with nobody to deactivate it.
+//!
+//! The caller keeps the refused interrupt (a physical one stays active, as
+//! EL2 left it) and injects it again once the guest has completed the one
+//! held; nothing is lost silently.
 //!
 //! # Refilling, and no maintenance storm
 //!
@@ -48,6 +67,33 @@
 //! may have acknowledged it since) back to the head of its priority in the
 //! queue; active ones are never evicted. A full queue is an error
 //! ([`Error::QueueFull`](crate::Error::QueueFull)); nothing is dropped.
+//!
+//! # No priority inversion through pending+active
+//!
+//! A pending+active list register returns to pending when the guest
+//! deactivates its active instance, and no maintenance condition fires for
+//! that transition: left in place, it would be delivered before a more
+//! urgent interrupt waiting in the queue. So whenever a queued interrupt is
+//! more urgent than a software interrupt that is, or would be made,
+//! pending+active, the driver holds its pending state back: the register
+//! stays (or is rewritten) active only, with an EOI bit of the driver's,
+//! and the pending state waits in the queue by priority. The guest's
+//! deactivation then raises the EOI maintenance interrupt, whose refill
+//! delivers the more urgent interrupt first. A held-back interrupt takes
+//! no second list register while its active one is valid; its completion
+//! (if the caller asked for one) is reported once, when the last instance
+//! completes, as for a pending+active register. Cost: 1 read and at most
+//! 1 write, only when such a register meets a more urgent queued interrupt.
+//!
+//! The one exception: with the queue full there is no room to hold the
+//! pending state back, and the register is left pending+active. Its
+//! interrupt may then be delivered ahead of more urgent queued ones at
+//! most once per injection that made it pending+active (the guest takes
+//! it, and it is active only again), and only until the driver next
+//! balances the queue with room in it ([`refill`](VirtualInterface::refill),
+//! [`handle_maintenance`](VirtualInterface::handle_maintenance), or an
+//! [`inject`](VirtualInterface::inject) that has to queue), which holds
+//! it back.
 //!
 //! While something is queued the driver enables one refill condition in
 //! GICH_HCR, and none when the queue is empty:
@@ -60,7 +106,10 @@
 //!   free. NP seen with nothing free switches to UIE.
 //! * With a single list register UIE storms too: the driver sets the EOI
 //!   bit of that active software interrupt itself (its completion is not
-//!   reported), so its EOI maintenance interrupt triggers the refill. An
+//!   reported, and [`VcpuContext::save_bytes`] records that the bit is the
+//!   driver's, so it stays unreported after a byte round trip; an evicted
+//!   interrupt goes back to the queue without it), so its EOI maintenance
+//!   interrupt triggers the refill. An
 //!   active hardware interrupt cannot carry the EOI bit: then the queue is
 //!   refilled at the next `inject`, `refill` or `handle_maintenance`.
 //!

@@ -16,6 +16,11 @@
 //!   deactivates; completed: the register is free again.
 //! * An interrupt already queued is merged (pending is a state, not a count):
 //!   [`Injection::AlreadyQueued`].
+//! * Merging needs the same kind: HW = 0 into HW = 0, HW = 1 into HW = 1
+//!   with the same physical ID ([`raw::same_link`]). A request meeting a
+//!   valid register or a queue entry of the same virtual ID but another
+//!   kind or link is refused ([`Error::ConflictsWithListRegister`],
+//!   [`Error::ConflictsWithQueued`]) and nothing changes.
 //! * A merged request with the EOI bit (HW = 0) adds it to the register or
 //!   queue entry it merges into, and its completion is reported even if the
 //!   driver had set that bit itself ([`Ledger::settle`]).
@@ -26,6 +31,12 @@
 //!   takes it (after reading it, to be sure the guest has not acknowledged it
 //!   since); the evicted interrupt goes back to the head of its priority in
 //!   the queue. Active list registers are never evicted.
+//! * A software interrupt active in a list register whose pending state
+//!   would be delivered ahead of a more urgent queued interrupt (it is, or
+//!   would become, pending+active) has that pending state held back in the
+//!   queue instead; the register stays active with an EOI bit of the
+//!   driver's, whose maintenance interrupt releases it (see the module
+//!   docs of `virt`, "No priority inversion through pending+active").
 //! * A full queue refuses with [`Error::QueueFull`]; nothing is dropped.
 
 use heapless::Vec;
@@ -51,7 +62,10 @@ pub enum Injection {
     /// (its pending state is the physical distributor's): nothing written,
     /// unless the request added the EOI bit the register lacked (1 write).
     AlreadyInListRegister(usize),
-    /// Waiting in the queue for a list register.
+    /// Waiting in the queue for a list register. Also the new pending
+    /// state of an interrupt active in a list register while a more urgent
+    /// one waits: it is held back in the queue rather than made
+    /// pending+active.
     Queued,
     /// Already waiting in the queue; merged with that entry.
     AlreadyQueued,
@@ -159,26 +173,45 @@ impl<const Q: usize> PendingQueue<Q> {
     pub(crate) fn peek(&self) -> Option<u32> {
         self.entries.last().map(|e| e.lr)
     }
-    /// Takes the next interrupt to deliver.
-    pub(crate) fn pop(&mut self) -> Option<u32> {
-        self.entries.pop().map(|e| e.lr)
+    /// The first entry in delivery order for which `ok` holds: its index
+    /// (for [`remove_at`](Self::remove_at)) and value.
+    pub(crate) fn first_where(&self, mut ok: impl FnMut(u32) -> bool) -> Option<(usize, u32)> {
+        self.entries
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|(_, e)| ok(e.lr))
+            .map(|(i, e)| (i, e.lr))
+    }
+    /// Takes the entry at `index` (from [`first_where`](Self::first_where)).
+    pub(crate) fn remove_at(&mut self, index: usize) -> u32 {
+        self.entries.remove(index).lr
     }
 
-    /// Whether an interrupt with the same identity is queued.
-    pub(crate) fn contains_key(&self, key: u32) -> bool {
-        self.entries.iter().any(|e| raw::key(e.lr) == key)
-    }
-
-    /// If an interrupt with identity `key` is queued, adds the bits `extra`
-    /// (the EOI bit) to its value and returns true.
-    pub(crate) fn merge(&mut self, key: u32, extra: u32) -> bool {
-        match self.entries.iter_mut().find(|e| raw::key(e.lr) == key) {
-            Some(e) => {
-                e.lr |= extra;
-                true
+    /// Merges the request `req` into a queued entry claiming the same
+    /// virtual interrupt ([`raw::same_virtual_id`]), adding the bits
+    /// `extra` (the EOI bit) to it: `Ok(true)` if merged, `Ok(false)` if
+    /// none is queued, and `Err(position)` (0: the head) if the entry is of
+    /// another kind or physical link ([`raw::same_link`]), which is left
+    /// unchanged.
+    pub(crate) fn merge(&mut self, req: u32, extra: u32) -> Result<bool, usize> {
+        for (position, e) in self.entries.iter_mut().rev().enumerate() {
+            if !raw::same_virtual_id(e.lr, req) {
+                continue;
             }
-            None => false,
+            if !raw::same_link(e.lr, req) {
+                return Err(position);
+            }
+            e.lr |= extra;
+            return Ok(true);
         }
+        Ok(false)
+    }
+
+    /// Whether an entry claiming the same virtual interrupt as `v` is
+    /// queued ([`raw::same_virtual_id`]).
+    pub(crate) fn claims(&self, v: u32) -> bool {
+        self.entries.iter().any(|e| raw::same_virtual_id(e.lr, v))
     }
 
     /// The queued list-register values, next to deliver first.
@@ -266,8 +299,7 @@ impl<const Q: usize> Ledger<Q> {
     /// `None` when none is free. Refuses an interrupt already listed or
     /// queued.
     pub(crate) fn try_list(&mut self, avail: u64, v: u32) -> Result<Option<usize>, Error> {
-        let key = raw::key(v);
-        if bits(self.in_use).any(|n| raw::key(self.lrs[n]) == key) || self.queue.contains_key(key) {
+        if bits(self.in_use).any(|n| raw::same_virtual_id(self.lrs[n], v)) || self.queue.claims(v) {
             return Err(Error::AlreadyQueued(LR::VirtualID.read(v)));
         }
         let free = avail & !self.in_use;
@@ -307,16 +339,31 @@ impl<const Q: usize> Ledger<Q> {
         req: u32,
     ) -> Result<Injection, Error> {
         let key = raw::key(req);
+        let intid = raw::virtual_id(req);
         // A merged request keeps its EOI bit (HW = 0 only): the caller asked
         // to hear of the completion, and the driver must then report it.
         let eoi = if raw::is_hw(req) { 0 } else { req & raw::EOI };
         let eoi_bit = (eoi != 0) as u64;
         // Already in a list register?
         for n in bits(self.in_use) {
-            if raw::key(self.lrs[n]) != key {
+            if !raw::same_virtual_id(self.lrs[n], req) {
                 continue;
             }
             let v = self.refresh(port, n);
+            if !raw::same_link(v, req) {
+                // Another kind or physical link: merging would change the
+                // register's meaning or drop the request's.
+                if raw::is_invalid(v) {
+                    if raw::is_empty(v) {
+                        self.in_use &= !(1 << n);
+                    }
+                    continue;
+                }
+                return Err(Error::ConflictsWithListRegister {
+                    intid,
+                    list_register: n,
+                });
+            }
             if raw::has_pending(v) || (raw::is_active_only(v) && raw::is_hw(v)) {
                 if v & eoi != eoi {
                     self.put(port, n, v | eoi);
@@ -325,6 +372,25 @@ impl<const Q: usize> Ledger<Q> {
                 return Ok(Injection::AlreadyInListRegister(n));
             }
             if raw::is_active_only(v) {
+                if self.queue.claims(req) {
+                    // Its pending half already waits in the queue (held
+                    // back from a more urgent interrupt): merge there.
+                    break;
+                }
+                let urgent_waits = self
+                    .queue
+                    .peek()
+                    .is_some_and(|head| raw::priority(head) < raw::priority(v));
+                if urgent_waits && !self.queue.is_full() {
+                    // Pending+active in place would return to pending ahead
+                    // of the more urgent one when the guest deactivates it,
+                    // with no maintenance condition to say so: the new
+                    // pending state waits in the queue instead.
+                    let half = self.hold_back_pending(port, n, v) | eoi;
+                    // Room: checked above.
+                    let _ = self.queue.push(half);
+                    return Ok(Injection::Queued);
+                }
                 self.put(port, n, raw::to_pending_active(v) | eoi);
                 self.eoi_added &= !(eoi_bit << n);
                 return Ok(Injection::MadePendingActive(n));
@@ -336,8 +402,10 @@ impl<const Q: usize> Ledger<Q> {
             // else: completed with an EOI to report; it keeps its register
             // until handle_maintenance, and the new one needs another.
         }
-        if self.queue.merge(key, eoi) {
-            return Ok(Injection::AlreadyQueued);
+        match self.queue.merge(req, eoi) {
+            Ok(true) => return Ok(Injection::AlreadyQueued),
+            Ok(false) => {}
+            Err(position) => return Err(Error::ConflictsWithQueued { intid, position }),
         }
         // Fast path: the record shows a free list register and nothing waits.
         let free = avail & !self.in_use;
@@ -351,7 +419,6 @@ impl<const Q: usize> Ledger<Q> {
             self.reclaim_empty(port);
             free = avail & !self.in_use;
         }
-        let intid = raw::key(req) & low_bits(10) as u32;
         if self.queue.is_full() {
             if free == 0 {
                 return Err(Error::QueueFull(intid));
@@ -359,9 +426,9 @@ impl<const Q: usize> Ledger<Q> {
             // Make room: whichever of the queue's head and `req` comes first
             // takes the free register (the head on a tie: it arrived first).
             let n = free.trailing_zeros() as usize;
-            match self.queue.peek() {
-                Some(head) if raw::priority(head) <= raw::priority(req) => {
-                    self.queue.pop();
+            match self.next_placeable() {
+                Some((at, head)) if raw::priority(head) <= raw::priority(req) => {
+                    self.queue.remove_at(at);
                     self.put_new(port, n, head);
                 }
                 _ => {
@@ -376,10 +443,45 @@ impl<const Q: usize> Ledger<Q> {
         Ok(self.balance(port, avail, key).0)
     }
 
+    /// The next queued interrupt that may take a list register: the first
+    /// in delivery order whose virtual ID no valid list register holds (one
+    /// whose pending half was held back waits for its active half to be
+    /// deactivated and retired).
+    fn next_placeable(&self) -> Option<(usize, u32)> {
+        let (in_use, lrs) = (self.in_use, &self.lrs);
+        self.queue.first_where(|v| {
+            !bits(in_use).any(|n| !raw::is_invalid(lrs[n]) && raw::same_virtual_id(lrs[n], v))
+        })
+    }
+
+    /// Holds back the pending half of software list register `n` (value
+    /// `v`, active or pending+active): writes it active only, with an EOI
+    /// bit that is the driver's (1 write, none if it already had the bit),
+    /// so the guest's deactivation raises the EOI maintenance interrupt,
+    /// which refills. Returns the pending half as a queue value, carrying
+    /// the caller's EOI bit if the register had one: the completion is
+    /// reported once, when that last instance completes.
+    fn hold_back_pending<P: Port>(&mut self, port: &P, n: usize, v: u32) -> u32 {
+        let callers = if self.eoi_added & 1 << n != 0 {
+            0
+        } else {
+            v & raw::EOI
+        };
+        let active = raw::as_active(v) | raw::EOI;
+        if active != v {
+            self.put(port, n, active);
+        }
+        self.eoi_added |= 1 << n;
+        raw::as_pending(v & !raw::EOI) | callers
+    }
+
     /// Moves queued interrupts into list registers: into free ones first,
     /// then over lower-priority pending ones (evicting them back to the
-    /// queue). Reports where the interrupt with identity `watch` went, and
-    /// how many list registers were written.
+    /// queue). A lower-priority pending+active one gives up its pending
+    /// half to the queue instead ([`hold_back_pending`](Self::hold_back_pending)),
+    /// so it cannot return to pending ahead of a more urgent queued one.
+    /// Reports where the interrupt with identity `watch` went, and how many
+    /// list registers were written.
     pub(crate) fn balance<P: Port>(
         &mut self,
         port: &P,
@@ -388,15 +490,23 @@ impl<const Q: usize> Ledger<Q> {
     ) -> (Injection, usize) {
         let mut placed = Injection::Queued;
         let mut written = 0;
-        while let Some(head) = self.queue.peek() {
+        while let Some((at, head)) = self.next_placeable() {
             let free = avail & !self.in_use;
             let (n, evicted) = if free != 0 {
                 (free.trailing_zeros() as usize, None)
             } else {
-                let Some(n) = self.eviction_candidate(raw::priority(head)) else {
+                let split_ok = !self.queue.is_full();
+                let Some(n) = self.eviction_candidate(raw::priority(head), split_ok) else {
                     break;
                 };
                 let v = self.refresh(port, n);
+                if raw::is_pending_active(v) && !raw::is_hw(v) && split_ok {
+                    let half = self.hold_back_pending(port, n, v);
+                    // Room: checked above. The evicted half arrived before
+                    // anything queued of its priority.
+                    let _ = self.queue.push_front(half);
+                    continue;
+                }
                 if !raw::is_pending_only(v) {
                     // The guest moved it on since we wrote it: record that and look again.
                     if raw::is_empty(v) {
@@ -413,7 +523,7 @@ impl<const Q: usize> Ledger<Q> {
                 };
                 (n, Some(v))
             };
-            self.queue.pop();
+            self.queue.remove_at(at);
             if let Some(v) = evicted {
                 // Room: the head was just taken.
                 let _ = self.queue.push_front(v);
@@ -431,14 +541,19 @@ impl<const Q: usize> Ledger<Q> {
     }
 
     /// The lowest-priority list register the record says is pending (not
-    /// active), if it is strictly lower in priority than `than`.
-    fn eviction_candidate(&self, than: u32) -> Option<usize> {
-        let mut best: Option<(u32, usize)> = None;
+    /// active), or with `split_ok` pending+active with HW = 0, if it is
+    /// strictly lower in priority than `than`; a pending one before a
+    /// pending+active one of the same priority.
+    fn eviction_candidate(&self, than: u32, split_ok: bool) -> Option<usize> {
+        let mut best: Option<((u32, bool), usize)> = None;
         for n in bits(self.in_use) {
             let v = self.lrs[n];
             let p = raw::priority(v);
-            if raw::is_pending_only(v) && p > than && best.is_none_or(|(bp, _)| p >= bp) {
-                best = Some((p, n));
+            let pending = raw::is_pending_only(v);
+            let split = split_ok && raw::is_pending_active(v) && !raw::is_hw(v);
+            let score = (p, pending);
+            if (pending || split) && p > than && best.is_none_or(|(b, _)| score >= b) {
+                best = Some((score, n));
             }
         }
         best.map(|(_, n)| n)
@@ -514,7 +629,9 @@ impl<const Q: usize> Ledger<Q> {
 
     /// Which of UIE / NPIE the queue needs, given `nlr` list registers.
     ///
-    /// * Nothing queued: neither, so no maintenance interrupt stays asserted.
+    /// * Nothing queued, or only pending halves held back behind their
+    ///   active halves (released by those registers' EOI maintenance
+    ///   interrupts): neither, so no maintenance interrupt stays asserted.
     /// * Some list register pending (not pending+active): NPIE, which fires
     ///   once the guest has taken them all, when a register may be refilled.
     /// * All taken and active (nested or EOImode 1 guests): NP would be
@@ -524,7 +641,10 @@ impl<const Q: usize> Ledger<Q> {
     ///   neither: the queue is refilled at the next inject or maintenance
     ///   interrupt (an EOI-maintenance interrupt, for instance).
     pub(crate) fn wants(&self, nlr: usize) -> (bool, bool) {
-        if self.queue.is_empty() {
+        // A pending half held back behind its active half needs neither:
+        // that register's EOI bit raises the maintenance interrupt that
+        // releases it (UIE would storm while it waits).
+        if self.next_placeable().is_none() {
             return (false, false);
         }
         // Only a purely pending register counts: whether NP treats

@@ -268,20 +268,33 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
     ///
     /// * already in a list register: that register is read (1 read);
     ///   pending: nothing more; active with HW = 0: made pending+active in
-    ///   place (1 write); active with HW = 1: nothing (the distributor holds
+    ///   place (1 write), or, if a more urgent interrupt is queued, kept
+    ///   active with the new pending state queued behind it (returns
+    ///   [`Injection::Queued`]; see the [module rules](super#no-priority-inversion-through-pendingactive));
+    ///   active with HW = 1: nothing (the distributor holds
     ///   the physical pending state); a request with the EOI bit adds it
     ///   to a software register that lacks it (1 write), and that
     ///   completion is then reported;
     /// * already queued: merged (keeping a requested EOI bit);
+    /// * held as the other kind (a HW = 0 request meeting a HW = 1 register
+    ///   or queue entry of the same virtual ID, or the reverse), or HW = 1
+    ///   forwarding another physical interrupt: refused, nothing written.
+    ///   A software request never touches a hardware register (its EOI bit
+    ///   would be PhysicalID\[9\] there), and a hardware request never
+    ///   loses its physical link in a software entry: the caller still
+    ///   holds the physical interrupt, active, and injects it again once
+    ///   the guest has completed the one held (see the [module
+    ///   rules](super#one-list-register-per-interrupt));
     /// * a list register free by the driver's record: 1 write, no read;
     /// * otherwise GICH_ELRSR is read for registers the guest finished
     ///   with; if none, the interrupt is queued (or takes a lower-priority
     ///   pending register, 1 read + 1 write) and GICH_HCR.NPIE or UIE is set
     ///   so a maintenance interrupt asks for the refill.
     ///
-    /// Fails with [`Error::QueueFull`] (nothing changed) when it must wait
-    /// and the queue is full, and [`Error::NoVcpuLoaded`] between `save`
-    /// and `restore`.
+    /// Fails, changing nothing, with [`Error::ConflictsWithListRegister`] or
+    /// [`Error::ConflictsWithQueued`] for a request of the other kind (see
+    /// above), with [`Error::QueueFull`] when it must wait and the queue is
+    /// full, and with [`Error::NoVcpuLoaded`] between `save` and `restore`.
     pub fn inject(&mut self, lr: ListRegister) -> Result<Injection, Error> {
         if !self.loaded {
             return Err(Error::NoVcpuLoaded);
