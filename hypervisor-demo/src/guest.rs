@@ -14,15 +14,20 @@
 //!    GICD_TYPER, makes the software interrupts (SPIs 40-47, [`SOFTWARE`])
 //!    edge-triggered at their priorities and enables them, enables its
 //!    timer's PPI 11 (INTID 27) at 0xA0, and enables the distributor;
-//! 3. it tells the hypervisor with `hvc #0`, x0 = [`hvc::READY`]: the
+//! 3. it probes three accesses the hypervisor cannot serve as loads
+//!    ([`probe_aborts`]): a halfword GICD read (reads zero), a GICD load
+//!    pair without a syndrome and a load from an IPA with nothing behind it
+//!    (each takes an injected synchronous external abort, which its
+//!    synchronous vector records and skips);
+//! 4. it tells the hypervisor with `hvc #0`, x0 = [`hvc::READY`]: the
 //!    hypervisor raises the 8 software interrupts' lines in the vGIC;
-//! 4. it initialises its GIC CPU interface at 0x0801_0000 with the driver's
+//! 5. it initialises its GIC CPU interface at 0x0801_0000 with the driver's
 //!    [`CpuInterface`] (underneath, the GICV frame): priority mask 0xF8
 //!    (GICV implements 5 priority bits), combined EOI;
-//! 5. it arms its virtual timer (CNTV_*_EL0, PPI 11 = INTID 27);
-//! 6. it unmasks IRQs and logs every virtual interrupt it acknowledges
+//! 6. it arms its virtual timer (CNTV_*_EL0, PPI 11 = INTID 27);
+//! 7. it unmasks IRQs and logs every virtual interrupt it acknowledges
 //!    (GICV_IAR), with the running priority (GICV_RPR) while it is active;
-//! 7. once it has [`EXPECTED`] interrupts (or after a deadline on the
+//! 8. once it has [`EXPECTED`] interrupts (or after a deadline on the
 //!    virtual counter), it reports to the hypervisor with `hvc #0`,
 //!    x0 = [`hvc::DONE`]. The log stays in memory for the hypervisor.
 //!
@@ -31,7 +36,7 @@
 //! interrupt behind it (the hypervisor forwarded it with HW = 1).
 
 use core::arch::{asm, global_asm};
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use aarch64_cpu::asm::barrier;
 use aarch64_cpu::registers::{
@@ -111,7 +116,8 @@ static LOG: [AtomicU32; LOG_CAPACITY] = [const { AtomicU32::new(0) }; LOG_CAPACI
 static LOG_LEN: AtomicUsize = AtomicUsize::new(0);
 
 // SAFETY (of the whole block): the vector table is 2 KiB aligned as
-// VBAR_EL1 requires and every entry fits in 0x80 bytes. `guest_irq` saves
+// VBAR_EL1 requires and every entry fits in 0x80 bytes. `guest_irq` and
+// `guest_sync` save
 // every register the AAPCS64 lets the Rust handler clobber (x0-x18, x30,
 // q0-q31, FPCR, FPSR) on a 16-byte aligned frame on the guest's stack and
 // restores them before `eret`. `guest_start` only writes CPACR_EL1 and
@@ -134,8 +140,10 @@ guest_vectors:
     guest_trap 1
     guest_trap 2
     guest_trap 3
-    // Current EL with SP_EL1: an IRQ (from GICV) is the one expected.
-    guest_trap 4
+    // Current EL with SP_EL1: an IRQ (from GICV), and the synchronous
+    // external aborts the probes expect.
+    .balign 0x80
+    b       guest_sync
     .balign 0x80
     b       guest_irq
     guest_trap 6
@@ -154,7 +162,9 @@ guest_vectors:
     .equ    GUEST_FRAME_FPCR, 160
     .equ    GUEST_FRAME_Q, 176
 
-guest_irq:
+    // A handler entry: saves what a Rust call may clobber, calls
+    // `handler`, restores, returns from the exception.
+    .macro guest_handler handler
     sub     sp, sp, #GUEST_FRAME
     "#,
     caller_saved_x!(stp),
@@ -166,7 +176,7 @@ guest_irq:
     "#,
     q_regs!(stp, x0),
     r#"
-    bl      guest_irq_handler
+    bl      \handler
 
     add     x0, sp, #GUEST_FRAME_Q
     "#,
@@ -180,6 +190,12 @@ guest_irq:
     r#"
     add     sp, sp, #GUEST_FRAME
     eret
+    .endm
+
+guest_irq:
+    guest_handler guest_irq_handler
+guest_sync:
+    guest_handler guest_sync_handler
 
     // The guest's entry point (ELR_EL2 of its first entry).
     .global guest_start
@@ -281,6 +297,7 @@ extern "C" fn guest_main() -> ! {
         board::VIRT_TIMER_INTID.get(),
         TIMER_PRIORITY.get()
     );
+    probe_aborts();
     call(hvc::READY, 0);
 
     // Its CPU interface: a priority mask of 0xF8 lets every implemented
@@ -320,6 +337,123 @@ extern "C" fn guest_main() -> ! {
     DAIF.modify(DAIF::I::Masked);
 
     hypercall(hvc::DONE, received() as u64);
+}
+
+/// The synchronous exception a probe expects: set before the access, and
+/// cleared, with ESR_EL1 and FAR_EL1 recorded, by `guest_sync_handler`.
+static EXPECTING: AtomicU32 = AtomicU32::new(0);
+/// ESR_EL1 of the last expected exception.
+static SEEN_ESR: AtomicU64 = AtomicU64::new(0);
+/// FAR_EL1 of the last expected exception.
+static SEEN_FAR: AtomicU64 = AtomicU64::new(0);
+
+/// An IPA where stage 2 maps nothing (QEMU's first virtio-mmio transport,
+/// which the hypervisor does not give the guest).
+pub const UNMAPPED_IPA: u64 = 0x0A00_0000;
+
+/// What the probes saw: a halfword GICD read's value, and the ESR_EL1 and
+/// FAR_EL1 of the two aborts (a GICD load pair, an unmapped IPA).
+#[derive(Clone, Copy, Default)]
+pub struct Probes {
+    /// LDRH of GICD_TYPER: a width GICD does not allow reads as zero.
+    pub halfword: u64,
+    /// LDP from GICD (no syndrome, ISV = 0): ESR_EL1, FAR_EL1, or zeros if
+    /// no exception was taken.
+    pub pair: (u64, u64),
+    /// LDR from [`UNMAPPED_IPA`]: ESR_EL1, FAR_EL1.
+    pub unmapped: (u64, u64),
+}
+
+static PROBES: [AtomicU64; 5] = [const { AtomicU64::new(0) }; 5];
+
+/// What the probes saw (for the hypervisor, once the guest is done).
+pub fn probes() -> Probes {
+    let v = |i: usize| PROBES[i].load(Ordering::Relaxed);
+    Probes {
+        halfword: v(0),
+        pair: (v(1), v(2)),
+        unmapped: (v(3), v(4)),
+    }
+}
+
+/// Accesses the hypervisor cannot serve as loads and stores: the
+/// architecture's answers are RAZ/WI for a width GICD does not allow, and
+/// a synchronous external abort (injected by the hypervisor) for a GICD
+/// access without a syndrome and for an IPA with nothing behind it. Each
+/// abort is taken by `guest_sync_handler`, which skips the instruction.
+fn probe_aborts() {
+    let halfword: u64;
+    // SAFETY: a load from the guest's GICD page, which the hypervisor
+    // emulates; it changes no memory.
+    unsafe {
+        asm!("ldrh {v:w}, [{a}]", v = out(reg) halfword,
+             a = in(reg) board::GICD_BASE + gicd::offset::TYPER, options(nostack, readonly))
+    };
+    PROBES[0].store(halfword, Ordering::Relaxed);
+    crate::println!("guest: a halfword read of its GICD_TYPER reads {halfword:#x} (RAZ)");
+
+    let pair = expect_abort(|| {
+        // SAFETY: a load pair from the guest's GICD page: it has no
+        // syndrome, so the hypervisor injects an external abort, which
+        // guest_sync_handler takes and skips; no memory is written.
+        unsafe {
+            asm!("ldp {a:w}, {b:w}, [{p}]", a = out(reg) _, b = out(reg) _,
+                 p = in(reg) board::GICD_BASE, options(nostack, readonly))
+        };
+    });
+    PROBES[1].store(pair.0, Ordering::Relaxed);
+    PROBES[2].store(pair.1, Ordering::Relaxed);
+    crate::println!(
+        "guest: a load pair from its GICD took an external abort: ESR_EL1 {:#x}, FAR_EL1 {:#x}",
+        pair.0,
+        pair.1
+    );
+
+    let unmapped = expect_abort(|| {
+        // SAFETY: a load from an IPA stage 2 leaves unmapped: the
+        // hypervisor injects an external abort, which guest_sync_handler
+        // takes and skips; no memory is written.
+        unsafe {
+            asm!("ldr {v:w}, [{p}]", v = out(reg) _, p = in(reg) UNMAPPED_IPA,
+                 options(nostack, readonly))
+        };
+    });
+    PROBES[3].store(unmapped.0, Ordering::Relaxed);
+    PROBES[4].store(unmapped.1, Ordering::Relaxed);
+    crate::println!(
+        "guest: a read of IPA {UNMAPPED_IPA:#x} (nothing there) took an external abort: ESR_EL1 {:#x}, FAR_EL1 {:#x}",
+        unmapped.0,
+        unmapped.1
+    );
+}
+
+/// Runs `access`, which must take one synchronous exception; returns its
+/// ESR_EL1 and FAR_EL1 (zeros if none was taken).
+fn expect_abort(access: impl FnOnce()) -> (u64, u64) {
+    SEEN_ESR.store(0, Ordering::Relaxed);
+    SEEN_FAR.store(0, Ordering::Relaxed);
+    EXPECTING.store(1, Ordering::Relaxed);
+    access();
+    EXPECTING.store(0, Ordering::Relaxed);
+    (
+        SEEN_ESR.load(Ordering::Relaxed),
+        SEEN_FAR.load(Ordering::Relaxed),
+    )
+}
+
+/// Called by `guest_sync` for a synchronous exception at EL1: one a probe
+/// expects is recorded and its instruction skipped (ELR_EL1 += 4); any
+/// other is a failure.
+#[no_mangle]
+extern "C" fn guest_sync_handler() {
+    let esr = ESR_EL1.get();
+    if EXPECTING.load(Ordering::Relaxed) == 0 {
+        fail(esr);
+    }
+    EXPECTING.store(0, Ordering::Relaxed);
+    SEEN_ESR.store(esr, Ordering::Relaxed);
+    SEEN_FAR.store(FAR_EL1.get(), Ordering::Relaxed);
+    ELR_EL1.set(ELR_EL1.get() + 4);
 }
 
 /// Programs the guest's distributor (through the vGIC): the software

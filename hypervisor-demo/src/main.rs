@@ -445,6 +445,7 @@ fn report_guest(gicd: &Distributor<Mmio>, vm: &Vm, stop: Stop) -> Result<(), Fai
             s.gicd_refused + vgic.unsupported_accesses as u32,
         ),
         injected,
+        probes: guest::probes(),
     })
 }
 

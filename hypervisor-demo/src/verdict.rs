@@ -18,11 +18,15 @@
 //!   every list register empty);
 //! * the timer was forwarded once and the guest's EOI deactivated the
 //!   physical interrupt (neither active nor pending now);
-//! * the guest programmed its distributor through the vGIC (every GICD
-//!   access served, none refused): it is enabled, the software interrupts
-//!   and the timer are enabled at their priorities, and none of them is
-//!   left pending or active;
-//! * no other physical interrupt arrived and no exception was injected.
+//! * the guest programmed its distributor through the vGIC: it is enabled,
+//!   the software interrupts and the timer are enabled at their
+//!   priorities, and none of them is left pending or active;
+//! * the guest's probes got the architecture's answers: a halfword GICD
+//!   read reads zero (RAZ), a GICD load pair (no syndrome) and a load from
+//!   an IPA with nothing behind it each take a synchronous external abort
+//!   (ESR_EL1 0x96000010) at their address; exactly those two accesses
+//!   were refused and those two aborts injected;
+//! * no other physical interrupt arrived.
 
 use gic_driver::{Acknowledged, IntId, Priority};
 
@@ -206,6 +210,28 @@ pub struct GuestRun<L> {
     pub gicd_accesses: (u32, u32),
     /// Exceptions the hypervisor injected into the guest.
     pub injected: u32,
+    /// What the guest's probes of unservable accesses saw.
+    pub probes: guest::Probes,
+}
+
+/// ESR_EL1 of the synchronous external abort the hypervisor injects for a
+/// data access from EL1: EC 0x25 (data abort, same EL), IL, FSC 0b010000.
+pub const INJECTED_DATA_ABORT: u64 = 0x25 << 26 | 1 << 25 | 0b01_0000;
+/// The probes' accesses the vGIC cannot serve: a halfword read (RAZ) and a
+/// load pair without a syndrome (an abort).
+const REFUSED: u32 = 2;
+/// The probes' aborts: the GICD load pair, the unmapped IPA.
+const INJECTED: u32 = 2;
+
+impl guest::Probes {
+    /// Each probe saw what the architecture says: the halfword read as
+    /// zero; both loads took a synchronous external abort at their
+    /// address.
+    pub fn as_architected(&self) -> bool {
+        self.halfword == 0
+            && self.pair == (INJECTED_DATA_ABORT, board::GICD_BASE as u64)
+            && self.unmapped == (INJECTED_DATA_ABORT, guest::UNMAPPED_IPA)
+    }
 }
 
 /// Every interrupt the guest gets: the software ones and its timer.
@@ -229,14 +255,19 @@ pub fn phase2(run: GuestRun<impl Iterator<Item = (IntId, Priority)>>) -> Result<
         ));
     }
     let (accesses, refused) = run.gicd_accesses;
-    if !run.programmed_and_quiet || accesses == 0 || refused != 0 {
+    if !run.programmed_and_quiet || accesses == 0 || refused != REFUSED {
         return Err(Failure::WrongInterrupts(
             "the guest's distributor was not programmed through the vGIC, or interrupts were left in it",
         ));
     }
-    if run.other_irqs != 0 || run.injected != 0 {
+    if !run.probes.as_architected() || run.injected != INJECTED {
+        return Err(Failure::Exception(
+            "an access the vGIC cannot serve, or to nothing, was not answered as the architecture says",
+        ));
+    }
+    if run.other_irqs != 0 {
         return Err(Failure::WrongInterrupts(
-            "unexpected physical interrupts or injected exceptions during the guest's run",
+            "unexpected physical interrupts during the guest's run",
         ));
     }
     Ok(())
