@@ -108,10 +108,10 @@ impl<'a> Vm<'a> {
     /// A VM whose vCPU has MPIDR affinity `mpidr`: the vGIC in its reset
     /// state with QEMU's 288 lines, the virtual interface reset
     /// ([`VirtualInterface::init`]: GICH_HCR, the list registers, GICH_APR
-    /// and GICH_VMCR cleared), [`FORWARDED`] forwarded, and the maintenance
+    /// and GICH_VMCR cleared), [`FORWARDED`] forwarded, the maintenance
     /// interrupt, the EL2 physical timer's and the forwarded ones enabled
-    /// in the physical `gicd`,
-    /// targeting EL2 (HCR_EL2.IMO), and `gicd` forwarding (GICD_CTLR).
+    /// in the physical `gicd`, targeting EL2 (HCR_EL2.IMO), and `gicd`
+    /// forwarding (GICD_CTLR).
     pub fn new(gicd: &'a Distributor<Mmio>, mpidr: u64) -> Result<Self, gic_vgic::Error> {
         // SAFETY: board::GICH_BASE is QEMU virt's GICH frame (this CPU's
         // view); the MMU is off at EL2, so it is Device memory, and only
