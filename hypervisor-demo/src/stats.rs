@@ -85,9 +85,9 @@ pub struct Stats {
     irqs_other: u32,
     /// PSCI calls, by function name.
     psci: LinearMap<&'static str, u32, 12>,
-    /// GICD accesses the architecture does not allow (a halfword or
-    /// doubleword: RAZ/WI), or with no syndrome (ISV = 0: an external
-    /// abort injected).
+    /// GICD accesses with no syndrome (ISV = 0): an external abort
+    /// injected. (Those of a width GICD does not allow, read as zero and
+    /// ignored, are the vGIC's `Stats::unsupported_accesses`.)
     pub gicd_refused: u32,
 }
 
@@ -197,7 +197,7 @@ impl fmt::Display for Summary<'_> {
             }
         }
         if s.gicd_refused != 0 {
-            write!(f, " ({} refused)", s.gicd_refused)?;
+            write!(f, " ({} without a syndrome)", s.gicd_refused)?;
         }
         write!(
             f,
