@@ -3,7 +3,7 @@
 //! output, enforces a time limit, and exits with the demo's own status.
 //!
 //! ```text
-//! qemu-runner [--timeout SECS] [--qemu PATH] [--expect LINE]... <ELF>
+//! qemu-runner [--timeout SECS] [--qemu PATH] [--smp N] [--expect LINE]... <ELF>
 //! qemu-runner --build [...]        # build hypervisor-demo first and boot it
 //! ```
 //!
@@ -41,6 +41,11 @@ struct Cli {
     #[arg(long, conflicts_with = "elf")]
     build: bool,
 
+    /// CPUs on the board (QEMU's `-smp`); the GIC has one CPU interface each.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u8).range(1..=8))]
+    smp: u8,
+
     /// Fail unless the output has this line (repeatable).
     #[arg(long, value_name = "LINE")]
     expect: Vec<String>,
@@ -73,7 +78,7 @@ fn run(cli: &Cli) -> Result<u8> {
     };
     anyhow::ensure!(elf.is_file(), "{} is not a file", elf.display());
 
-    let args = qemu::args(&elf);
+    let args = qemu::args(&elf, cli.smp);
     if cli.verbose {
         let shown: Vec<_> = args.iter().map(|a| a.to_string_lossy()).collect();
         eprintln!("qemu-runner: {} {}", qemu.display(), shown.join(" "));
@@ -112,6 +117,14 @@ mod tests {
         assert_eq!(cli.timeout, 60);
         assert!(!cli.build);
         assert!(cli.expect.is_empty());
+        assert_eq!(cli.smp, 1);
+    }
+
+    #[test]
+    fn smp_is_one_to_eight_cpus() {
+        assert_eq!(parse(&["--smp", "4", "x"]).unwrap().smp, 4);
+        assert!(parse(&["--smp", "0", "x"]).is_err());
+        assert!(parse(&["--smp", "9", "x"]).is_err());
     }
 
     #[test]

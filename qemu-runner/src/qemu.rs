@@ -15,7 +15,8 @@ use anyhow::{bail, Context, Result};
 pub const QEMU_BINARY: &str = "qemu-system-aarch64";
 
 /// The board the demo is built for: QEMU's `virt` machine with EL2
-/// (`virtualization=on`) and a GICv2, one Cortex-A57, 128 MiB of RAM.
+/// (`virtualization=on`) and a GICv2, `smp` Cortex-A57s (1 for the demo;
+/// the GIC gets one CPU interface per CPU), 128 MiB of RAM.
 ///
 /// * `-nographic -serial stdio -monitor none`: the PL011 UART is QEMU's
 ///   standard output and nothing else is; standard input is not read.
@@ -24,14 +25,14 @@ pub const QEMU_BINARY: &str = "qemu-system-aarch64";
 /// * `-semihosting`: lets the demo end QEMU with an exit status.
 /// * `-kernel ELF`: QEMU loads the ELF's segments and starts the CPU at its
 ///   entry point, at EL2, with no firmware.
-pub fn args(elf: &Path) -> Vec<OsString> {
+pub fn args(elf: &Path, smp: u8) -> Vec<OsString> {
     let mut args: Vec<OsString> = [
         "-machine",
         "virt,virtualization=on,gic-version=2",
         "-cpu",
         "cortex-a57",
         "-smp",
-        "1",
+        &smp.to_string(),
         "-m",
         "128M",
         "-nographic",
@@ -190,7 +191,7 @@ mod tests {
 
     #[test]
     fn args_select_the_virt_board_with_el2_and_gicv2() {
-        let args = args(Path::new("/tmp/demo.elf"));
+        let args = args(Path::new("/tmp/demo.elf"), 1);
         let args = strings(&args);
         let machine = args.iter().position(|&a| a == "-machine").unwrap();
         assert_eq!(args[machine + 1], "virt,virtualization=on,gic-version=2");
@@ -198,18 +199,28 @@ mod tests {
         assert_eq!(args[cpu + 1], "cortex-a57");
         assert!(args.contains(&"-semihosting"));
         assert!(args.contains(&"-nographic"));
+        let smp = args.iter().position(|&a| a == "-smp").unwrap();
+        assert_eq!(args[smp + 1], "1");
+    }
+
+    #[test]
+    fn args_give_smp_cpus() {
+        let args = args(Path::new("probe"), 4);
+        let args = strings(&args);
+        let smp = args.iter().position(|&a| a == "-smp").unwrap();
+        assert_eq!(args[smp + 1], "4");
     }
 
     #[test]
     fn args_end_with_the_kernel() {
-        let args = args(Path::new("/some where/demo"));
+        let args = args(Path::new("/some where/demo"), 1);
         let args = strings(&args);
         assert_eq!(args[args.len() - 2..], ["-kernel", "/some where/demo"]);
     }
 
     #[test]
     fn args_route_the_uart_to_stdout_without_a_monitor() {
-        let args = args(Path::new("demo"));
+        let args = args(Path::new("demo"), 1);
         let joined = strings(&args).join(" ");
         assert!(joined.contains("-serial stdio"), "{joined}");
         assert!(joined.contains("-monitor none"), "{joined}");
@@ -281,7 +292,7 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn run_streams_output_and_returns_the_status() {
-        let script = sh(r#"echo "args: $*"; exit 3"#, &args(Path::new("x.elf")));
+        let script = sh(r#"echo "args: $*"; exit 3"#, &args(Path::new("x.elf"), 1));
         let (ending, output) = run(
             Path::new("/bin/sh"),
             &script,
