@@ -52,6 +52,11 @@ pub use virtual_interface::{VirtConfig, VirtEffect, VirtualInterface};
 
 use gic_driver::snapshot::SnapshotError;
 
+/// The crate's README (the one crates.io shows), compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 /// The register frames of a GICv2 (IHI 0048B 1.3, 5.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]

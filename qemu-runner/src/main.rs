@@ -3,35 +3,40 @@
 //! output, enforces a time limit, and exits with the demo's own status.
 //!
 //! ```text
-//! qemu-runner [--timeout SECS] [--qemu PATH] [--expect LINE]... <ELF>
+//! qemu-runner [--timeout SECS] [--qemu PATH] [--expect LINE]... [--verbose] [--gdb[=PORT]] <ELF>
 //! qemu-runner --build [...]        # build hypervisor-demo first and boot it
 //! ```
 //!
-//! Exit status: the demo's (0 = success) when QEMU exits; 124 when the time
-//! limit killed QEMU; 128 + N when signal N did; 1 when the demo succeeded
-//! but an `--expect`ed line is missing; 125 when the runner itself failed.
+//! Exit statuses: see [`verdict::EXIT_STATUS_HELP`] (also in `--help`).
 #![deny(missing_docs)]
 
 mod demo_build;
 mod qemu;
 mod verdict;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{bail, Context, Result};
 use clap::Parser;
+
+/// The port of QEMU's gdb stub when `--gdb` names none.
+const DEFAULT_GDB_PORT: &str = "1234";
+
+/// The time limit when `--timeout` is not given and `--gdb` is not either.
+const DEFAULT_TIMEOUT_SECS: u64 = 60;
 
 /// Boots an EL2 ELF under qemu-system-aarch64 (virt board, GICv2,
 /// virtualization=on, semihosting) and exits with the status it reports.
 #[derive(Debug, Parser)]
-#[command(version, about, long_about = None)]
+#[command(version, about, long_about = None, after_help = verdict::EXIT_STATUS_HELP)]
 struct Cli {
-    /// Kill QEMU and fail (status 124) after this many seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 60,
+    /// Kill QEMU and fail (status 124) after this many seconds
+    /// [default: 60; none with --gdb].
+    #[arg(long, value_name = "SECS",
           value_parser = clap::value_parser!(u64).range(1..))]
-    timeout: u64,
+    timeout: Option<u64>,
 
     /// The QEMU binary [default: qemu-system-aarch64 on PATH].
     #[arg(long, value_name = "PATH", env = "QEMU_SYSTEM_AARCH64")]
@@ -45,17 +50,46 @@ struct Cli {
     #[arg(long, value_name = "LINE")]
     expect: Vec<String>,
 
-    /// Print the QEMU command before running it.
+    /// Print the QEMU command line before running it.
     #[arg(long, short)]
     verbose: bool,
+
+    /// Start QEMU halted, its gdb stub on this local port [default: 1234],
+    /// and print how to attach. Give the port as --gdb=PORT.
+    #[arg(long, value_name = "PORT", num_args = 0..=1, require_equals = true,
+          default_missing_value = DEFAULT_GDB_PORT)]
+    gdb: Option<u16>,
 
     /// The ELF to boot.
     #[arg(value_name = "ELF", required_unless_present = "build")]
     elf: Option<PathBuf>,
 }
 
+impl Cli {
+    /// The time limit: `--timeout`, else none under a debugger, else the default.
+    fn time_limit(&self) -> Option<Duration> {
+        match (self.timeout, self.gdb) {
+            (Some(secs), _) => Some(Duration::from_secs(secs)),
+            (None, Some(_)) => None,
+            (None, None) => Some(Duration::from_secs(DEFAULT_TIMEOUT_SECS)),
+        }
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version print to stdout and succeed; a usage
+            // error is the runner's failure (clap's own 2 is a demo status).
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                verdict::RUNNER_FAILED
+            } else {
+                0
+            });
+        }
+    };
     match run(&cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -65,25 +99,58 @@ fn main() -> ExitCode {
     }
 }
 
+/// The command that builds the ELF the runner boots by default.
+const BUILD_COMMAND: &str =
+    "cargo build -p hypervisor-demo --target aarch64-unknown-none --release";
+
+/// Checks that `elf` is there and is an ELF file, saying what to do if not.
+fn check_elf(elf: &Path) -> Result<()> {
+    let hint = format!(
+        "build the demo with `{BUILD_COMMAND}`, or let the runner build it: `qemu-runner --build`"
+    );
+    let mut magic = [0u8; 4];
+    match std::fs::File::open(elf) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            bail!("{} does not exist: {hint}", elf.display())
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", elf.display())),
+        Ok(_) if !elf.is_file() => bail!("{} is not a file: {hint}", elf.display()),
+        Ok(mut file) => {
+            use std::io::Read;
+            if file.read_exact(&mut magic).is_err() || magic != *b"\x7fELF" {
+                bail!(
+                    "{} is not an ELF file: pass the executable cargo built \
+                     (target/aarch64-unknown-none/release/hypervisor-demo), or {hint}",
+                    elf.display()
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
 fn run(cli: &Cli) -> Result<u8> {
     let qemu = qemu::find(cli.qemu.as_deref(), std::env::var_os("PATH").as_deref())?;
+    let version = qemu::probe_version(&qemu)?;
     let elf = match &cli.elf {
         Some(elf) => elf.clone(),
         None => demo_build::build()?,
     };
-    anyhow::ensure!(elf.is_file(), "{} is not a file", elf.display());
+    check_elf(&elf)?;
 
-    let args = qemu::args(&elf);
+    let options = qemu::Options { gdb: cli.gdb };
+    let args = qemu::args(&elf, &options);
     if cli.verbose {
-        let shown: Vec<_> = args.iter().map(|a| a.to_string_lossy()).collect();
-        eprintln!("qemu-runner: {} {}", qemu.display(), shown.join(" "));
+        match version {
+            Some(v) => eprintln!("qemu-runner: QEMU {v}"),
+            None => eprintln!("qemu-runner: QEMU of unknown version (its --version printed none)"),
+        }
+        eprintln!("qemu-runner: {}", qemu::command_line(&qemu, &args));
     }
-    let (ending, output) = qemu::run(
-        &qemu,
-        &args,
-        Duration::from_secs(cli.timeout),
-        std::io::stdout(),
-    )?;
+    if let Some(port) = cli.gdb {
+        eprintln!("qemu-runner: {}", qemu::gdb_instructions(&elf, port));
+    }
+    let (ending, output) = qemu::run(&qemu, &args, cli.time_limit(), std::io::stdout())?;
     let output = String::from_utf8_lossy(&output);
     let missing = verdict::missing_lines(&output, &cli.expect);
     let verdict = verdict::verdict(ending, &missing);
@@ -109,8 +176,10 @@ mod tests {
     fn defaults() {
         let cli = parse(&["demo.elf"]).unwrap();
         assert_eq!(cli.elf, Some(PathBuf::from("demo.elf")));
-        assert_eq!(cli.timeout, 60);
+        assert_eq!(cli.time_limit(), Some(Duration::from_secs(60)));
         assert!(!cli.build);
+        assert!(!cli.verbose);
+        assert_eq!(cli.gdb, None);
         assert!(cli.expect.is_empty());
     }
 
@@ -128,7 +197,7 @@ mod tests {
             "demo.elf",
         ])
         .unwrap();
-        assert_eq!(cli.timeout, 5);
+        assert_eq!(cli.time_limit(), Some(Duration::from_secs(5)));
         assert_eq!(cli.qemu, Some(PathBuf::from("/opt/qemu")));
         assert_eq!(cli.expect, ["verdict: PASS", "received SGI 3 from CPU 0"]);
     }
@@ -145,5 +214,94 @@ mod tests {
     fn timeout_must_be_a_positive_number() {
         assert!(parse(&["--timeout", "0", "x"]).is_err());
         assert!(parse(&["--timeout", "soon", "x"]).is_err());
+    }
+
+    #[test]
+    fn gdb_takes_an_optional_port_after_an_equals_sign() {
+        let cli = parse(&["--gdb", "demo.elf"]).unwrap();
+        assert_eq!(cli.gdb, Some(1234));
+        assert_eq!(cli.elf, Some(PathBuf::from("demo.elf")));
+        let cli = parse(&["--gdb=4321", "demo.elf"]).unwrap();
+        assert_eq!(cli.gdb, Some(4321));
+        assert!(parse(&["--gdb=gdb", "demo.elf"]).is_err());
+        assert!(parse(&["--gdb=70000", "demo.elf"]).is_err());
+    }
+
+    #[test]
+    fn gdb_lifts_the_default_time_limit_but_not_an_explicit_one() {
+        assert_eq!(parse(&["--gdb", "x"]).unwrap().time_limit(), None);
+        assert_eq!(
+            parse(&["--gdb", "--timeout", "9", "x"])
+                .unwrap()
+                .time_limit(),
+            Some(Duration::from_secs(9))
+        );
+    }
+
+    #[test]
+    fn verbose_has_a_short_form() {
+        assert!(parse(&["-v", "x"]).unwrap().verbose);
+        assert!(parse(&["--verbose", "x"]).unwrap().verbose);
+    }
+
+    #[test]
+    fn help_lists_every_exit_status() {
+        use clap::CommandFactory;
+        let help = Cli::command().render_long_help().to_string();
+        for status in ["0 ", "1 ", "1-5,101", "124", "125", "128+N"] {
+            assert!(help.contains(&format!("\n  {status}")), "{status}: {help}");
+        }
+        assert!(help.contains("--gdb[=<PORT>]"), "{help}");
+    }
+
+    #[test]
+    fn usage_errors_are_not_mistaken_for_a_demo_status() {
+        let e = parse(&["--no-such-option", "x"]).unwrap_err();
+        assert!(e.use_stderr());
+        let e = parse(&["--help"]).unwrap_err();
+        assert!(!e.use_stderr(), "--help goes to stdout and succeeds");
+    }
+
+    #[test]
+    fn readme_documents_the_same_exit_statuses() {
+        let readme = include_str!("../../README.md");
+        for line in verdict::EXIT_STATUS_HELP.lines().skip(1) {
+            assert!(readme.contains(line), "README.md lacks the line {line:?}");
+        }
+    }
+
+    /// A fresh file under the system's temporary directory.
+    fn temp_file(name: &str, contents: &[u8]) -> PathBuf {
+        let path =
+            std::env::temp_dir().join(format!("qemu-runner-main-{}-{name}", std::process::id()));
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_missing_elf_names_the_build_command() {
+        let message = format!(
+            "{:#}",
+            check_elf(Path::new("/nonexistent/hypervisor-demo")).unwrap_err()
+        );
+        assert!(
+            message.contains("/nonexistent/hypervisor-demo does not exist"),
+            "{message}"
+        );
+        assert!(message.contains(BUILD_COMMAND), "{message}");
+        assert!(message.contains("--build"), "{message}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_an_elf_is_refused_before_qemu_starts() {
+        let text = temp_file("not-elf", b"#!/bin/sh\n");
+        let message = format!("{:#}", check_elf(&text).unwrap_err());
+        assert!(message.contains("is not an ELF file"), "{message}");
+        let elf = temp_file("elf", b"\x7fELF\x02\x01\x01");
+        check_elf(&elf).unwrap();
+        let message = format!("{:#}", check_elf(&std::env::temp_dir()).unwrap_err());
+        assert!(message.contains("is not a file"), "{message}");
+        std::fs::remove_file(text).unwrap();
+        std::fs::remove_file(elf).unwrap();
     }
 }

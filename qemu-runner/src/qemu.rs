@@ -14,6 +14,22 @@ use anyhow::{bail, Context, Result};
 /// The QEMU binary looked up on `PATH` when none is given.
 pub const QEMU_BINARY: &str = "qemu-system-aarch64";
 
+/// The minimum QEMU version: the one the demo's behaviour is checked
+/// against (Debian 12's `qemu-system-arm`), which also has everything the
+/// command line uses (`virt` with `virtualization=on` and `gic-version=2`,
+/// semihosting on a character device, the gdb stub).
+pub const MIN_VERSION: Version = Version(7, 2, 0);
+
+/// The Debian package that provides [`QEMU_BINARY`].
+pub const DEBIAN_PACKAGE: &str = "qemu-system-arm";
+
+/// How to start QEMU, beyond the board itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Start halted with the gdb stub listening on this local TCP port.
+    pub gdb: Option<u16>,
+}
+
 /// The board the demo is built for: QEMU's `virt` machine with EL2
 /// (`virtualization=on`) and a GICv2, one Cortex-A57, 128 MiB of RAM.
 ///
@@ -24,7 +40,9 @@ pub const QEMU_BINARY: &str = "qemu-system-aarch64";
 /// * `-semihosting`: lets the demo end QEMU with an exit status.
 /// * `-kernel ELF`: QEMU loads the ELF's segments and starts the CPU at its
 ///   entry point, at EL2, with no firmware.
-pub fn args(elf: &Path) -> Vec<OsString> {
+/// * with [`Options::gdb`]: `-S` (the CPU waits for the debugger) and
+///   `-gdb tcp:127.0.0.1:PORT` (the stub, reachable from this machine only).
+pub fn args(elf: &Path, options: &Options) -> Vec<OsString> {
     let mut args: Vec<OsString> = [
         "-machine",
         "virt,virtualization=on,gic-version=2",
@@ -42,13 +60,108 @@ pub fn args(elf: &Path) -> Vec<OsString> {
         "-nic",
         "none",
         "-semihosting",
-        "-kernel",
     ]
     .iter()
     .map(OsString::from)
     .collect();
+    if let Some(port) = options.gdb {
+        args.push("-S".into());
+        args.push("-gdb".into());
+        args.push(format!("tcp:127.0.0.1:{port}").into());
+    }
+    args.push("-kernel".into());
     args.push(elf.as_os_str().to_owned());
     args
+}
+
+/// `qemu args` as one line a shell accepts: arguments with characters a
+/// shell treats specially are single-quoted.
+pub fn command_line(qemu: &Path, args: &[OsString]) -> String {
+    std::iter::once(qemu.as_os_str())
+        .chain(args.iter().map(OsString::as_os_str))
+        .map(|arg| shell_quote(&arg.to_string_lossy()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn shell_quote(arg: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./:=,+@%".contains(c);
+    if !arg.is_empty() && arg.chars().all(plain) {
+        arg.to_owned()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
+
+/// What to tell the user once QEMU waits for a debugger on `port`.
+pub fn gdb_instructions(elf: &Path, port: u16) -> String {
+    format!(
+        "QEMU is halted before the first instruction, its gdb stub on port {port}. \
+         Attach from another terminal with:\n    \
+         gdb-multiarch {} -ex 'target remote localhost:{port}'\n\
+         (Debian package gdb-multiarch); `continue` starts the demo, and QEMU's exit ends the run.",
+        shell_quote(&elf.to_string_lossy())
+    )
+}
+
+/// A QEMU version: major, minor, micro.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Version(pub u32, pub u32, pub u32);
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}.{}", self.0, self.1, self.2)
+    }
+}
+
+/// The version in the first line of `qemu-system-aarch64 --version`
+/// ("QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18)").
+pub fn parse_version(output: &str) -> Option<Version> {
+    let line = output.lines().next()?;
+    let rest = &line[line.find("version ")? + "version ".len()..];
+    let number = rest
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .next()?;
+    let mut parts = number.split('.').map(|p| p.parse::<u32>().ok());
+    let major = parts.next()??;
+    let minor = parts.next().flatten().unwrap_or(0);
+    let micro = parts.next().flatten().unwrap_or(0);
+    Some(Version(major, minor, micro))
+}
+
+/// Checks what `qemu --version` printed against [`MIN_VERSION`]. Output
+/// without a version is let through (a build of one's own may print
+/// something else); an older version is an error that names the package.
+pub fn check_version(qemu: &Path, output: &str) -> Result<Option<Version>> {
+    let Some(version) = parse_version(output) else {
+        return Ok(None);
+    };
+    if version < MIN_VERSION {
+        bail!(
+            "{} is QEMU {version}, older than the {MIN_VERSION} this runner needs: \
+             install a newer {QEMU_BINARY} (Debian 12 and later: apt-get install {DEBIAN_PACKAGE}) \
+             or name one with --qemu PATH",
+            qemu.display()
+        );
+    }
+    Ok(Some(version))
+}
+
+/// Runs `qemu --version` and checks it with [`check_version`].
+pub fn probe_version(qemu: &Path) -> Result<Option<Version>> {
+    let output = Command::new(qemu)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .with_context(|| {
+            format!(
+                "cannot run {} --version; {QEMU_BINARY} is in Debian's {DEBIAN_PACKAGE} package: \
+                 apt-get install {DEBIAN_PACKAGE}",
+                qemu.display()
+            )
+        })?;
+    check_version(qemu, &String::from_utf8_lossy(&output.stdout))
 }
 
 /// The QEMU to run: `explicit` if given, else the first executable
@@ -58,7 +171,11 @@ pub fn find(explicit: Option<&Path>, path: Option<&OsStr>) -> Result<PathBuf> {
         if is_executable(qemu) {
             return Ok(qemu.to_owned());
         }
-        bail!("{} is not an executable file", qemu.display());
+        bail!(
+            "{} is not an executable file: point --qemu (or QEMU_SYSTEM_AARCH64) at \
+             {QEMU_BINARY}, or leave it out to use the one on PATH",
+            qemu.display()
+        );
     }
     path.into_iter()
         .flat_map(std::env::split_paths)
@@ -66,8 +183,8 @@ pub fn find(explicit: Option<&Path>, path: Option<&OsStr>) -> Result<PathBuf> {
         .find(|candidate| is_executable(candidate))
         .with_context(|| {
             format!(
-                "{QEMU_BINARY} not found on PATH; it is in Debian's qemu-system-arm package: \
-                 apt-get install qemu-system-arm"
+                "{QEMU_BINARY} not found on PATH: install Debian's {DEBIAN_PACKAGE} package \
+                 (apt-get install {DEBIAN_PACKAGE}) or name the binary with --qemu PATH"
             )
         })
 }
@@ -112,12 +229,12 @@ impl Ending {
 }
 
 /// Runs `qemu args`, copying its standard output to `echo` (normally our
-/// standard output) as it arrives, and kills it after `timeout`. Returns how
-/// it ended and everything it printed on standard output.
+/// standard output) as it arrives, and kills it after `timeout` (if any).
+/// Returns how it ended and everything it printed on standard output.
 pub fn run(
     qemu: &Path,
     args: &[OsString],
-    timeout: Duration,
+    timeout: Option<Duration>,
     mut echo: impl Write + Send + 'static,
 ) -> Result<(Ending, Vec<u8>)> {
     let mut child = Command::new(qemu)
@@ -154,11 +271,11 @@ pub fn run(
         if let Some(status) = child.try_wait().context("waiting for QEMU")? {
             break Ending::from_status(status);
         }
-        if start.elapsed() >= timeout {
+        if let Some(limit) = timeout.filter(|&limit| start.elapsed() >= limit) {
             // Ignore "already exited": the race is harmless.
             let _ = child.kill();
             child.wait().context("waiting for the killed QEMU")?;
-            break Ending::TimedOut(timeout);
+            break Ending::TimedOut(limit);
         }
         thread::sleep(Duration::from_millis(10));
     };
@@ -190,7 +307,7 @@ mod tests {
 
     #[test]
     fn args_select_the_virt_board_with_el2_and_gicv2() {
-        let args = args(Path::new("/tmp/demo.elf"));
+        let args = args(Path::new("/tmp/demo.elf"), &Options::default());
         let args = strings(&args);
         let machine = args.iter().position(|&a| a == "-machine").unwrap();
         assert_eq!(args[machine + 1], "virt,virtualization=on,gic-version=2");
@@ -202,18 +319,117 @@ mod tests {
 
     #[test]
     fn args_end_with_the_kernel() {
-        let args = args(Path::new("/some where/demo"));
+        let args = args(Path::new("/some where/demo"), &Options::default());
         let args = strings(&args);
         assert_eq!(args[args.len() - 2..], ["-kernel", "/some where/demo"]);
     }
 
     #[test]
     fn args_route_the_uart_to_stdout_without_a_monitor() {
-        let args = args(Path::new("demo"));
+        let args = args(Path::new("demo"), &Options::default());
         let joined = strings(&args).join(" ");
         assert!(joined.contains("-serial stdio"), "{joined}");
         assert!(joined.contains("-monitor none"), "{joined}");
         assert!(joined.contains("-nic none"), "{joined}");
+    }
+
+    #[test]
+    fn gdb_starts_halted_with_the_stub_on_the_loopback_port() {
+        let options = Options { gdb: Some(4321) };
+        let args = args(Path::new("demo"), &options);
+        let args = strings(&args);
+        let gdb = args.iter().position(|&a| a == "-gdb").unwrap();
+        assert_eq!(args[gdb + 1], "tcp:127.0.0.1:4321");
+        assert!(args.contains(&"-S"));
+        assert_eq!(args[args.len() - 2..], ["-kernel", "demo"]);
+        let plain = args_without_gdb();
+        assert!(!plain.iter().any(|a| a == "-S" || a == "-gdb"), "{plain:?}");
+    }
+
+    fn args_without_gdb() -> Vec<String> {
+        args(Path::new("demo"), &Options::default())
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn gdb_instructions_name_the_debugger_the_elf_and_the_port() {
+        let text = gdb_instructions(Path::new("/t/hypervisor-demo"), 1234);
+        assert!(text.contains("gdb-multiarch /t/hypervisor-demo"), "{text}");
+        assert!(text.contains("target remote localhost:1234"), "{text}");
+    }
+
+    #[test]
+    fn command_line_quotes_what_a_shell_would_split() {
+        let args: Vec<OsString> = ["-kernel", "/some where/it's"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        assert_eq!(
+            command_line(Path::new("/usr/bin/qemu-system-aarch64"), &args),
+            r"/usr/bin/qemu-system-aarch64 -kernel '/some where/it'\''s'"
+        );
+        let args = args_without_gdb();
+        let line = command_line(
+            Path::new("qemu-system-aarch64"),
+            &args.iter().map(OsString::from).collect::<Vec<_>>(),
+        );
+        assert!(
+            line.contains(" -machine virt,virtualization=on,gic-version=2 "),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn parse_version_reads_the_first_line() {
+        let debian = "QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)\n\
+                      Copyright (c) 2003-2022 Fabrice Bellard and the QEMU Project developers\n";
+        assert_eq!(parse_version(debian), Some(Version(7, 2, 22)));
+        assert_eq!(
+            parse_version("QEMU emulator version 9.1.0\n"),
+            Some(Version(9, 1, 0))
+        );
+        assert_eq!(
+            parse_version("QEMU emulator version 8.0"),
+            Some(Version(8, 0, 0))
+        );
+        assert_eq!(parse_version("something else"), None);
+        assert_eq!(parse_version(""), None);
+    }
+
+    #[test]
+    fn versions_older_than_the_minimum_are_refused_naming_the_debian_package() {
+        let qemu = Path::new("/usr/bin/qemu-system-aarch64");
+        let old = "QEMU emulator version 5.2.0 (Debian 1:5.2+dfsg-11+deb11u2)\n";
+        let message = format!("{:#}", check_version(qemu, old).unwrap_err());
+        assert!(message.contains("QEMU 5.2.0"), "{message}");
+        assert!(message.contains("7.2.0"), "{message}");
+        assert!(
+            message.contains("apt-get install qemu-system-arm"),
+            "{message}"
+        );
+        assert!(message.contains("--qemu"), "{message}");
+        for ok in [
+            "QEMU emulator version 7.2.0",
+            "QEMU emulator version 10.0.2",
+        ] {
+            assert!(check_version(qemu, ok).unwrap().is_some(), "{ok}");
+        }
+        assert_eq!(check_version(qemu, "my own build").unwrap(), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn probe_version_of_a_missing_binary_names_the_debian_package() {
+        let message = format!(
+            "{:#}",
+            probe_version(Path::new("/nonexistent/qemu-system-aarch64")).unwrap_err()
+        );
+        assert!(
+            message.contains("apt-get install qemu-system-arm"),
+            "{message}"
+        );
     }
 
     /// A fresh directory under the system's temporary directory.
@@ -281,11 +497,14 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn run_streams_output_and_returns_the_status() {
-        let script = sh(r#"echo "args: $*"; exit 3"#, &args(Path::new("x.elf")));
+        let script = sh(
+            r#"echo "args: $*"; exit 3"#,
+            &args(Path::new("x.elf"), &Options::default()),
+        );
         let (ending, output) = run(
             Path::new("/bin/sh"),
             &script,
-            Duration::from_secs(30),
+            Some(Duration::from_secs(30)),
             io::sink(),
         )
         .unwrap();
@@ -301,7 +520,7 @@ mod tests {
         let (ending, _) = run(
             Path::new("/bin/sh"),
             &script,
-            Duration::from_secs(30),
+            Some(Duration::from_secs(30)),
             io::sink(),
         )
         .unwrap();
@@ -316,7 +535,7 @@ mod tests {
         let script = sh("echo started; sleep 5 & exec sleep 30", &[]);
         let start = Instant::now();
         let limit = Duration::from_millis(300);
-        let (ending, output) = run(Path::new("/bin/sh"), &script, limit, io::sink()).unwrap();
+        let (ending, output) = run(Path::new("/bin/sh"), &script, Some(limit), io::sink()).unwrap();
         assert_eq!(ending, Ending::TimedOut(limit));
         assert!(start.elapsed() < Duration::from_secs(10));
         assert_eq!(output, b"started\n");

@@ -10,6 +10,21 @@ pub const RUNNER_FAILED: u8 = 125;
 /// Exit status when the demo exited 0 but an `--expect`ed line is missing.
 pub const EXPECTATION_FAILED: u8 = 1;
 
+/// Every exit status of the runner, as `--help` shows it (and the README
+/// repeats it: a test keeps the two in step).
+pub const EXIT_STATUS_HELP: &str = "\
+Exit status:
+  0       the demo exited 0 and printed every --expect'ed line
+  1       the demo exited 0 but an --expect'ed line is missing
+  1-5,101 the demo's own failure status, passed through: 1 wrong or repeated
+          interrupts, 2 interrupts missing before the demo's deadline,
+          3 unexpected exception, 4 not started at EL2, 5 the GIC driver
+          refused a call, 101 a panic (any other status also passes through)
+  124     the time limit (--timeout) ran out and the runner killed QEMU
+  125     the runner could not run: QEMU missing or older than 7.2, the ELF
+          missing, the build (--build) failed, a bad option
+  128+N   QEMU was killed by signal N";
+
 /// The runner's exit status and what it means.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
