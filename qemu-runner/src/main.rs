@@ -10,13 +10,19 @@
 //! Exit statuses: see [`verdict::EXIT_STATUS_HELP`] (also in `--help`).
 #![deny(missing_docs)]
 
+mod console;
 mod demo_build;
+mod logs;
 mod qemu;
 mod verdict;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use console::Console;
+use logs::Logs;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
@@ -137,8 +143,26 @@ fn run(cli: &Cli) -> Result<u8> {
         None => demo_build::build()?,
     };
     check_elf(&elf)?;
+    let elf_bytes =
+        std::fs::read(&elf).with_context(|| format!("cannot read {}", elf.display()))?;
+    let logs = match Logs::from_elf(&elf_bytes) {
+        Ok(logs) => logs,
+        Err(e) => {
+            eprintln!(
+                "qemu-runner: {e:#}: the hypervisor's defmt logs cannot be decoded \
+                 (the guest's UART output is shown as usual)"
+            );
+            None
+        }
+    };
+    drop(elf_bytes);
 
-    let options = qemu::Options { gdb: cli.gdb };
+    let scratch = qemu::ScratchDir::new()?;
+    let log_file = scratch.path().join("semihosting.bin");
+    let options = qemu::Options {
+        gdb: cli.gdb,
+        log_file: Some(log_file.clone()),
+    };
     let args = qemu::args(&elf, &options);
     if cli.verbose {
         match version {
@@ -146,16 +170,57 @@ fn run(cli: &Cli) -> Result<u8> {
             None => eprintln!("qemu-runner: QEMU of unknown version (its --version printed none)"),
         }
         eprintln!("qemu-runner: {}", qemu::command_line(&qemu, &args));
+        if logs.is_none() {
+            eprintln!(
+                "qemu-runner: the ELF has no defmt table: its semihosting output is shown as text"
+            );
+        }
     }
     if let Some(port) = cli.gdb {
         eprintln!("qemu-runner: {}", qemu::gdb_instructions(&elf, port));
     }
-    let (ending, output) = qemu::run(&qemu, &args, cli.time_limit(), std::io::stdout())?;
-    let output = String::from_utf8_lossy(&output);
+
+    let console = Arc::new(Mutex::new(Console::new(std::io::stdout(), cli.verbose)));
+    let uart_console = Arc::clone(&console);
+    let mut decoder = logs.as_ref().map(Logs::decoder);
+    let mut on_log = |bytes: &[u8]| {
+        let mut console = qemu::lock(&console);
+        match &mut decoder {
+            _ if bytes.is_empty() => console.tick(Instant::now()),
+            Some(decoder) => show(&mut console, decoder.feed(bytes)),
+            None => console.text(bytes),
+        }
+    };
+    let ending = qemu::run(
+        &qemu,
+        &args,
+        cli.time_limit(),
+        move |bytes| qemu::lock(&uart_console).uart(bytes),
+        Some(qemu::SideChannel {
+            path: &log_file,
+            on_bytes: &mut on_log,
+        }),
+    )?;
+    let mut console = qemu::lock(&console);
+    if let Some(decoder) = &mut decoder {
+        show(&mut console, decoder.finish());
+    }
+    console.finish();
+    let output = console.expect_text();
     let missing = verdict::missing_lines(&output, &cli.expect);
     let verdict = verdict::verdict(ending, &missing);
     eprintln!("qemu-runner: {}", verdict.message);
     Ok(verdict.code)
+}
+
+/// Puts decoded lines on the console and problems on standard error.
+fn show(console: &mut Console<std::io::Stdout>, outputs: Vec<logs::Output>) {
+    for output in outputs {
+        match output {
+            logs::Output::Line(line) => console.log(&line),
+            logs::Output::Problem(problem) => eprintln!("qemu-runner: {problem}"),
+        }
+    }
 }
 
 #[cfg(test)]

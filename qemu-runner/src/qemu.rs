@@ -2,10 +2,11 @@
 //! with live output and a time limit.
 
 use std::ffi::{OsStr, OsString};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::{mpsc, Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -23,11 +24,17 @@ pub const MIN_VERSION: Version = Version(7, 2, 0);
 /// The Debian package that provides [`QEMU_BINARY`].
 pub const DEBIAN_PACKAGE: &str = "qemu-system-arm";
 
+/// The id of the character device that takes the semihosting console.
+const LOG_CHARDEV: &str = "hvlog";
+
 /// How to start QEMU, beyond the board itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Options {
     /// Start halted with the gdb stub listening on this local TCP port.
     pub gdb: Option<u16>,
+    /// Send the semihosting console (SYS_WRITEC, SYS_WRITE0: the
+    /// hypervisor's defmt frames) to this file instead of QEMU's stderr.
+    pub log_file: Option<PathBuf>,
 }
 
 /// The board the demo is built for: QEMU's `virt` machine with EL2
@@ -37,7 +44,11 @@ pub struct Options {
 ///   standard output and nothing else is; standard input is not read.
 /// * `-nic none`: no default network card (whose option ROM Debian ships in
 ///   a separate package, and which the demo does not use).
-/// * `-semihosting`: lets the demo end QEMU with an exit status.
+/// * `-semihosting-config enable=on,target=native`: lets the demo end QEMU
+///   with an exit status (SYS_EXIT), handled by QEMU itself even when gdb
+///   is attached; with [`Options::log_file`], `chardev=` and a `-chardev
+///   file` send the semihosting console there: the hypervisor's log
+///   channel, kept apart from the guest's UART.
 /// * `-kernel ELF`: QEMU loads the ELF's segments and starts the CPU at its
 ///   entry point, at EL2, with no firmware.
 /// * with [`Options::gdb`]: `-S` (the CPU waits for the debugger) and
@@ -59,11 +70,22 @@ pub fn args(elf: &Path, options: &Options) -> Vec<OsString> {
         "none",
         "-nic",
         "none",
-        "-semihosting",
     ]
     .iter()
     .map(OsString::from)
     .collect();
+    args.push("-semihosting-config".into());
+    match &options.log_file {
+        Some(path) => {
+            args.push(format!("enable=on,target=native,chardev={LOG_CHARDEV}").into());
+            args.push("-chardev".into());
+            let mut chardev = OsString::from(format!("file,id={LOG_CHARDEV},path="));
+            // QEMU's option syntax doubles a comma inside a value.
+            chardev.push(path.to_string_lossy().replace(',', ",,"));
+            args.push(chardev);
+        }
+        None => args.push("enable=on,target=native".into()),
+    }
     if let Some(port) = options.gdb {
         args.push("-S".into());
         args.push("-gdb".into());
@@ -228,15 +250,38 @@ impl Ending {
     }
 }
 
-/// Runs `qemu args`, copying its standard output to `echo` (normally our
-/// standard output) as it arrives, and kills it after `timeout` (if any).
-/// Returns how it ended and everything it printed on standard output.
+/// A second output of QEMU, read while it runs: a file that QEMU writes
+/// (the semihosting console's character device).
+pub struct SideChannel<'a> {
+    /// The file, created empty before QEMU starts.
+    pub path: &'a Path,
+    /// Called with each new chunk of the file, and with an empty slice
+    /// every [`POLL`] when nothing new arrived.
+    pub on_bytes: &'a mut (dyn FnMut(&[u8]) + Send),
+}
+
+/// How often the side channel's file is read for new bytes.
+pub const POLL: Duration = Duration::from_millis(10);
+
+/// Runs `qemu args`, handing its standard output (the UART) to `on_uart`
+/// as it arrives, and the bytes QEMU writes to `side`'s file to its
+/// callback, and kills it after `timeout` (if any). Returns how it ended,
+/// once both outputs are read to their end.
 pub fn run(
     qemu: &Path,
     args: &[OsString],
     timeout: Option<Duration>,
-    mut echo: impl Write + Send + 'static,
-) -> Result<(Ending, Vec<u8>)> {
+    mut on_uart: impl FnMut(&[u8]) + Send + 'static,
+    side: Option<SideChannel<'_>>,
+) -> Result<Ending> {
+    let side_file = match &side {
+        Some(side) => {
+            let cannot = || format!("cannot create {}", side.path.display());
+            std::fs::File::create(side.path).with_context(cannot)?;
+            Some(std::fs::File::open(side.path).with_context(cannot)?)
+        }
+        None => None,
+    };
     let mut child = Command::new(qemu)
         .args(args)
         .stdin(Stdio::null())
@@ -246,59 +291,131 @@ pub fn run(
         .with_context(|| format!("cannot start {}", qemu.display()))?;
 
     let mut pipe = child.stdout.take().context("QEMU's standard output")?;
-    let seen = Arc::new(Mutex::new(Vec::new()));
     let (done, copier_finished) = mpsc::channel::<io::Result<()>>();
-    let copier_seen = Arc::clone(&seen);
+    // Not scoped: a process QEMU started may keep the pipe open after QEMU
+    // is gone, and then this thread is left behind.
     thread::spawn(move || {
         let mut buf = [0u8; 4096];
         let result = loop {
-            let n = match pipe.read(&mut buf) {
+            match pipe.read(&mut buf) {
                 Ok(0) => break Ok(()),
-                Ok(n) => n,
+                Ok(n) => on_uart(&buf[..n]),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => break Err(e),
-            };
-            lock(&copier_seen).extend_from_slice(&buf[..n]);
-            // A closed stdout (e.g. `| head`) must not stop QEMU's output
-            // from being collected for --expect.
-            let _ = echo.write_all(&buf[..n]).and_then(|()| echo.flush());
+            }
         };
         let _ = done.send(result);
     });
 
+    let qemu_gone = AtomicBool::new(false);
+    thread::scope(|scope| {
+        let reader = side.zip(side_file).map(|(side, file)| {
+            let qemu_gone = &qemu_gone;
+            scope.spawn(move || follow(file, side.on_bytes, qemu_gone))
+        });
+        let ending = wait(&mut child, timeout);
+        qemu_gone.store(true, Ordering::Release);
+        let side_result = reader.map(|r| r.join());
+        let ending = ending?;
+        if let Some(result) = side_result {
+            match result {
+                Ok(result) => result.context("reading QEMU's semihosting output")?,
+                Err(_) => bail!("the semihosting output reader failed"),
+            }
+        }
+        // The pipe reaches end-of-file once QEMU is gone, unless a process
+        // it started still holds it: then keep what arrived and move on.
+        match copier_finished.recv_timeout(Duration::from_secs(2)) {
+            Ok(result) => result.context("reading QEMU's output")?,
+            Err(_) => eprintln!(
+                "qemu-runner: QEMU's output is still open after it ended; ignoring the rest"
+            ),
+        }
+        Ok(ending)
+    })
+}
+
+/// Waits for QEMU to exit, killing it at the time limit.
+fn wait(child: &mut std::process::Child, timeout: Option<Duration>) -> Result<Ending> {
     let start = Instant::now();
-    let ending = loop {
+    loop {
         if let Some(status) = child.try_wait().context("waiting for QEMU")? {
-            break Ending::from_status(status);
+            return Ok(Ending::from_status(status));
         }
         if let Some(limit) = timeout.filter(|&limit| start.elapsed() >= limit) {
             // Ignore "already exited": the race is harmless.
             let _ = child.kill();
             child.wait().context("waiting for the killed QEMU")?;
-            break Ending::TimedOut(limit);
+            return Ok(Ending::TimedOut(limit));
         }
         thread::sleep(Duration::from_millis(10));
-    };
-
-    // The pipe reaches end-of-file once QEMU is gone, unless a process it
-    // started still holds it: then keep what arrived so far and move on.
-    match copier_finished.recv_timeout(Duration::from_secs(2)) {
-        Ok(result) => result.context("reading QEMU's output")?,
-        Err(_) => {
-            eprintln!("qemu-runner: QEMU's output is still open after it ended; ignoring the rest")
-        }
     }
-    let output = std::mem::take(&mut *lock(&seen));
-    Ok((ending, output))
 }
 
-/// Locks `m`, ignoring poisoning: the bytes are valid whatever happened.
-fn lock(m: &Mutex<Vec<u8>>) -> MutexGuard<'_, Vec<u8>> {
+/// Reads `file` as QEMU appends to it, until QEMU is gone and the file is
+/// read to its end.
+fn follow(
+    mut file: std::fs::File,
+    on_bytes: &mut (dyn FnMut(&[u8]) + Send),
+    qemu_gone: &AtomicBool,
+) -> io::Result<()> {
+    let mut buf = [0u8; 4096];
+    loop {
+        // Read the flag first: bytes written before QEMU exited are then
+        // all in the file by the read that follows.
+        let gone = qemu_gone.load(Ordering::Acquire);
+        match file.read(&mut buf) {
+            Ok(0) if gone => return Ok(()),
+            Ok(0) => {
+                on_bytes(&[]);
+                thread::sleep(POLL);
+            }
+            Ok(n) => on_bytes(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A directory of the runner's own under the system's temporary
+/// directory, removed with everything in it when dropped.
+pub struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    /// Creates a fresh one.
+    pub fn new() -> Result<Self> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let dir =
+            std::env::temp_dir().join(format!("qemu-runner-{}-{nanos:08x}", std::process::id()));
+        std::fs::create_dir(&dir)
+            .with_context(|| format!("cannot create the directory {}", dir.display()))?;
+        Ok(ScratchDir(dir))
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Locks `m`, ignoring poisoning: what it guards (bytes, the console)
+/// stays usable whatever a panicking holder did.
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
 
     fn strings(args: &[OsString]) -> Vec<&str> {
@@ -313,7 +430,7 @@ mod tests {
         assert_eq!(args[machine + 1], "virt,virtualization=on,gic-version=2");
         let cpu = args.iter().position(|&a| a == "-cpu").unwrap();
         assert_eq!(args[cpu + 1], "cortex-a57");
-        assert!(args.contains(&"-semihosting"));
+        assert!(args.contains(&"-semihosting-config"));
         assert!(args.contains(&"-nographic"));
     }
 
@@ -335,7 +452,10 @@ mod tests {
 
     #[test]
     fn gdb_starts_halted_with_the_stub_on_the_loopback_port() {
-        let options = Options { gdb: Some(4321) };
+        let options = Options {
+            gdb: Some(4321),
+            log_file: None,
+        };
         let args = args(Path::new("demo"), &options);
         let args = strings(&args);
         let gdb = args.iter().position(|&a| a == "-gdb").unwrap();
@@ -494,6 +614,15 @@ mod tests {
         args
     }
 
+    /// A UART sink that keeps what it is given.
+    type Seen = Arc<Mutex<Vec<u8>>>;
+
+    fn collector() -> (Seen, impl FnMut(&[u8]) + Send + 'static) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&seen);
+        (seen, move |b: &[u8]| lock(&sink).extend_from_slice(b))
+    }
+
     #[cfg(unix)]
     #[test]
     fn run_streams_output_and_returns_the_status() {
@@ -501,15 +630,17 @@ mod tests {
             r#"echo "args: $*"; exit 3"#,
             &args(Path::new("x.elf"), &Options::default()),
         );
-        let (ending, output) = run(
+        let (seen, uart) = collector();
+        let ending = run(
             Path::new("/bin/sh"),
             &script,
             Some(Duration::from_secs(30)),
-            io::sink(),
+            uart,
+            None,
         )
         .unwrap();
         assert_eq!(ending, Ending::Exited(3));
-        let output = String::from_utf8(output).unwrap();
+        let output = String::from_utf8(lock(&seen).clone()).unwrap();
         assert!(output.contains("-kernel x.elf"), "{output}");
     }
 
@@ -517,11 +648,13 @@ mod tests {
     #[test]
     fn run_reports_a_signal() {
         let script = sh("kill -TERM $$", &[]);
-        let (ending, _) = run(
+        let (_, uart) = collector();
+        let ending = run(
             Path::new("/bin/sh"),
             &script,
             Some(Duration::from_secs(30)),
-            io::sink(),
+            uart,
+            None,
         )
         .unwrap();
         assert_eq!(ending, Ending::Signalled(Some(15)));
@@ -535,9 +668,77 @@ mod tests {
         let script = sh("echo started; sleep 5 & exec sleep 30", &[]);
         let start = Instant::now();
         let limit = Duration::from_millis(300);
-        let (ending, output) = run(Path::new("/bin/sh"), &script, Some(limit), io::sink()).unwrap();
+        let (seen, uart) = collector();
+        let ending = run(Path::new("/bin/sh"), &script, Some(limit), uart, None).unwrap();
         assert_eq!(ending, Ending::TimedOut(limit));
         assert!(start.elapsed() < Duration::from_secs(10));
-        assert_eq!(output, b"started\n");
+        assert_eq!(*lock(&seen), b"started\n");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn run_reads_the_side_channel_to_its_end_apart_from_the_uart() {
+        let dir = ScratchDir::new().unwrap();
+        let log = dir.path().join("log.bin");
+        // Written in pieces, the last just before the exit.
+        let script = sh(
+            r#"printf 'uart\n'; printf 'a\000b' >> "$1"; sleep 0.1; printf 'cd' >> "$1"; exit 0"#,
+            &[log.clone().into()],
+        );
+        let (seen, uart) = collector();
+        let mut side = Vec::new();
+        let mut idle = 0;
+        let mut on_bytes = |b: &[u8]| {
+            if b.is_empty() {
+                idle += 1;
+            }
+            side.extend_from_slice(b)
+        };
+        let ending = run(
+            Path::new("/bin/sh"),
+            &script,
+            Some(Duration::from_secs(30)),
+            uart,
+            Some(SideChannel {
+                path: &log,
+                on_bytes: &mut on_bytes,
+            }),
+        )
+        .unwrap();
+        assert_eq!(ending, Ending::Exited(0));
+        assert_eq!(side, b"a\0bcd");
+        assert!(idle > 0, "idle ticks while nothing arrives");
+        assert_eq!(*lock(&seen), b"uart\n");
+        let path = dir.path().to_owned();
+        drop(dir);
+        assert!(!path.exists(), "the scratch directory is removed");
+    }
+
+    #[test]
+    fn args_send_the_semihosting_console_to_the_log_file() {
+        let options = Options {
+            gdb: None,
+            log_file: Some(PathBuf::from("/tmp/a,b/log.bin")),
+        };
+        let args = args(Path::new("demo"), &options);
+        let args = strings(&args);
+        let config = args
+            .iter()
+            .position(|&a| a == "-semihosting-config")
+            .unwrap();
+        assert_eq!(args[config + 1], "enable=on,target=native,chardev=hvlog");
+        let chardev = args.iter().position(|&a| a == "-chardev").unwrap();
+        assert_eq!(args[chardev + 1], "file,id=hvlog,path=/tmp/a,,b/log.bin");
+        assert!(
+            args.contains(&"-serial") && args.contains(&"stdio"),
+            "the UART stays on stdout"
+        );
+        let plain = args_without_gdb();
+        let config = plain
+            .iter()
+            .position(|a| a == "-semihosting-config")
+            .unwrap();
+        assert_eq!(plain[config + 1], "enable=on,target=native");
+        assert!(!plain.iter().any(|a| a == "-chardev"));
     }
 }
