@@ -28,17 +28,37 @@ pub const DEBIAN_PACKAGE: &str = "qemu-system-arm";
 const LOG_CHARDEV: &str = "hvlog";
 
 /// How to start QEMU, beyond the board itself.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
     /// Start halted with the gdb stub listening on this local TCP port.
     pub gdb: Option<u16>,
     /// Send the semihosting console (SYS_WRITEC, SYS_WRITE0: the
     /// hypervisor's defmt frames) to this file instead of QEMU's stderr.
     pub log_file: Option<PathBuf>,
+    /// RAM, in MiB (`-m`; `--memory`).
+    pub memory_mib: u64,
+    /// CPUs (`-smp`; `--smp`).
+    pub smp: u32,
+    /// More arguments, placed before `-kernel`: an external guest's
+    /// loaders and `-append` (see [`crate::guest::Guest::qemu_args`]).
+    pub extra: Vec<OsString>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            gdb: None,
+            log_file: None,
+            memory_mib: crate::guest::DEFAULT_MEMORY_MIB,
+            smp: 1,
+            extra: Vec::new(),
+        }
+    }
 }
 
 /// The board the demo is built for: QEMU's `virt` machine with EL2
-/// (`virtualization=on`) and a GICv2, one Cortex-A57, 128 MiB of RAM.
+/// (`virtualization=on`) and a GICv2, [`Options::smp`] Cortex-A57s and
+/// [`Options::memory_mib`] MiB of RAM (`-smp`, `-m`).
 ///
 /// * `-nographic -serial stdio -monitor none`: the PL011 UART is QEMU's
 ///   standard output and nothing else is; standard input is not read.
@@ -59,10 +79,6 @@ pub fn args(elf: &Path, options: &Options) -> Vec<OsString> {
         "virt,virtualization=on,gic-version=2",
         "-cpu",
         "cortex-a57",
-        "-smp",
-        "1",
-        "-m",
-        "128M",
         "-nographic",
         "-serial",
         "stdio",
@@ -74,6 +90,15 @@ pub fn args(elf: &Path, options: &Options) -> Vec<OsString> {
     .iter()
     .map(OsString::from)
     .collect();
+    args.splice(
+        4..4,
+        [
+            "-smp".into(),
+            options.smp.to_string().into(),
+            "-m".into(),
+            format!("{}M", options.memory_mib).into(),
+        ],
+    );
     args.push("-semihosting-config".into());
     match &options.log_file {
         Some(path) => {
@@ -91,6 +116,7 @@ pub fn args(elf: &Path, options: &Options) -> Vec<OsString> {
         args.push("-gdb".into());
         args.push(format!("tcp:127.0.0.1:{port}").into());
     }
+    args.extend(options.extra.iter().cloned());
     args.push("-kernel".into());
     args.push(elf.as_os_str().to_owned());
     args
@@ -442,6 +468,27 @@ mod tests {
     }
 
     #[test]
+    fn args_give_the_memory_and_cpus_asked_for_and_the_guest_before_the_kernel() {
+        let plain = args(Path::new("demo"), &Options::default());
+        let joined = strings(&plain).join(" ");
+        assert!(joined.contains(" -smp 1 -m 512M "), "{joined}");
+        let options = Options {
+            memory_mib: 1024,
+            smp: 2,
+            extra: vec!["-append".into(), "guest=0x44200000,0x10 --".into()],
+            ..Options::default()
+        };
+        let args = args(Path::new("hv.elf"), &options);
+        let args = strings(&args);
+        let joined = args.join(" ");
+        assert!(joined.contains(" -smp 2 -m 1024M "), "{joined}");
+        assert_eq!(
+            args[args.len() - 4..],
+            ["-append", "guest=0x44200000,0x10 --", "-kernel", "hv.elf"]
+        );
+    }
+
+    #[test]
     fn args_route_the_uart_to_stdout_without_a_monitor() {
         let args = args(Path::new("demo"), &Options::default());
         let joined = strings(&args).join(" ");
@@ -454,7 +501,7 @@ mod tests {
     fn gdb_starts_halted_with_the_stub_on_the_loopback_port() {
         let options = Options {
             gdb: Some(4321),
-            log_file: None,
+            ..Options::default()
         };
         let args = args(Path::new("demo"), &options);
         let args = strings(&args);
@@ -717,8 +764,8 @@ mod tests {
     #[test]
     fn args_send_the_semihosting_console_to_the_log_file() {
         let options = Options {
-            gdb: None,
             log_file: Some(PathBuf::from("/tmp/a,b/log.bin")),
+            ..Options::default()
         };
         let args = args(Path::new("demo"), &options);
         let args = strings(&args);
