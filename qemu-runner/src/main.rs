@@ -1,6 +1,8 @@
 //! `qemu-runner`: boots an EL2 ELF (the hypervisor demo) under
-//! `qemu-system-aarch64` on the `virt` board with a GICv2, streams its
-//! output, enforces a time limit, and exits with the demo's own status.
+//! `qemu-system-aarch64` on the `virt` board with a GICv2, streams its UART,
+//! decodes the defmt logs it writes on the semihosting console ([`logs`]),
+//! merges the two ([`console`]), enforces a time limit, and exits with the
+//! demo's own status.
 //!
 //! ```text
 //! qemu-runner [--timeout SECS] [--qemu PATH] [--expect LINE]... [--verbose] [--gdb[=PORT]] <ELF>
@@ -68,7 +70,8 @@ struct Cli {
     #[arg(long, value_name = "LINE")]
     expect: Vec<String>,
 
-    /// Print the QEMU command line before running it.
+    /// Print the QEMU command line before running it, and each defmt log
+    /// line's source location.
     #[arg(long, short)]
     verbose: bool,
 
@@ -183,10 +186,10 @@ fn run(cli: &Cli) -> Result<u8> {
     drop(elf_bytes);
 
     let scratch = qemu::ScratchDir::new()?;
-    let log_file = scratch.path().join("semihosting.bin");
+    let log_socket = scratch.path().join("log.sock");
     let options = qemu::Options {
         gdb: cli.gdb,
-        log_file: Some(log_file.clone()),
+        log_socket: Some(log_socket.clone()),
         memory_mib: cli.board.memory,
         smp: cli.board.smp,
         extra: match &guest {
@@ -231,7 +234,7 @@ fn run(cli: &Cli) -> Result<u8> {
         cli.time_limit(),
         move |bytes| qemu::lock(&uart_console).uart(bytes),
         Some(qemu::SideChannel {
-            path: &log_file,
+            path: &log_socket,
             on_bytes: &mut on_log,
         }),
     )?;

@@ -33,8 +33,9 @@ pub struct Options {
     /// Start halted with the gdb stub listening on this local TCP port.
     pub gdb: Option<u16>,
     /// Send the semihosting console (SYS_WRITEC, SYS_WRITE0: the
-    /// hypervisor's defmt frames) to this file instead of QEMU's stderr.
-    pub log_file: Option<PathBuf>,
+    /// hypervisor's defmt frames) to the Unix socket the runner listens on
+    /// at this path, instead of QEMU's stderr.
+    pub log_socket: Option<PathBuf>,
     /// RAM, in MiB (`-m`; `--memory`).
     pub memory_mib: u64,
     /// CPUs (`-smp`; `--smp`).
@@ -48,7 +49,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             gdb: None,
-            log_file: None,
+            log_socket: None,
             memory_mib: crate::guest::DEFAULT_MEMORY_MIB,
             smp: 1,
             extra: Vec::new(),
@@ -66,9 +67,10 @@ impl Default for Options {
 ///   a separate package, and which the demo does not use).
 /// * `-semihosting-config enable=on,target=native`: lets the demo end QEMU
 ///   with an exit status (SYS_EXIT), handled by QEMU itself even when gdb
-///   is attached; with [`Options::log_file`], `chardev=` and a `-chardev
-///   file` send the semihosting console there: the hypervisor's log
-///   channel, kept apart from the guest's UART.
+///   is attached; with [`Options::log_socket`], `chardev=` and a
+///   `-chardev socket` (QEMU connects, as a client) send the semihosting
+///   console there: the hypervisor's log channel, kept apart from the
+///   guest's UART and, unlike a file, delivered as it is written.
 /// * `-kernel ELF`: QEMU loads the ELF's segments and starts the CPU at its
 ///   entry point, at EL2, with no firmware.
 /// * with [`Options::gdb`]: `-S` (the CPU waits for the debugger) and
@@ -100,11 +102,11 @@ pub fn args(elf: &Path, options: &Options) -> Vec<OsString> {
         ],
     );
     args.push("-semihosting-config".into());
-    match &options.log_file {
+    match &options.log_socket {
         Some(path) => {
             args.push(format!("enable=on,target=native,chardev={LOG_CHARDEV}").into());
             args.push("-chardev".into());
-            let mut chardev = OsString::from(format!("file,id={LOG_CHARDEV},path="));
+            let mut chardev = OsString::from(format!("socket,id={LOG_CHARDEV},path="));
             // QEMU's option syntax doubles a comma inside a value.
             chardev.push(path.to_string_lossy().replace(',', ",,"));
             args.push(chardev);
@@ -276,18 +278,23 @@ impl Ending {
     }
 }
 
-/// A second output of QEMU, read while it runs: a file that QEMU writes
-/// (the semihosting console's character device).
+/// A second output of QEMU, read while it runs: a Unix socket the runner
+/// listens on and QEMU connects to (the semihosting console's character
+/// device).
 pub struct SideChannel<'a> {
-    /// The file, created empty before QEMU starts.
+    /// Where to listen; nothing may exist there yet.
     pub path: &'a Path,
-    /// Called with each new chunk of the file, and with an empty slice
-    /// every [`POLL`] when nothing new arrived.
+    /// Called with each chunk as it arrives, and with an empty slice every
+    /// [`POLL`] when nothing did.
     pub on_bytes: &'a mut (dyn FnMut(&[u8]) + Send),
 }
 
-/// How often the side channel's file is read for new bytes.
+/// How long the side channel's reader waits for bytes before it reports
+/// that nothing came (so held log lines can be released).
 pub const POLL: Duration = Duration::from_millis(10);
+
+/// How long the side channel may stay open after QEMU is gone.
+const LINGER: Duration = Duration::from_secs(2);
 
 /// Runs `qemu args`, handing its standard output (the UART) to `on_uart`
 /// as it arrives, and the bytes QEMU writes to `side`'s file to its
@@ -300,12 +307,11 @@ pub fn run(
     mut on_uart: impl FnMut(&[u8]) + Send + 'static,
     side: Option<SideChannel<'_>>,
 ) -> Result<Ending> {
-    let side_file = match &side {
-        Some(side) => {
-            let cannot = || format!("cannot create {}", side.path.display());
-            std::fs::File::create(side.path).with_context(cannot)?;
-            Some(std::fs::File::open(side.path).with_context(cannot)?)
-        }
+    let listener = match &side {
+        Some(side) => Some(
+            std::os::unix::net::UnixListener::bind(side.path)
+                .with_context(|| format!("cannot listen on {}", side.path.display()))?,
+        ),
         None => None,
     };
     let mut child = Command::new(qemu)
@@ -335,9 +341,9 @@ pub fn run(
 
     let qemu_gone = AtomicBool::new(false);
     thread::scope(|scope| {
-        let reader = side.zip(side_file).map(|(side, file)| {
+        let reader = side.zip(listener).map(|(side, listener)| {
             let qemu_gone = &qemu_gone;
-            scope.spawn(move || follow(file, side.on_bytes, qemu_gone))
+            scope.spawn(move || follow(listener, side.on_bytes, qemu_gone))
         });
         let ending = wait(&mut child, timeout);
         qemu_gone.store(true, Ordering::Release);
@@ -378,25 +384,60 @@ fn wait(child: &mut std::process::Child, timeout: Option<Duration>) -> Result<En
     }
 }
 
-/// Reads `file` as QEMU appends to it, until QEMU is gone and the file is
-/// read to its end.
+/// Takes QEMU's connection on `listener` and reads it to its end (QEMU
+/// closes it when it exits), reporting idle [`POLL`]s as empty slices.
+/// Returns when QEMU is gone and the stream ended, or QEMU is gone and
+/// never connected, or [`LINGER`] after QEMU is gone whatever holds the
+/// stream open.
 fn follow(
-    mut file: std::fs::File,
+    listener: std::os::unix::net::UnixListener,
     on_bytes: &mut (dyn FnMut(&[u8]) + Send),
     qemu_gone: &AtomicBool,
 ) -> io::Result<()> {
-    let mut buf = [0u8; 4096];
-    loop {
-        // Read the flag first: bytes written before QEMU exited are then
-        // all in the file by the read that follows.
-        let gone = qemu_gone.load(Ordering::Acquire);
-        match file.read(&mut buf) {
-            Ok(0) if gone => return Ok(()),
-            Ok(0) => {
+    let gone_since = |since: &mut Option<Instant>| {
+        if qemu_gone.load(Ordering::Acquire) {
+            since.get_or_insert_with(Instant::now);
+        }
+        since.is_some_and(|t| t.elapsed() >= LINGER)
+    };
+    let mut since = None;
+    listener.set_nonblocking(true)?;
+    let mut stream = loop {
+        match listener.accept() {
+            Ok((stream, _)) => break stream,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if qemu_gone.load(Ordering::Acquire) {
+                    // One more try: QEMU may have connected just before exiting.
+                    match listener.accept() {
+                        Ok((stream, _)) => break stream,
+                        Err(_) => return Ok(()),
+                    }
+                }
                 on_bytes(&[]);
                 thread::sleep(POLL);
             }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    };
+    stream.set_nonblocking(false)?;
+    stream.set_read_timeout(Some(POLL))?;
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return Ok(()),
             Ok(n) => on_bytes(&buf[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                on_bytes(&[]);
+                if gone_since(&mut since) {
+                    return Ok(());
+                }
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
@@ -725,13 +766,25 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn run_reads_the_side_channel_to_its_end_apart_from_the_uart() {
+        use std::io::Write;
         let dir = ScratchDir::new().unwrap();
-        let log = dir.path().join("log.bin");
-        // Written in pieces, the last just before the exit.
-        let script = sh(
-            r#"printf 'uart\n'; printf 'a\000b' >> "$1"; sleep 0.1; printf 'cd' >> "$1"; exit 0"#,
-            &[log.clone().into()],
-        );
+        let socket = dir.path().join("log.sock");
+        // A stand-in for QEMU that prints on its stdout while "QEMU's"
+        // semihosting console (a thread here) connects and writes in
+        // pieces, the last just before the process exits.
+        let script = sh("printf 'uart\\n'; sleep 0.5; exit 0", &[]);
+        let client_socket = socket.clone();
+        let client = thread::spawn(move || {
+            let mut conn = loop {
+                match std::os::unix::net::UnixStream::connect(&client_socket) {
+                    Ok(conn) => break conn,
+                    Err(_) => thread::sleep(Duration::from_millis(5)),
+                }
+            };
+            conn.write_all(b"a\0b").unwrap();
+            thread::sleep(Duration::from_millis(100));
+            conn.write_all(b"cd").unwrap();
+        });
         let (seen, uart) = collector();
         let mut side = Vec::new();
         let mut idle = 0;
@@ -747,11 +800,12 @@ mod tests {
             Some(Duration::from_secs(30)),
             uart,
             Some(SideChannel {
-                path: &log,
+                path: &socket,
                 on_bytes: &mut on_bytes,
             }),
         )
         .unwrap();
+        client.join().unwrap();
         assert_eq!(ending, Ending::Exited(0));
         assert_eq!(side, b"a\0bcd");
         assert!(idle > 0, "idle ticks while nothing arrives");
@@ -761,10 +815,34 @@ mod tests {
         assert!(!path.exists(), "the scratch directory is removed");
     }
 
+    #[cfg(unix)]
     #[test]
-    fn args_send_the_semihosting_console_to_the_log_file() {
+    fn run_ends_when_qemu_never_connects_to_the_side_channel() {
+        let dir = ScratchDir::new().unwrap();
+        let socket = dir.path().join("log.sock");
+        let script = sh("exit 7", &[]);
+        let (_, uart) = collector();
+        let mut on_bytes = |_: &[u8]| {};
+        let start = Instant::now();
+        let ending = run(
+            Path::new("/bin/sh"),
+            &script,
+            Some(Duration::from_secs(30)),
+            uart,
+            Some(SideChannel {
+                path: &socket,
+                on_bytes: &mut on_bytes,
+            }),
+        )
+        .unwrap();
+        assert_eq!(ending, Ending::Exited(7));
+        assert!(start.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn args_send_the_semihosting_console_to_the_log_socket() {
         let options = Options {
-            log_file: Some(PathBuf::from("/tmp/a,b/log.bin")),
+            log_socket: Some(PathBuf::from("/tmp/a,b/log.sock")),
             ..Options::default()
         };
         let args = args(Path::new("demo"), &options);
@@ -775,7 +853,7 @@ mod tests {
             .unwrap();
         assert_eq!(args[config + 1], "enable=on,target=native,chardev=hvlog");
         let chardev = args.iter().position(|&a| a == "-chardev").unwrap();
-        assert_eq!(args[chardev + 1], "file,id=hvlog,path=/tmp/a,,b/log.bin");
+        assert_eq!(args[chardev + 1], "socket,id=hvlog,path=/tmp/a,,b/log.sock");
         assert!(
             args.contains(&"-serial") && args.contains(&"stdio"),
             "the UART stays on stdout"
