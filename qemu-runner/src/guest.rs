@@ -42,6 +42,9 @@ pub const GUEST_DTB_MAX: u64 = 2 * MIB;
 pub const GUEST_IMAGE_BASE: u64 = GUEST_RAM_BASE + GUEST_DTB_MAX;
 /// The default of `--memory`, in MiB.
 pub const DEFAULT_MEMORY_MIB: u64 = 512;
+/// The most `--memory` a guest can have, in MiB: the hypervisor's stage 2
+/// covers a 32-bit IPA space, so RAM must end at 4 GiB at the latest.
+pub const MAX_GUEST_MEMORY_MIB: u64 = ((1 << 32) - RAM_BASE) / MIB;
 
 /// The offset of the arm64 Image header's magic number.
 const MAGIC_OFFSET: usize = 0x38;
@@ -206,6 +209,11 @@ pub enum LayoutError {
         /// The `--memory` given.
         memory_mib: u64,
     },
+    /// `--memory` puts the end of RAM beyond the 32-bit IPA space.
+    BeyondIpaSpace {
+        /// The `--memory` given.
+        memory_mib: u64,
+    },
     /// The guest (or its initrd) ends beyond RAM.
     DoesNotFit {
         /// "the guest" or "the initrd".
@@ -230,6 +238,12 @@ impl fmt::Display for LayoutError {
                  ({RAM_BASE:#x}..{GUEST_RAM_BASE:#x}) are the hypervisor's and the guest's \
                  DTB takes 2 MiB after them; give --memory {} or more",
                 (GUEST_IMAGE_BASE - RAM_BASE) / MIB + 1
+            ),
+            LayoutError::BeyondIpaSpace { memory_mib } => write!(
+                f,
+                "--memory {memory_mib} would end RAM at {:#x}, beyond the 4 GiB of the \
+                 hypervisor's 32-bit IPA space: give --memory {MAX_GUEST_MEMORY_MIB} or less",
+                ram_end(memory_mib)
             ),
             LayoutError::DoesNotFit {
                 what,
@@ -262,6 +276,9 @@ pub fn layout(
     let end = ram_end(memory_mib);
     if end <= GUEST_IMAGE_BASE {
         return Err(LayoutError::NoGuestRam { memory_mib });
+    }
+    if memory_mib > MAX_GUEST_MEMORY_MIB {
+        return Err(LayoutError::BeyondIpaSpace { memory_mib });
     }
     let needed_mib = |end: u64| (end - RAM_BASE).div_ceil(MIB);
     let guest_load = GUEST_IMAGE_BASE.saturating_add(kind.text_offset());
@@ -756,6 +773,20 @@ mod tests {
         assert!(layout(GuestKind::Raw, 1, None, 67).is_ok());
         // Absurd sizes do not overflow.
         assert!(layout(GuestKind::Raw, u64::MAX, Some(u64::MAX), u64::MAX).is_err());
+        assert!(layout(GuestKind::Raw, u64::MAX, Some(u64::MAX), 3072).is_err());
+        assert!(layout(GuestKind::Raw, 1 << 30, Some(u64::MAX), 3072).is_err());
+    }
+
+    #[test]
+    fn memory_beyond_the_32_bit_ipa_space_is_refused() {
+        assert_eq!(MAX_GUEST_MEMORY_MIB, 3072);
+        let l = layout(GuestKind::Raw, 1, Some(1), 3072).unwrap();
+        assert_eq!(l.ram_end(), 1 << 32);
+        let e = layout(GuestKind::Raw, 1, None, 3073).unwrap_err();
+        assert_eq!(e, LayoutError::BeyondIpaSpace { memory_mib: 3073 });
+        let text = e.to_string();
+        assert!(text.contains("end RAM at 0x100100000"), "{text}");
+        assert!(text.contains("give --memory 3072 or less"), "{text}");
     }
 
     #[test]
