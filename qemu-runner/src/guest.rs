@@ -397,10 +397,11 @@ fn inspect(what: &str, option: &str, path: &Path) -> Result<(u64, Vec<u8>)> {
                 path.display()
             )
         }
-        Err(e) => bail!(
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => bail!(
             "cannot read the {what} file {}: {e}; check its permissions",
             path.display()
         ),
+        Err(e) => bail!("cannot read the {what} file {}: {e}", path.display()),
     };
     let metadata = file
         .metadata()
@@ -421,12 +422,7 @@ fn inspect(what: &str, option: &str, path: &Path) -> Result<(u64, Vec<u8>)> {
     (&mut file)
         .take(HEADER_LEN as u64)
         .read_to_end(&mut head)
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot read the {what} file {}: {e}; check its permissions",
-                path.display()
-            )
-        })?;
+        .map_err(|e| anyhow::anyhow!("cannot read the {what} file {}: {e}", path.display()))?;
     Ok((metadata.len(), head))
 }
 
@@ -911,22 +907,33 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn an_unreadable_guest_is_refused_naming_it() {
+    fn an_unreadable_guest_or_initrd_is_refused_naming_it() {
         use std::os::unix::fs::PermissionsExt;
-        let path = temp_file("unreadable", b"\x00\x00\x00\x14");
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
-        if std::fs::File::open(&path).is_ok() {
-            // root reads anything: nothing to check here.
-            std::fs::remove_file(path).unwrap();
-            return;
-        }
-        let message = prepare_error(&path, None, 512);
+        // Below a plain file (ENOTDIR): unreadable for root too.
+        let plain = temp_file("plain", b"\x00\x00\x00\x14");
+        let below = plain.join("Image");
+        let message = prepare_error(&below, None, 512);
         assert!(
-            message.starts_with("cannot read the guest file"),
+            message.starts_with(&format!("cannot read the guest file {}: ", below.display())),
             "{message}"
         );
-        assert!(message.contains(&path.display().to_string()), "{message}");
+        let message = prepare_error(&plain, Some(&below), 512);
+        assert!(
+            message.starts_with(&format!(
+                "cannot read the initrd file {}: ",
+                below.display()
+            )),
+            "{message}"
+        );
+        // No read permission (root reads it anyway: then nothing to check).
+        let path = temp_file("unreadable", b"\x00\x00\x00\x14");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
+        if std::fs::File::open(&path).is_err() {
+            let message = prepare_error(&path, None, 512);
+            assert!(message.contains("check its permissions"), "{message}");
+        }
         std::fs::remove_file(path).unwrap();
+        std::fs::remove_file(plain).unwrap();
     }
 
     #[test]
