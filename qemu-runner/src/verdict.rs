@@ -132,6 +132,18 @@ pub fn guest_verdict(ending: Ending, missing: &[&str]) -> Verdict {
                 1,
             )
         }
+        Ending::Exited(GUEST_RESET_STATUS) => {
+            v.message = v.message.replacen(
+                &format!(
+                    "demo failed with status {GUEST_RESET_STATUS} ({})",
+                    describe_demo_status(GUEST_RESET_STATUS)
+                ),
+                &format!(
+                    "the guest reset the machine (PSCI SYSTEM_RESET): status {GUEST_RESET_STATUS}"
+                ),
+                1,
+            )
+        }
         Ending::Exited(_) => v.message = v.message.replacen("demo failed", "hypervisor failed", 1),
         Ending::TimedOut(_) => {
             v.message = v.message.replacen(
@@ -225,11 +237,15 @@ mod tests {
         assert!(v.message.contains("PSCI SYSTEM_OFF"), "{}", v.message);
         let v = guest_verdict(Ending::Exited(GUEST_RESET_STATUS), &[]);
         assert_eq!(v.code, 6);
-        assert!(
-            v.message.contains("hypervisor failed with status 6")
-                && v.message.contains("PSCI SYSTEM_RESET"),
-            "{}",
-            v.message
+        assert_eq!(
+            v.message,
+            "the guest reset the machine (PSCI SYSTEM_RESET): status 6"
+        );
+        let v = guest_verdict(Ending::Exited(3), &[]);
+        assert_eq!(v.code, 3);
+        assert_eq!(
+            v.message,
+            "hypervisor failed with status 3 (unexpected exception)"
         );
         let v = guest_verdict(Ending::Exited(0), &["gic-toolkit: init reached"]);
         assert_eq!(v.code, EXPECTATION_FAILED);
