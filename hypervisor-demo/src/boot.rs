@@ -14,6 +14,8 @@
 //!    the SIMD registers for copies and formatting;
 //! 5. call [`hypervisor_main`](crate::hypervisor_main), which never returns.
 //!
+//! The first thing Rust does is turn EL2's MMU and caches on
+//! ([`mmu`](crate::mmu)), before any lock or atomic read-modify-write.
 //! The vector table, the interrupt routing and the unmasking of IRQs are set
 //! up from Rust, in [`exceptions`](crate::exceptions).
 

@@ -15,20 +15,21 @@
 //! end, with one SYS_WRITEC ([`semihosting`](crate::semihosting)). A short
 //! log line costs two exits to QEMU.
 //!
-//! The critical section is this CPU's alone: [`acquire`](Logger::acquire)
-//! masks IRQs and FIQs (DAIF) and [`release`](Logger::release) restores
-//! them, so the IRQ handler can log too. The `TAKEN` flag uses plain loads
-//! and stores, never an exclusive read-modify-write: with the MMU off every
-//! access is to Device memory, where exclusives are not guaranteed to work,
-//! and with one CPU and interrupts masked nothing runs between the load and
-//! the store. Re-entry (a fault or panic inside a log call) writes nothing:
-//! a half-written frame must not swallow another; the panic and exception
+//! The critical section spans the CPUs: [`acquire`](Logger::acquire)
+//! masks this CPU's IRQs and FIQs (DAIF), then takes a spin lock whose
+//! value is the owner's MPIDR affinity, and [`release`](Logger::release)
+//! frees it and restores DAIF, so frames from several CPUs never
+//! interleave and the IRQ handler can log too. The lock is an exclusive
+//! compare-and-swap, valid because every CPU turns its EL2 MMU on (RAM
+//! Normal cacheable, [`mmu`](crate::mmu)) before it logs. Re-entry on the
+//! owning CPU (a fault or panic inside a log call) writes nothing: a
+//! half-written frame must not swallow another; the panic and exception
 //! handlers check [`busy`] and use the UART then.
 
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-use aarch64_cpu::registers::{Readable, Writeable, DAIF};
+use aarch64_cpu::registers::{Readable, Writeable, DAIF, MPIDR_EL1};
 
 use crate::semihosting;
 
@@ -52,9 +53,9 @@ struct Channel {
 /// [`Channel`], shared between the log calls of the one running CPU.
 struct Shared(UnsafeCell<Channel>);
 
-// SAFETY: only one CPU runs, and the channel is only touched between
-// `acquire` and `release`, with IRQs and FIQs masked and `TAKEN` set, so
-// no two references to it exist at once.
+// SAFETY: the channel is only touched between `acquire` and `release` by
+// the CPU that owns `OWNER`, with its IRQs and FIQs masked, so no two
+// references to it exist at once.
 unsafe impl Sync for Shared {}
 
 static CHANNEL: Shared = Shared(UnsafeCell::new(Channel {
@@ -64,36 +65,49 @@ static CHANNEL: Shared = Shared(UnsafeCell::new(Channel {
     daif: 0,
 }));
 
-/// A frame is being written.
-static TAKEN: AtomicBool = AtomicBool::new(false);
-/// Log calls entered while [`TAKEN`] was set (their frames are dropped).
+/// The CPU writing a frame ([`this_cpu`]), or 0.
+static OWNER: AtomicU64 = AtomicU64::new(0);
+/// Log calls entered by the owner while it wrote a frame (their frames are
+/// dropped). Only the owner touches it.
 static NESTED: AtomicU32 = AtomicU32::new(0);
+
+/// This CPU, as [`OWNER`] holds it: its MPIDR affinity with bit 63 set,
+/// never 0.
+fn this_cpu() -> u64 {
+    (MPIDR_EL1.get() & 0xFF_00FF_FFFF) | 1 << 63
+}
 
 /// Whether a log call is in progress on this CPU: a panic or exception
 /// handler that finds it so must not log through defmt (its frame would be
 /// dropped) and prints on the UART instead.
 pub fn busy() -> bool {
-    TAKEN.load(Ordering::Relaxed)
+    OWNER.load(Ordering::Relaxed) == this_cpu()
 }
 
 /// DAIF.I and DAIF.F: IRQs and FIQs masked.
 const DAIF_IRQ_FIQ: u64 = (1 << 7) | (1 << 6);
 
-// SAFETY: `acquire` masks interrupts and refuses re-entry (`TAKEN`), so
-// the calls between it and `release` are never interleaved with another
+// SAFETY: `acquire` masks interrupts, takes `OWNER` and refuses re-entry,
+// so the calls between it and `release` are never interleaved with another
 // frame's; `write`, `flush` and `release` run only after `acquire`, as
 // defmt guarantees.
 unsafe impl defmt::Logger for SemihostingLogger {
     fn acquire() {
         let daif = DAIF.get();
         DAIF.set(daif | DAIF_IRQ_FIQ);
-        if TAKEN.load(Ordering::Relaxed) {
-            NESTED.store(NESTED.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-            return;
+        let me = this_cpu();
+        loop {
+            match OWNER.compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed) {
+                Ok(_) => break,
+                Err(owner) if owner == me => {
+                    NESTED.store(NESTED.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+                    return;
+                }
+                Err(_) => core::hint::spin_loop(),
+            }
         }
-        TAKEN.store(true, Ordering::Relaxed);
-        // SAFETY: TAKEN was clear and is now set, with interrupts masked on
-        // the only CPU: this is the only reference until `release`.
+        // SAFETY: this CPU now owns OWNER, with its interrupts masked: this
+        // is the only reference until `release`.
         let ch = unsafe { &mut *CHANNEL.0.get() };
         ch.daif = daif;
         let Channel {
@@ -125,7 +139,7 @@ unsafe impl defmt::Logger for SemihostingLogger {
         encoder.end_frame(|bytes| emit(buf, len, bytes));
         drain(buf, len);
         let daif = ch.daif;
-        TAKEN.store(false, Ordering::Relaxed);
+        OWNER.store(0, Ordering::Release);
         DAIF.set(daif);
     }
 

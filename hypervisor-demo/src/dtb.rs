@@ -66,7 +66,7 @@ impl fmt::Display for Error {
 /// QEMU's device tree at the start of RAM.
 pub fn qemu_tree() -> Result<Fdt<'static>, Error> {
     let base = board::RAM_BASE as *const u32;
-    // SAFETY: RAM_BASE is RAM (the MMU is off: the address is physical);
+    // SAFETY: RAM_BASE is RAM (EL2's map, when on, is the identity);
     // the first 1 MiB is QEMU's device tree or unused, and nothing writes
     // it. Reading the two header words is always in bounds.
     let (magic, size) = unsafe {

@@ -111,8 +111,10 @@ register_bitfields! {u32,
 /// read by the hypervisor once the guest is done (plain loads and stores:
 /// the guest's memory is Device memory with its stage 1 off, where
 /// exclusive accesses are not guaranteed to work).
+#[link_section = ".bss.guest_shared"]
 static LOG: [AtomicU32; LOG_CAPACITY] = [const { AtomicU32::new(0) }; LOG_CAPACITY];
 /// Interrupts acknowledged so far, including any beyond [`LOG_CAPACITY`].
+#[link_section = ".bss.guest_shared"]
 static LOG_LEN: AtomicUsize = AtomicUsize::new(0);
 
 // SAFETY (of the whole block): the vector table is 2 KiB aligned as
@@ -230,6 +232,23 @@ extern "C" {
     static guest_stack_top: [u64; 0];
 }
 
+extern "C" {
+    /// The start of the guest's data that EL2 reads (`link.x`).
+    static __guest_shared_start: [u8; 0];
+    /// Its end.
+    static __guest_shared_end: [u8; 0];
+}
+
+/// The memory the guest writes and EL2 reads (its log, probes, counts),
+/// as (address, bytes): one section, cache-line aligned, that EL2 cleans
+/// and invalidates around the guest's run, since the guest's accesses
+/// (its MMU off) do not look in EL2's cache.
+pub fn shared_memory() -> (usize, usize) {
+    let start = core::ptr::addr_of!(__guest_shared_start) as usize;
+    let end = core::ptr::addr_of!(__guest_shared_end) as usize;
+    (start, end - start)
+}
+
 /// The address the guest starts at.
 pub fn entry() -> u64 {
     guest_start as *const () as u64
@@ -341,10 +360,13 @@ extern "C" fn guest_main() -> ! {
 
 /// The synchronous exception a probe expects: set before the access, and
 /// cleared, with ESR_EL1 and FAR_EL1 recorded, by `guest_sync_handler`.
+#[link_section = ".bss.guest_shared"]
 static EXPECTING: AtomicU32 = AtomicU32::new(0);
 /// ESR_EL1 of the last expected exception.
+#[link_section = ".bss.guest_shared"]
 static SEEN_ESR: AtomicU64 = AtomicU64::new(0);
 /// FAR_EL1 of the last expected exception.
+#[link_section = ".bss.guest_shared"]
 static SEEN_FAR: AtomicU64 = AtomicU64::new(0);
 
 /// An IPA where stage 2 maps nothing (QEMU's first virtio-mmio transport,
@@ -364,6 +386,7 @@ pub struct Probes {
     pub unmapped: (u64, u64),
 }
 
+#[link_section = ".bss.guest_shared"]
 static PROBES: [AtomicU64; 5] = [const { AtomicU64::new(0) }; 5];
 
 /// What the probes saw (for the hypervisor, once the guest is done).

@@ -12,14 +12,14 @@
 //! memory corruption.
 //!
 //! `embedded-alloc` takes a `critical-section` lock around each call; this
-//! module provides it by masking IRQs (the hypervisor runs on one CPU), so
-//! no exclusive load/store is needed on memory that, with the MMU off, is
-//! Device memory.
+//! module provides it by masking this CPU's interrupts and taking a spin
+//! lock shared by the CPUs (an exclusive compare-and-swap, valid on the
+//! Normal memory of EL2's identity map, [`mmu`](crate::mmu)).
 
 use core::mem::MaybeUninit;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use aarch64_cpu::registers::{Readable, Writeable, DAIF};
+use aarch64_cpu::registers::{Readable, Writeable, DAIF, MPIDR_EL1};
 use embedded_alloc::LlffHeap;
 
 /// Bytes in the arena.
@@ -45,24 +45,44 @@ pub fn init() {
     unsafe { HEAP.init(core::ptr::addr_of_mut!(ARENA) as usize, ARENA_SIZE) }
 }
 
-/// The critical section `embedded-alloc` locks with: IRQs masked on the
-/// only running CPU.
+/// The critical section `embedded-alloc` locks with: this CPU's
+/// interrupts masked and [`CS_OWNER`] held.
 struct MaskIrqs;
 
 critical_section::set_impl!(MaskIrqs);
 
-// SAFETY: with one CPU running, masking IRQs (PSTATE.I, and F, A, D with
-// it) keeps every other context out until `release` restores PSTATE.DAIF
-// as `acquire` found it; nesting works because each level restores the
-// state it saw.
+/// The CPU in the critical section (MPIDR affinity with bit 63 set), or 0.
+static CS_OWNER: AtomicU64 = AtomicU64::new(0);
+
+/// Bit 62 of `acquire`'s token: this level took the lock (an outer level
+/// of the same CPU holds it otherwise). PSTATE.DAIF uses bits 9:6.
+const TOOK_LOCK: u64 = 1 << 62;
+
+// SAFETY: masking interrupts (PSTATE.D, A, I, F) keeps this CPU's other
+// contexts out, and CS_OWNER the other CPUs, until `release` frees the
+// lock and restores PSTATE.DAIF as `acquire` found it; a nested acquire on
+// the owning CPU takes nothing and its release frees nothing.
 unsafe impl critical_section::Impl for MaskIrqs {
     unsafe fn acquire() -> u64 {
         let daif = DAIF.get();
         DAIF.write(DAIF::D::Masked + DAIF::A::Masked + DAIF::I::Masked + DAIF::F::Masked);
-        daif
+        let me = (MPIDR_EL1.get() & 0xFF_00FF_FFFF) | 1 << 63;
+        if CS_OWNER.load(Ordering::Relaxed) == me {
+            return daif;
+        }
+        while CS_OWNER
+            .compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            core::hint::spin_loop();
+        }
+        daif | TOOK_LOCK
     }
 
-    unsafe fn release(daif: u64) {
-        DAIF.set(daif);
+    unsafe fn release(token: u64) {
+        if token & TOOK_LOCK != 0 {
+            CS_OWNER.store(0, Ordering::Release);
+        }
+        DAIF.set(token & !TOOK_LOCK);
     }
 }

@@ -19,8 +19,9 @@ use crate::{board, timer};
 /// This CPU's GIC CPU interface. It is a `static` so that the IRQ handler,
 /// which the vector table calls with no arguments, can reach it.
 pub static GICC: CpuInterface<Mmio> = CpuInterface::new(
-    // SAFETY: board::GICC_BASE is QEMU virt's GICC frame; the MMU is off, so
-    // it is Device memory, and nothing else in the program uses that address.
+    // SAFETY: board::GICC_BASE is QEMU virt's GICC frame (each CPU's own,
+    // banked), Device memory in EL2's map, and nothing else in the program
+    // uses that address.
     unsafe { Mmio::new(board::GICC_BASE) },
 );
 
@@ -36,9 +37,8 @@ pub const STORM_LIMIT: usize = 1000;
 /// The raw GICC_IAR values of the interrupts handled so far, in order.
 ///
 /// Only the IRQ handler writes (and it is never re-entered: IRQs stay masked
-/// while it runs); `main` reads. Plain atomic loads and stores suffice: no
-/// read-modify-write, so no exclusive accesses on memory that, with the MMU
-/// off, is Device memory.
+/// while it runs, on the boot CPU); `main` reads. Plain atomic loads and
+/// stores suffice: no read-modify-write.
 static RECEIVED: [AtomicU32; CAPACITY] = [const { AtomicU32::new(0) }; CAPACITY];
 /// How many interrupts the handler has acknowledged, including any beyond
 /// [`CAPACITY`]. Published with release ordering after the entry is written.

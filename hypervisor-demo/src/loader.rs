@@ -157,8 +157,8 @@ fn read_format(file: Region) -> Format {
     }
     let word = |offset: u64| -> u64 {
         // SAFETY: `file` lies inside the guest's RAM (checked by the
-        // caller) and is at least a header long; the MMU is off, so these
-        // are the physical addresses the runner loaded the file at, and
+        // caller) and is at least a header long; EL2's map is the identity,
+        // so these are the physical addresses the runner loaded the file at, and
         // nothing else uses them yet. `read_unaligned`: the alignment is
         // checked only once the header is known.
         u64::from_le(unsafe { ((file.base + offset) as *const u64).read_unaligned() })

@@ -67,6 +67,7 @@ mod inject;
 mod irq;
 mod loader;
 mod mmio;
+mod mmu;
 mod psci;
 mod semihosting;
 mod stage2;
@@ -119,21 +120,42 @@ const GUEST_TIMEOUT_US: u64 = 2_000_000;
 pub extern "C" fn hypervisor_main() -> ! {
     // The UART is the guest's console; the hypervisor logs through defmt.
     uart::Console::init();
-    defmt::info!("gic-demo: EL2 hypervisor on QEMU virt (GICv2)");
 
     let el = CurrentEL.read(CurrentEL::EL);
     if el != 2 {
+        // Logging takes a lock meant for Normal memory; QEMU serves it on
+        // this Device memory too, and the run ends here.
         defmt::error!(
             "started at EL{=u64}, not EL2: run QEMU with -machine virt,virtualization=on",
             el
         );
         semihosting::exit(status::NOT_AT_EL2);
     }
+    // EL2's identity map over the RAM QEMU's device tree names (or the
+    // hypervisor's own 64 MiB when there is none, to report that), then
+    // the MMU and caches on: before the first lock or atomic.
+    let tree = dtb::qemu_tree();
+    let ram = tree
+        .as_ref()
+        .ok()
+        .and_then(|t| dtb::ram(t).ok())
+        .unwrap_or(Region {
+            base: board::RAM_BASE as u64,
+            size: (board::HYPERVISOR_END - board::RAM_BASE) as u64,
+        });
+    let mapped = mmu::build(ram);
+    mmu::enable();
+    defmt::info!("gic-demo: EL2 hypervisor on QEMU virt (GICv2)");
+    defmt::info!(
+        "EL2 MMU on: identity map, RAM {=u64:#x}-{=u64:#x} Normal write-back (inner shareable), devices below 1 GiB Device-nGnRE",
+        mapped.base,
+        mapped.end()
+    );
     exceptions::install();
     heap::init();
 
     // QEMU's device tree, at the start of RAM, and the command line in it.
-    let tree = match dtb::qemu_tree() {
+    let tree = match tree {
         Ok(tree) => tree,
         Err(e) => {
             defmt::error!(
@@ -180,8 +202,8 @@ fn initialise() -> Result<Distributor<Mmio>, Failure> {
     // The Distributor: probe its shape, then put every interrupt in a known
     // state (disabled, inactive, priority 0xA0, Group 0, SPIs routed to us)
     // with forwarding to the CPU interfaces off.
-    // SAFETY: board::GICD_BASE is QEMU virt's GICD frame; the MMU is off, so
-    // it is Device memory, and only this Distributor uses that address.
+    // SAFETY: board::GICD_BASE is QEMU virt's GICD frame, Device memory in
+    // EL2's map, and only this Distributor uses that address.
     let gicd = Distributor::new(unsafe { Mmio::new(board::GICD_BASE) });
     gicd.init(&DistributorConfig::default());
     let info = gicd.info();
@@ -307,6 +329,11 @@ fn run_guest(vm: &mut Vm, mpidr: u64) -> Stop {
         vcpu.regs().spsr,
         guest::stack_top(),
     );
+    // The guest's memory accesses do not look in EL2's cache (its MMU is
+    // off): no line may hold its data while it runs, and EL2 reads what
+    // it wrote from memory afterwards.
+    let (shared, len) = guest::shared_memory();
+    mmu::clean_invalidate_range(shared, len);
     let stop = vm.run(&mut vcpu, Some(GUEST_TIMEOUT_US), |vm, regs| {
         match regs.x[0] {
             guest::hvc::READY => {
@@ -319,6 +346,7 @@ fn run_guest(vm: &mut Vm, mpidr: u64) -> Stop {
             _ => Hypercall::Return(u64::MAX),
         }
     });
+    mmu::clean_invalidate_range(shared, len);
     let how = match stop {
         Stop::Done => "reported DONE",
         Stop::GuestFailed(_) => "reported a failure",
@@ -517,6 +545,8 @@ fn boot_external(tree: &Fdt, file: Region, args: &BootArgs) -> Result<(Stop, Sta
         initrd: args.initrd,
     };
     let dtb_size = dtb::write_guest_tree(tree, &guest_tree, out).map_err(|e| boot_error(&e))?;
+    // The guest reads its tree with its MMU off, past EL2's cache.
+    mmu::clean_range(board::GUEST_DTB, dtb_size);
 
     let gicd = initialise()?;
     let mut vm = Vm::new(&gicd, mpidr)?;

@@ -16,7 +16,9 @@
 //! writes it to its standard output, the UART's stream.)
 
 use core::arch::asm;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use aarch64_cpu::registers::{Readable, MPIDR_EL1};
 
 /// Semihosting operation number of SYS_WRITEC.
 const SYS_WRITEC: u64 = 0x03;
@@ -84,23 +86,27 @@ pub fn write_until_nul(text: &[u8]) {
     }
 }
 
-/// Set by the first call to [`exit`], so that a failing exit does not recurse.
+/// The CPU that made the first call to [`exit`] (its MPIDR affinity with
+/// bit 63 set), or 0: of several CPUs exiting at once, one makes the call,
+/// and a failing call does not recurse.
 ///
-/// Read and written with plain loads and stores, never an exclusive
-/// read-modify-write such as `swap`: with the MMU off every access is to
-/// Device memory, where exclusives are not guaranteed to work. Plain
-/// accesses suffice because one CPU runs, and the only way back into `exit`
-/// is the exception that the `hlt` itself raises, after the store.
-static EXITING: AtomicBool = AtomicBool::new(false);
+/// Compared and swapped (an exclusive read-modify-write, on the Normal memory of EL2's
+/// map); the only way back into `exit` on that CPU is the exception that
+/// the `hlt` itself raises, after it.
+static EXITING: AtomicU64 = AtomicU64::new(0);
 
 /// Ends the emulation with `status` as QEMU's exit status.
 ///
 /// Without semihosting, `hlt` is an undefined instruction; the exception
-/// handler then calls `exit` again, which finds [`EXITING`] set and parks
-/// the CPU instead (the runner's time limit then ends the run).
+/// handler then calls `exit` again, which finds [`EXITING`] set by this
+/// CPU, says so and parks the CPU instead (the runner's time limit then
+/// ends the run). Another CPU that calls `exit` meanwhile parks.
 pub fn exit(status: u32) -> ! {
-    if !EXITING.load(Ordering::Relaxed) {
-        EXITING.store(true, Ordering::Relaxed);
+    let me = (MPIDR_EL1.get() & 0xFF_00FF_FFFF) | 1 << 63;
+    let first = EXITING
+        .compare_exchange(0, me, Ordering::AcqRel, Ordering::Acquire)
+        .map_or_else(|owner| owner, |_| 0);
+    if first == 0 {
         // The parameter block: plain memory on this stack frame.
         let block: [u64; 2] = [ADP_STOPPED_APPLICATION_EXIT, status as u64];
         // SAFETY: the semihosting call only reads the two words at x1, which
@@ -114,7 +120,7 @@ pub fn exit(status: u32) -> ! {
                 options(nostack, readonly),
             );
         }
-    } else {
+    } else if first == me {
         crate::println!("semihosting exit failed (run QEMU with -semihosting); halting");
     }
     loop {

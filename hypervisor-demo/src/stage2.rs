@@ -160,7 +160,7 @@ impl Table {
         Table([const { AtomicU64::new(0) }; 512])
     }
 
-    /// The table's physical address (the MMU is off at EL2, so its address).
+    /// The table's physical address (EL2's map is the identity).
     fn addr(&self) -> u64 {
         self as *const Table as u64
     }
@@ -241,14 +241,15 @@ pub fn enable(ram: Region) -> Stage2 {
 
     // VTCR_EL2: a 32-bit IPA space (T0SZ = 64 - 32) walked from level 1
     // with a 4 KiB granule, 32-bit output addresses (PS). EL2 writes the
-    // tables with its MMU off, that is non-cacheable, so the walks are
-    // non-cacheable too (IRGN0/ORGN0); such memory is outer shareable.
+    // tables through its cache (its identity map makes RAM Normal
+    // write-back, inner shareable: `mmu`), so the walks are write-back
+    // cacheable and inner shareable too, and see those writes.
     let vtcr = VTCR_EL2::RES1::SET
         + VTCR_EL2::PS::PA_32B_4GB
         + VTCR_EL2::TG0::Granule4KB
-        + VTCR_EL2::SH0::Outer
-        + VTCR_EL2::ORGN0::NormalNC
-        + VTCR_EL2::IRGN0::NormalNC
+        + VTCR_EL2::SH0::Inner
+        + VTCR_EL2::ORGN0::NormalWBRAWA
+        + VTCR_EL2::IRGN0::NormalWBRAWA
         + VTCR_EL2::SL0::Granule4KBLevel1
         + VTCR_EL2::T0SZ.val(64 - 32);
     VTCR_EL2.write(vtcr);

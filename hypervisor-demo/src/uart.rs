@@ -76,7 +76,7 @@ const DIVISOR_64THS: u32 = (board::UART_CLOCK_HZ * 4 + BAUD / 2) / BAUD;
 /// The PL011's registers.
 fn pl011() -> &'static Pl011 {
     // SAFETY: board::UART_BASE is the PL011 frame on QEMU virt, Device memory
-    // while the MMU is off, valid for the whole run and laid out as `Pl011`;
+    // in EL2's map, valid for the whole run and laid out as `Pl011`;
     // its registers are only reached through volatile accesses.
     unsafe { &*(board::UART_BASE as *const Pl011) }
 }

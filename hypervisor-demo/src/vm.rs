@@ -114,8 +114,8 @@ impl<'a> Vm<'a> {
     /// forwarding (GICD_CTLR).
     pub fn new(gicd: &'a Distributor<Mmio>, mpidr: u64) -> Result<Self, gic_vgic::Error> {
         // SAFETY: board::GICH_BASE is QEMU virt's GICH frame (this CPU's
-        // view); the MMU is off at EL2, so it is Device memory, and only
-        // this interface uses it.
+        // view, banked), Device memory in EL2's map, and only this
+        // interface uses it on this CPU.
         let mut vif = VirtualInterface::new(unsafe { Mmio::new(board::GICH_BASE) });
         vif.init();
         let mut vgic = Vgic::new(VgicConfig::default())?;
