@@ -38,6 +38,12 @@
 //! | 14 | 30 | the EL1 physical timer (CNTP) |
 //!
 //! and the PL011 UART raises SPI 1 (INTID 33).
+//!
+//! The hypervisor keeps one SGI for itself: SGI 0 ([`KICK_SGI`]), the
+//! "kick" one CPU sends another at EL2 so that its vCPU exits (and its list
+//! registers are refilled), a vCPU waiting in WFI wakes, or a CPU waiting
+//! for a PSCI CPU_ON looks again. Guests' SGIs are virtual: they never
+//! reach the physical GIC.
 
 use gic_driver::IntId;
 
@@ -65,6 +71,15 @@ pub const GUEST_DTB_SIZE: usize = 0x20_0000;
 /// The 2 MiB-aligned base the guest's kernel is loaded at (plus its
 /// Image header's text_offset); a raw binary starts here.
 pub const GUEST_LOAD_BASE: usize = GUEST_DTB + GUEST_DTB_SIZE;
+
+/// The hypervisor's kick between CPUs: SGI 0, sent through the physical
+/// GICD_SGIR, taken at EL2 (HCR_EL2.IMO) and only deactivated there.
+pub const KICK_SGI: IntId = match IntId::sgi(0) {
+    Ok(id) => id,
+    Err(_) => panic!("0 is an SGI number"),
+};
+/// Most CPUs QEMU's `virt` board gives a GICv2 (its 8 CPU interfaces).
+pub const MAX_CPUS: usize = 8;
 
 /// The GIC's maintenance interrupt (from GICH): PPI 9, INTID 25.
 pub const MAINTENANCE_INTID: IntId = ppi(9);

@@ -1,24 +1,29 @@
 //! The first instructions after reset: from `_start` to Rust's [`hypervisor_main`](crate::hypervisor_main).
 //!
-//! QEMU starts every CPU at the ELF entry point, at EL2 when the board has
-//! `virtualization=on` and no firmware, with the MMU and caches off and every
-//! interrupt masked (PSTATE.DAIF all set). Before any Rust code runs we:
+//! QEMU starts the boot CPU at the ELF entry point `_start`, at EL2 when
+//! the board has `virtualization=on` and no firmware, with the MMU and
+//! caches off and every interrupt masked (PSTATE.DAIF all set); the other
+//! CPUs stay powered off until the boot CPU starts them with PSCI CPU_ON
+//! at `secondary_entry` ([`smp`](crate::smp)), their CPU number as the
+//! context id in x0. Before any Rust code runs, `_start`:
 //!
-//! 1. park every CPU but the boot CPU (MPIDR_EL1 affinity 0.0.0.0) in a
-//!    `wfe` loop: the demo is single-core;
-//! 2. point SP at the stack that `link.x` reserves (SP_EL2, since SPSel = 1
-//!    out of reset);
-//! 3. zero `.bss`, which Rust assumes holds zeroes;
-//! 4. stop FP/SIMD instructions from trapping (CPTR_EL2.TFP = 0 at EL2,
+//! 1. parks any CPU but the boot CPU (MPIDR_EL1 affinity 0.0.0.0) in a
+//!    `wfe` loop (none is expected: the others start powered off);
+//! 2. points SP at the top of the stack region `link.x` reserves (SP_EL2,
+//!    since SPSel = 1 out of reset): CPU 0's stack;
+//! 3. zeroes `.bss`, which Rust assumes holds zeroes;
+//! 4. stops FP/SIMD instructions from trapping (CPTR_EL2.TFP = 0 at EL2,
 //!    CPACR_EL1.FPEN = 0b11 if started at EL1), because the compiler may use
 //!    the SIMD registers for copies and formatting;
-//! 5. call [`hypervisor_main`](crate::hypervisor_main), which never returns.
+//! 5. calls [`hypervisor_main`](crate::hypervisor_main), which never returns.
 //!
-//! The first thing Rust does is turn EL2's MMU and caches on
-//! ([`mmu`](crate::mmu)), before any lock or atomic read-modify-write.
-//! The vector table, the interrupt routing and the unmasking of IRQs are set
-//! up from Rust, in [`exceptions`](crate::exceptions).
-
+//! `secondary_entry` takes the stack of its CPU number n (`STACK_SIZE`
+//! bytes below CPU n - 1's), does step 4 and calls
+//! [`secondary_main`](crate::smp::secondary_main)`(n)`. Neither path reads
+//! memory: a secondary CPU's caches are off until its Rust code turns its
+//! MMU on, and memory the boot CPU wrote may still be in the boot CPU's
+//! cache.
+//!
 use core::arch::global_asm;
 
 use aarch64_cpu::registers::{CurrentEL, CPACR_EL1, MPIDR_EL1};
@@ -64,10 +69,12 @@ const CPTR_EL2_NO_TRAPS: u64 = CPTR_EL2::RES1_13_12.val(0b11).value
 /// CPACR_EL1.FPEN = 0b11: FP/SIMD does not trap at EL1 or EL0.
 pub const CPACR_EL1_FP_ON: u64 = CPACR_EL1::FPEN::TrapNothing.value;
 
-// SAFETY (of the whole block): this is the reset entry; it runs before any
-// Rust code, touches only the registers named above, the stack and `.bss`
-// that the linker script reserves for this purpose, and branches to `hypervisor_main`
-// with a valid, 16-byte aligned stack.
+// SAFETY (of the whole block): these are the entries of the boot CPU
+// (reset) and of the secondaries (PSCI CPU_ON); they run before any Rust
+// code, touch only the registers named above, the CPU's own stack and
+// (the boot CPU, before any other CPU runs) `.bss`, which the linker
+// script reserves for this purpose, and branch to Rust with a valid,
+// 16-byte aligned stack.
 global_asm!(
     r#"
     .section .text.boot, "ax"
@@ -84,6 +91,7 @@ _start:
     adrp    x0, __stack_top
     add     x0, x0, :lo12:__stack_top
     mov     sp, x0
+    mov     x19, #0
 
     // 3. Zero .bss, 16 bytes at a time (link.x aligns both ends to 16).
     adrp    x0, __bss_start
@@ -96,7 +104,21 @@ _start:
     b       1b
 2:
 
+    b       fp_on
+
+    // A secondary CPU, started by PSCI CPU_ON: x0 = its CPU number, the
+    // context id. Its stack: __stack_top - n * STACK_SIZE.
+    .global secondary_entry
+secondary_entry:
+    mov     x19, x0
+    adrp    x1, __stack_top
+    add     x1, x1, :lo12:__stack_top
+    mov     x2, #{STACK_SIZE}
+    msub    x1, x0, x2, x1
+    mov     sp, x1
+
     // 4. Let FP/SIMD instructions execute at the current exception level.
+fp_on:
     mrs     x0, CurrentEL
     cmp     x0, #{AT_EL2}
     b.ne    3f
@@ -109,8 +131,13 @@ _start:
     msr     cpacr_el1, x0
 4:  isb
 
-    // 5. Enter Rust. hypervisor_main never returns; park if it somehow did.
+    // 5. Enter Rust (x19: the CPU number, 0 on the boot CPU). Neither
+    // function returns; park if one somehow did.
+    cbnz    x19, 5f
     bl      hypervisor_main
+    b       park
+5:  mov     x0, x19
+    bl      secondary_main
 
 park:
     wfe
@@ -121,4 +148,13 @@ park:
     AT_EL2 = const AT_EL2,
     CPTR_EL2_NO_TRAPS = const CPTR_EL2_NO_TRAPS,
     CPACR_EL1_FP_ON = const CPACR_EL1_FP_ON,
+    STACK_SIZE = const STACK_SIZE,
 );
+
+/// Bytes of each CPU's stack (`STACK_SIZE` in `link.x`).
+const STACK_SIZE: u64 = 256 * 1024;
+
+extern "C" {
+    /// The secondary CPUs' entry point, above (only its address is used).
+    pub fn secondary_entry();
+}

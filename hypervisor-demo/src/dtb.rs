@@ -7,7 +7,7 @@
 //! the start of RAM ([`board::RAM_BASE`]) when the ELF starts at or above
 //! 0x4020_0000, which is why the hypervisor is linked there. From it the
 //! hypervisor reads `/chosen/bootargs` (its own arguments and the guest's,
-//! [`cmdline`](crate::cmdline)), the RAM (`/memory`) and its CPU's `reg`.
+//! [`cmdline`](crate::cmdline)), the RAM (`/memory`) and the CPUs' `reg`.
 //!
 //! The guest's tree ([`write_guest_tree`]) is QEMU's with what the guest may
 //! use, as the hypervisor presents it:
@@ -16,7 +16,7 @@
 //! |---|---|
 //! | `/memory` | one node: the guest's RAM only, never the hypervisor's |
 //! | `/psci` | PSCI 1.0 (`arm,psci-1.0`, `arm,psci-0.2`) on the `hvc` conduit ([`psci`](crate::psci)) |
-//! | `/cpus` | the vCPU's node only (`enable-method = "psci"`), no `cpu-map` |
+//! | `/cpus` | the vCPUs' nodes only (`reg` = each vCPU's MPIDR, `enable-method = "psci"`), no `cpu-map` |
 //! | `/chosen` | the guest's `bootargs`, `linux,initrd-start`/`-end` when there is an initrd; QEMU's `stdout-path` and seeds |
 //! | the GIC | `reg` = GICD (4 KiB, trapped to the vGIC) and GICC (8 KiB, stage 2 maps it onto GICV); no maintenance interrupt, no GICv2m child |
 //! | removed | virtio-mmio transports, the PCIe host (its ECAM is beyond the 32-bit IPA space), fw-cfg, flash, the PL061 GPIO and gpio-keys, the PL031 RTC, the platform bus |
@@ -131,24 +131,34 @@ pub fn ram(tree: &Fdt) -> Result<Region, Error> {
         .ok_or(Error::NoMemory)
 }
 
-/// The `reg` of the first CPU node (its MPIDR affinity), 0 if none says.
-pub fn boot_cpu_mpidr(tree: &Fdt) -> u64 {
-    tree.find_node("/cpus")
-        .and_then(|cpus| {
-            cpus.children()
-                .find(|c| c.name.starts_with("cpu@"))
-                .and_then(|c| c.property("reg"))
-                .and_then(|p| p.as_usize())
-        })
-        .unwrap_or(0) as u64
+/// The `reg` of every CPU node (its MPIDR affinity), in the tree's order
+/// (QEMU lists the boot CPU first); at most [`board::MAX_CPUS`], and one
+/// (0) if the tree names none.
+pub fn cpu_mpidrs(tree: &Fdt) -> heapless::Vec<u64, { board::MAX_CPUS }> {
+    let mut out = heapless::Vec::new();
+    if let Some(cpus) = tree.find_node("/cpus") {
+        for c in cpus.children() {
+            let is_cpu = c.property("device_type").and_then(|p| p.as_str()) == Some("cpu");
+            if let (true, Some(reg)) = (is_cpu, c.property("reg").and_then(|p| p.as_usize())) {
+                if out.push(reg as u64).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    if out.is_empty() {
+        let _ = out.push(0);
+    }
+    out
 }
 
 /// What the guest's tree says beyond QEMU's.
 pub struct GuestTree<'a> {
     /// The guest's RAM (the memory node).
     pub ram: Region,
-    /// The vCPU's MPIDR affinity (its cpu node's `reg`).
-    pub vcpu_mpidr: u64,
+    /// The vCPUs' MPIDR affinities (their cpu nodes' `reg`), the boot
+    /// vCPU first: only these cpu nodes stay.
+    pub vcpu_mpidrs: &'a [u64],
     /// `/chosen/bootargs`.
     pub bootargs: &'a str,
     /// `/chosen/linux,initrd-start` and `-end`.
@@ -198,7 +208,7 @@ fn build(tree: &Fdt, guest: &GuestTree) -> Result<Vec<u8>, vm_fdt::Error> {
         size: sizes.size_cells,
     };
     let mut w = FdtWriter::new()?;
-    w.set_boot_cpuid_phys(guest.vcpu_mpidr as u32);
+    w.set_boot_cpuid_phys(guest.vcpu_mpidrs.first().copied().unwrap_or(0) as u32);
     let top = w.begin_node("")?;
     for p in root.properties() {
         w.property(p.name, p.value)?;
@@ -214,7 +224,7 @@ fn build(tree: &Fdt, guest: &GuestTree) -> Result<Vec<u8>, vm_fdt::Error> {
                 }
             }
             Kind::Psci => psci_node(&mut w)?,
-            Kind::Cpus => cpus_node(&mut w, node, guest.vcpu_mpidr)?,
+            Kind::Cpus => cpus_node(&mut w, node, guest.vcpu_mpidrs)?,
             Kind::Chosen => chosen_node(&mut w, node, guest)?,
             Kind::Gic => gic_node(&mut w, node, cells)?,
             Kind::Copied => copy_node(&mut w, node)?,
@@ -311,7 +321,7 @@ fn psci_node(w: &mut FdtWriter) -> Result<(), vm_fdt::Error> {
     w.end_node(n)
 }
 
-fn cpus_node(w: &mut FdtWriter, node: FdtNode, vcpu_mpidr: u64) -> Result<(), vm_fdt::Error> {
+fn cpus_node(w: &mut FdtWriter, node: FdtNode, vcpu_mpidrs: &[u64]) -> Result<(), vm_fdt::Error> {
     let n = w.begin_node(node.name)?;
     for p in node.properties() {
         w.property(p.name, p.value)?;
@@ -319,8 +329,8 @@ fn cpus_node(w: &mut FdtWriter, node: FdtNode, vcpu_mpidr: u64) -> Result<(), vm
     for cpu in node.children() {
         let is_cpu = cpu.property("device_type").and_then(|p| p.as_str()) == Some("cpu");
         let reg = cpu.property("reg").and_then(|p| p.as_usize());
-        if !is_cpu || reg != Some(vcpu_mpidr as usize) {
-            // Other CPUs, and cpu-map (it names them).
+        if !is_cpu || !reg.is_some_and(|r| vcpu_mpidrs.contains(&(r as u64))) {
+            // CPUs that are no vCPU, and cpu-map (it names CPUs).
             continue;
         }
         let c = w.begin_node(cpu.name)?;

@@ -11,7 +11,7 @@
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use gic_driver::bus::Mmio;
-use gic_driver::{Acknowledged, CpuInterface, Deactivation};
+use gic_driver::{Acknowledged, CpuInterface, Deactivation, Distributor};
 
 use crate::verdict::{self, Failure};
 use crate::{board, timer};
@@ -24,6 +24,19 @@ pub static GICC: CpuInterface<Mmio> = CpuInterface::new(
     // uses that address.
     unsafe { Mmio::new(board::GICC_BASE) },
 );
+
+/// The GIC Distributor, shared by every CPU (its banked registers are each
+/// CPU's own). Made on first use: `Distributor::new` reads GICD_TYPER.
+static GICD: spin::Once<Distributor<Mmio>> = spin::Once::new();
+
+/// The physical GIC Distributor (GICD), for every CPU.
+pub fn gicd() -> &'static Distributor<Mmio> {
+    GICD.call_once(|| {
+        // SAFETY: board::GICD_BASE is QEMU virt's GICD frame, Device memory
+        // in EL2's map, and only this Distributor uses that address.
+        Distributor::new(unsafe { Mmio::new(board::GICD_BASE) })
+    })
+}
 
 /// How many acknowledged interrupts are remembered; later ones are counted only.
 pub const CAPACITY: usize = 8;

@@ -70,6 +70,7 @@ mod mmio;
 mod mmu;
 mod psci;
 mod semihosting;
+mod smp;
 mod stage2;
 mod stats;
 mod timer;
@@ -85,19 +86,17 @@ use aarch64_cpu::registers::{CurrentEL, Readable};
 use fdt::Fdt;
 use gic_driver::bus::Mmio;
 use gic_driver::regs::gicd;
-use gic_driver::{
-    Acknowledged, CpuInterfaceConfig, Distributor, DistributorConfig, EoiMode, IntId, IntIdKind,
-    SgiTarget,
-};
+use gic_driver::{Acknowledged, Distributor, DistributorConfig, IntId, IntIdKind, SgiTarget};
 use gic_model::{Frame, Width};
 
 use crate::cmdline::BootArgs;
 use crate::dtb::Region;
 use crate::semihosting::status;
 use crate::stats::{ExitReason, Stats};
+use crate::vcpu::GuestRegs;
 use crate::vcpu::Vcpu;
 use crate::verdict::{Failure, ForwardedTimer, GuestRun};
-use crate::vm::{Hypercall, Stop, Vm};
+use crate::vm::{Cpu, Hypercall, Stop, Vm};
 
 /// The SGI the demo sends to itself.
 const DEMO_SGI: IntId = match IntId::sgi(3) {
@@ -173,39 +172,94 @@ pub extern "C" fn hypervisor_main() -> ! {
             verdict::report(Err(Failure::Boot))
         }
     };
+    let gicd = match initialise() {
+        Ok(gicd) => gicd,
+        Err(failure) => verdict::report(Err(failure)),
+    };
+    start_cpus(&tree);
     match args.guest {
-        None => verdict::report(demo(&tree)),
+        None => verdict::report(demo(&tree, gicd)),
         Some(file) => external_guest(&tree, file, &args),
     }
 }
 
-/// The built-in demo: initialise the GIC, phase 1 at EL2 alone, then
-/// phase 2: the vGIC, stage 2, the guest, and what it saw.
-fn demo(tree: &Fdt) -> Result<(), Failure> {
-    let gicd = initialise()?;
-    phase1(&gicd)?;
+/// Starts every other CPU QEMU's device tree names (PSCI CPU_ON through
+/// SMC); each initialises its banked GIC state and waits for a vCPU.
+fn start_cpus(tree: &Fdt) {
+    let n = smp::discover(tree);
+    let (running, failure) = smp::start_secondaries();
+    if let Some((cpu, e)) = failure {
+        defmt::error!("CPU {=usize} did not start: {}", cpu, e);
+        verdict::report(Err(Failure::Boot));
+    }
+    defmt::info!(
+        "{=usize} of {=usize} CPU(s) running at EL2, each with its own stack, vectors, MMU, GICC and GICH; kick SGI {=u32}",
+        running,
+        n,
+        board::KICK_SGI.get()
+    );
+}
+
+/// The MPIDR affinities of the CPUs, one vCPU each.
+fn vcpu_mpidrs() -> heapless::Vec<u64, { board::MAX_CPUS }> {
+    (0..smp::count()).map(smp::mpidr).collect()
+}
+
+/// The built-in demo: phase 1 at EL2 alone, then phase 2: the vGIC,
+/// stage 2, the guest, and what it saw.
+fn demo(tree: &Fdt, gicd: &'static Distributor<Mmio>) -> Result<(), Failure> {
+    phase1(gicd)?;
 
     defmt::info!(
         "phase 2: an EL1 guest whose distributor is the vGIC, its interrupts through list registers"
     );
-    let mpidr = dtb::boot_cpu_mpidr(tree);
-    let mut vm = Vm::new(&gicd, mpidr)?;
-    virtual_interface(&vm);
+    let mpidr = smp::mpidr(0);
+    let vm = Vm::new(
+        &[mpidr],
+        (guest::entry(), 0),
+        builtin_hypercall,
+        unreachable_end,
+        Some(GUEST_TIMEOUT_US),
+    )?;
+    vm.attach(0)?;
+    let mut cpu = Cpu::new();
+    virtual_interface(&cpu);
     let ram = dtb::ram(tree).map_err(|_| Failure::Boot)?;
     stage_2(ram);
-    let stop = run_guest(&mut vm, mpidr);
-    report_guest(&gicd, &vm, stop)
+    let stop = run_guest(&vm, &mut cpu, mpidr);
+    report_guest(gicd, &vm, &cpu, stop)
+}
+
+/// The built-in guest's own calls (phase 2).
+fn builtin_hypercall(vm: &Vm, _vcpu: u8, regs: &mut GuestRegs) -> Hypercall {
+    match regs.x[0] {
+        guest::hvc::READY => {
+            raise_software(vm);
+            Hypercall::Return(0)
+        }
+        guest::hvc::DONE => Hypercall::Stop(Stop::Done),
+        guest::hvc::FAIL => Hypercall::Stop(Stop::GuestFailed(regs.x[1])),
+        // Unknown call: -1 in x0, as SMCCC does.
+        _ => Hypercall::Return(u64::MAX),
+    }
+}
+
+/// Phase 2's VM is run directly ([`Vm::run`]), never through
+/// [`vm::run_cpu`], which alone calls a VM's end.
+fn unreachable_end(_: &Vm, _: u8, stop: Stop, _: &Stats) -> ! {
+    defmt::error!("phase 2's VM ended through run_cpu: {}", stop);
+    verdict::report(Err(Failure::Exception("phase 2's VM was served")))
 }
 
 /// Sets up the Distributor and this CPU's interface.
-fn initialise() -> Result<Distributor<Mmio>, Failure> {
+fn initialise() -> Result<&'static Distributor<Mmio>, Failure> {
     // The Distributor: probe its shape, then put every interrupt in a known
     // state (disabled, inactive, priority 0xA0, Group 0, SPIs routed to us)
     // with forwarding to the CPU interfaces off.
-    // SAFETY: board::GICD_BASE is QEMU virt's GICD frame, Device memory in
-    // EL2's map, and only this Distributor uses that address.
-    let gicd = Distributor::new(unsafe { Mmio::new(board::GICD_BASE) });
+    let gicd = irq::gicd();
     gicd.init(&DistributorConfig::default());
+    // The kick between CPUs (SGIs may be always enabled: harmless).
+    gicd.enable_interrupt(board::KICK_SGI)?;
     let info = gicd.info();
     defmt::info!(
         "GICD: {=u32} interrupt lines, {=u8} CPU interface(s), security extensions {=str}, IIDR {=u32:#010x}, implemented priority bits {=u8:#04x}",
@@ -221,10 +275,7 @@ fn initialise() -> Result<Distributor<Mmio>, Failure> {
     // both groups signalled as IRQ, and split EOI: GICC_EOIR drops the
     // running priority, GICC_DIR deactivates. A hypervisor needs the split
     // to leave a forwarded interrupt active for its guest to complete.
-    irq::GICC.init(&CpuInterfaceConfig {
-        eoi_mode: EoiMode::Split,
-        ..CpuInterfaceConfig::default()
-    })?;
+    irq::GICC.init(&smp::gicc_config())?;
     defmt::info!(
         "GICC: CTLR {=u32:#x} (split EOI), priority mask {=u8:#04x}, running priority {=u8:#04x}",
         irq::GICC.control().get(),
@@ -288,8 +339,8 @@ fn phase1(gicd: &Distributor<Mmio>) -> Result<(), Failure> {
 }
 
 /// Shows the virtual interface (GICH) and what the VM forwards to it.
-fn virtual_interface(vm: &Vm) {
-    let vtr = vm.virtual_interface();
+fn virtual_interface(cpu: &Cpu) {
+    let vtr = cpu.virtual_interface();
     defmt::info!(
         "GICH: {=u8} list registers, {=u8} priority bits; maintenance interrupt {}; forwarded with HW=1: {}",
         vtr.list_registers,
@@ -321,7 +372,7 @@ fn stage_2(ram: Region) {
 }
 
 /// Runs the built-in guest until it reports, fails or times out.
-fn run_guest(vm: &mut Vm, mpidr: u64) -> Stop {
+fn run_guest(vm: &Vm, cpu: &mut Cpu, mpidr: u64) -> Stop {
     let mut vcpu = Vcpu::new(guest::entry(), 0, guest::stack_top(), mpidr);
     defmt::info!(
         "entering the guest: ELR_EL2 {=u64:#x}, SPSR_EL2 {=u64:#x} (EL1h, DAIF masked), SP_EL1 {=u64:#x}",
@@ -334,18 +385,7 @@ fn run_guest(vm: &mut Vm, mpidr: u64) -> Stop {
     // it wrote from memory afterwards.
     let (shared, len) = guest::shared_memory();
     mmu::clean_invalidate_range(shared, len);
-    let stop = vm.run(&mut vcpu, Some(GUEST_TIMEOUT_US), |vm, regs| {
-        match regs.x[0] {
-            guest::hvc::READY => {
-                raise_software(vm);
-                Hypercall::Return(0)
-            }
-            guest::hvc::DONE => Hypercall::Stop(Stop::Done),
-            guest::hvc::FAIL => Hypercall::Stop(Stop::GuestFailed(regs.x[1])),
-            // Unknown call: -1 in x0, as SMCCC does.
-            _ => Hypercall::Return(u64::MAX),
-        }
-    });
+    let stop = vm.run(0, cpu, &mut vcpu);
     mmu::clean_invalidate_range(shared, len);
     let how = match stop {
         Stop::Done => "reported DONE",
@@ -353,7 +393,7 @@ fn run_guest(vm: &mut Vm, mpidr: u64) -> Stop {
         Stop::Timeout => "timed out",
         _ => "was stopped",
     };
-    let s = &vm.stats;
+    let s = &cpu.stats;
     defmt::info!(
         "guest {=str} after {=u32} exits to EL2 (physical IRQ {=u32}, GICD access {=u32}, HVC {=u32})",
         how,
@@ -374,13 +414,13 @@ fn run_guest(vm: &mut Vm, mpidr: u64) -> Stop {
 /// The guest has programmed its distributor: each software interrupt's
 /// line gets a rising edge in the vGIC (an edge-triggered SPI latches it
 /// pending) and falls again.
-fn raise_software(vm: &mut Vm) {
+fn raise_software(vm: &Vm) {
+    let mut vgic = vm.vgic();
     for n in 0..guest::SOFTWARE.len() {
         let id = guest::software_intid(n);
-        let raised = vm
-            .vgic
+        let raised = vgic
             .set_line(0, id, true)
-            .and_then(|_| vm.vgic.set_line(0, id, false));
+            .and_then(|_| vgic.set_line(0, id, false));
         if raised.is_err() {
             defmt::error!("the vGIC refused to raise {}", id);
         }
@@ -394,7 +434,7 @@ fn raise_software(vm: &mut Vm) {
 
 /// Shows what the guest received and what the hypervisor saw meanwhile,
 /// and hands both to the verdict.
-fn report_guest(gicd: &Distributor<Mmio>, vm: &Vm, stop: Stop) -> Result<(), Failure> {
+fn report_guest(gicd: &Distributor<Mmio>, vm: &Vm, cpu: &Cpu, stop: Stop) -> Result<(), Failure> {
     verdict::guest_stop(stop)?;
 
     for (id, priority) in guest::log() {
@@ -417,12 +457,12 @@ fn report_guest(gicd: &Distributor<Mmio>, vm: &Vm, stop: Stop) -> Result<(), Fai
         );
     }
 
-    let vgic = vm.vgic.stats();
-    let s = &vm.stats;
+    let vgic = *vm.vgic().stats();
+    let s = &cpu.stats;
     defmt::info!(
         "vGIC: {=usize} software interrupts through {=u8} list registers, {=u64} completions",
         guest::SOFTWARE.len(),
-        vm.virtual_interface().list_registers,
+        cpu.virtual_interface().list_registers,
         vgic.completed,
     );
     defmt::info!(
@@ -465,7 +505,7 @@ fn report_guest(gicd: &Distributor<Mmio>, vm: &Vm, stop: Stop) -> Result<(), Fai
         log: guest::log(),
         programmed_and_quiet: programmed_and_quiet(vm),
         completions: vgic.completed,
-        idle: vm.interface_idle(),
+        idle: cpu.interface_idle(),
         timer,
         other_irqs,
         gicd_accesses: (
@@ -480,7 +520,7 @@ fn report_guest(gicd: &Distributor<Mmio>, vm: &Vm, stop: Stop) -> Result<(), Fai
 /// Whether the guest's distributor (the vGIC's model) is as the guest
 /// programmed it, with nothing left pending or active.
 fn programmed_and_quiet(vm: &Vm) -> bool {
-    let mut dist = vm.vgic.distributor().clone();
+    let mut dist = vm.vgic().distributor().clone();
     let enabled = dist.read(Frame::Gicd, 0, gicd::offset::CTLR, Width::Word) & 1 != 0;
     let software =
         (0..guest::SOFTWARE.len()).map(|n| (guest::software_intid(n), guest::SOFTWARE[n]));
@@ -495,41 +535,45 @@ fn programmed_and_quiet(vm: &Vm) -> bool {
         })
 }
 
-/// Boots the external guest whose kernel file is `file`, and ends the run
-/// with its status.
+/// Boots the external guest whose kernel file is `file` on every CPU's
+/// vCPU, and ends the run with its status (on the CPU whose vCPU ends it).
 fn external_guest(tree: &Fdt, file: Region, args: &BootArgs) -> ! {
     match boot_external(tree, file, args) {
-        Ok((stop, stats)) => {
-            let (what, code) = match stop {
-                Stop::SystemOff => ("powered off (PSCI SYSTEM_OFF)", status::SUCCESS),
-                Stop::SystemReset => ("asked for a reset (PSCI SYSTEM_RESET)", status::GUEST_RESET),
-                Stop::CpuOff => (
-                    "turned its only vCPU off (PSCI CPU_OFF)",
-                    status::UNEXPECTED_EXCEPTION,
-                ),
-                _ => (
-                    "was stopped: an exit the hypervisor cannot handle",
-                    status::UNEXPECTED_EXCEPTION,
-                ),
-            };
-            defmt::info!("the guest {=str}", what);
-            stats.log();
-            semihosting::exit(code)
-        }
+        Ok(vm) => vm::run_cpu(vm, 0),
         Err(failure) => verdict::report(Err(failure)),
     }
 }
 
-/// Checks and places the external guest, then runs it until it stops;
-/// returns how, and the hypervisor's counts as text.
-fn boot_external(tree: &Fdt, file: Region, args: &BootArgs) -> Result<(Stop, Stats), Failure> {
+/// How an external guest's run ended, on the CPU whose vCPU `vcpu` ended
+/// it: the guest's status, and the counts of every CPU.
+fn external_end(_: &Vm, vcpu: u8, stop: Stop, stats: &Stats) -> ! {
+    let (what, code) = match stop {
+        Stop::SystemOff => ("powered off (PSCI SYSTEM_OFF)", status::SUCCESS),
+        Stop::SystemReset => ("asked for a reset (PSCI SYSTEM_RESET)", status::GUEST_RESET),
+        Stop::CpuOff => (
+            "turned its last vCPU off (PSCI CPU_OFF)",
+            status::UNEXPECTED_EXCEPTION,
+        ),
+        _ => (
+            "was stopped: an exit the hypervisor cannot handle",
+            status::UNEXPECTED_EXCEPTION,
+        ),
+    };
+    defmt::info!("the guest {=str} (vCPU {=u8})", what, vcpu);
+    stats.log();
+    semihosting::exit(code)
+}
+
+/// Checks and places the external guest, writes its device tree, builds
+/// its VM and stage 2; returns the VM, published to every CPU.
+fn boot_external(tree: &Fdt, file: Region, args: &BootArgs) -> Result<&'static Vm, Failure> {
     let ram = dtb::ram(tree).map_err(|e| boot_error(&e))?;
     let guest_ram = Region {
         base: board::GUEST_RAM_BASE as u64,
         size: ram.end().saturating_sub(board::GUEST_RAM_BASE as u64),
     };
     let kernel = loader::inspect(file, args.initrd, guest_ram).map_err(|e| boot_error(&e))?;
-    let mpidr = dtb::boot_cpu_mpidr(tree);
+    let mpidrs = vcpu_mpidrs();
 
     // The guest's device tree, at the start of its RAM.
     // SAFETY: GUEST_DTB..+GUEST_DTB_SIZE is guest RAM (checked above to be
@@ -540,7 +584,7 @@ fn boot_external(tree: &Fdt, file: Region, args: &BootArgs) -> Result<(Stop, Sta
     };
     let guest_tree = dtb::GuestTree {
         ram: guest_ram,
-        vcpu_mpidr: mpidr,
+        vcpu_mpidrs: &mpidrs,
         bootargs: args.guest_args,
         initrd: args.initrd,
     };
@@ -548,11 +592,17 @@ fn boot_external(tree: &Fdt, file: Region, args: &BootArgs) -> Result<(Stop, Sta
     // The guest reads its tree with its MMU off, past EL2's cache.
     mmu::clean_range(board::GUEST_DTB, dtb_size);
 
-    let gicd = initialise()?;
-    let mut vm = Vm::new(&gicd, mpidr)?;
+    let vm = Vm::new(
+        &mpidrs,
+        (kernel.entry, board::GUEST_DTB as u64),
+        // The guest's own calls: none beyond PSCI.
+        |_, _, _| Hypercall::Return(u64::MAX),
+        external_end,
+        None,
+    )?;
     let s2 = stage2::enable(guest_ram);
     defmt::info!(
-        "guest: {} at {=u64:#x} (entry), RAM {=u64:#x}-{=u64:#x}, device tree {=usize:#x} ({=usize} bytes), initrd {}; PSCI on HVC/SMC",
+        "guest: {} at {=u64:#x} (entry), RAM {=u64:#x}-{=u64:#x}, device tree {=usize:#x} ({=usize} bytes), initrd {}; {=usize} vCPU(s); PSCI on HVC/SMC",
         defmt::Debug2Format(&kernel.format),
         kernel.entry,
         s2.ram.base,
@@ -560,11 +610,9 @@ fn boot_external(tree: &Fdt, file: Region, args: &BootArgs) -> Result<(Stop, Sta
         board::GUEST_DTB,
         dtb_size,
         defmt::Display2Format(&Initrd(args.initrd)),
+        mpidrs.len(),
     );
-    let mut vcpu = Vcpu::new(kernel.entry, board::GUEST_DTB as u64, 0, mpidr);
-    // The guest's own calls: none beyond PSCI.
-    let stop = vm.run(&mut vcpu, None, |_, _| Hypercall::Return(u64::MAX));
-    Ok((stop, vm.stats))
+    Ok(vm::publish(vm))
 }
 
 /// Prints why the guest cannot start.

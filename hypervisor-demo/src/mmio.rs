@@ -18,16 +18,24 @@ use gic_vgic::trap::MmioAccess;
 
 use crate::board;
 use crate::inject::{self, Exception};
-use crate::stats::ExitReason;
+use crate::stats::{ExitReason, Stats};
 use crate::vcpu::GuestRegs;
 use crate::vm::Vm;
 
 /// ESR_EL2.IL: the trapped instruction is 32 bits wide.
 const ESR_IL: u64 = 1 << 25;
 
-/// Handles the data abort whose syndrome is `esr`, `far`, `hpfar`; returns
-/// how it was handled, for the counts.
-pub fn data_abort(vm: &mut Vm, regs: &mut GuestRegs, esr: u64, far: u64, hpfar: u64) -> ExitReason {
+/// Handles the data abort of vCPU `vcpu` whose syndrome is `esr`, `far`,
+/// `hpfar` (counted in `stats`); returns how it was handled, for the
+/// counts.
+pub fn data_abort(
+    vm: &Vm,
+    vcpu: u8,
+    stats: &mut Stats,
+    regs: &mut GuestRegs,
+    syndrome: [u64; 3],
+) -> ExitReason {
+    let [esr, far, hpfar] = syndrome;
     let il = esr & ESR_IL != 0;
     // The IPA of the page, for aborts without a syndrome too.
     let page = ((hpfar >> 4) & ((1 << 36) - 1)) << 12;
@@ -36,7 +44,7 @@ pub fn data_abort(vm: &mut Vm, regs: &mut GuestRegs, esr: u64, far: u64, hpfar: 
     match MmioAccess::decode(esr, far, hpfar) {
         Ok(access) => match access.offset_in(gicd_base, gicd::offset::FRAME_SIZE as u64) {
             Some(offset) => {
-                vm.gicd_access(offset, &access, regs);
+                vm.gicd_access(vcpu, stats, offset, &access, regs);
                 regs.elr += 4;
                 ExitReason::GicdAccess
             }
@@ -47,7 +55,7 @@ pub fn data_abort(vm: &mut Vm, regs: &mut GuestRegs, esr: u64, far: u64, hpfar: 
         },
         Err(_) => {
             if in_gicd {
-                vm.stats.gicd_refused += 1;
+                stats.gicd_refused += 1;
             }
             inject::inject(regs, Exception::DataAbort { far }, il);
             ExitReason::DataAbort

@@ -5,19 +5,22 @@
 //! The function ID is in w0 (SMC Calling Convention, DEN 0028: bit 31 fast
 //! call, bit 30 the 64-bit convention, bits 29:24 the owning service, 4
 //! for standard secure services such as PSCI), arguments in x1-x3, the
-//! result in x0. The guest has one vCPU, always on:
+//! result in x0. The guest's vCPUs are those [`PowerControl`] names (the
+//! cpu nodes of its device tree, by MPIDR affinity):
 //!
 //! | function | result |
 //! |---|---|
 //! | PSCI_VERSION | 1.0 |
 //! | PSCI_FEATURES(f) | 0 for each function below, NOT_SUPPORTED for others |
 //! | MIGRATE_INFO_TYPE | 2: no Trusted OS that needs migrating |
-//! | CPU_ON(target, ...) | ALREADY_ON for the vCPU's own MPIDR, INVALID_PARAMETERS for any other |
-//! | AFFINITY_INFO(target, level) | ON for the vCPU's affinity at that level, INVALID_PARAMETERS for others |
-//! | CPU_OFF | the vCPU stops; nothing can turn it on again, so the run ends |
-//! | SYSTEM_OFF | the run ends with status 0 |
+//! | CPU_ON(target, entry, context) | SUCCESS: the target vCPU starts at `entry` (EL1h, MMU off) with `context` in x0; ALREADY_ON if it is on, ON_PENDING if it is being started, INVALID_PARAMETERS if no vCPU has that MPIDR |
+//! | AFFINITY_INFO(target, level) | ON if a vCPU of that affinity group is on, else ON_PENDING if one is being started, else OFF; INVALID_PARAMETERS for a group with no vCPU or a level above 3 |
+//! | CPU_OFF | the calling vCPU stops until another CPU_ON |
+//! | SYSTEM_OFF | the run ends with status 0 (every CPU stops) |
 //! | SYSTEM_RESET | the run ends with status 6 |
 //! | anything else (SMCCC_VERSION too) | NOT_SUPPORTED (-1) |
+
+use crate::smp::AFFINITY_MASK;
 
 /// A PSCI function ID (w0).
 pub mod function {
@@ -44,13 +47,47 @@ pub mod function {
 }
 
 /// PSCI return codes.
-mod ret {
+pub mod ret {
+    /// The call succeeded.
     pub const SUCCESS: i64 = 0;
+    /// The function is not implemented.
     pub const NOT_SUPPORTED: i64 = -1;
+    /// A parameter names nothing (CPU_ON, AFFINITY_INFO).
     pub const INVALID_PARAMETERS: i64 = -2;
+    /// CPU_ON: the target is already on.
     pub const ALREADY_ON: i64 = -4;
+    /// CPU_ON: the target is being started by an earlier CPU_ON.
+    pub const ON_PENDING: i64 = -5;
     /// AFFINITY_INFO: the affinity instance is on.
     pub const ON: i64 = 0;
+    /// AFFINITY_INFO: the affinity instance is off.
+    pub const OFF: i64 = 1;
+    /// AFFINITY_INFO: the affinity instance is being turned on.
+    pub const AFFINITY_ON_PENDING: i64 = 2;
+}
+
+/// A vCPU's power state, as PSCI sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, defmt::Format)]
+pub enum Power {
+    /// Off: only CPU_ON starts it.
+    Off,
+    /// CPU_ON accepted; its CPU has not entered it yet.
+    OnPending,
+    /// Running (or waiting in WFI).
+    On,
+}
+
+/// The vCPUs PSCI powers on and off (the hypervisor's VM).
+pub trait PowerControl {
+    /// How many vCPUs there are.
+    fn vcpus(&self) -> u8;
+    /// vCPU `vcpu`'s MPIDR affinity.
+    fn mpidr(&self, vcpu: u8) -> u64;
+    /// vCPU `vcpu`'s power state.
+    fn power(&self, vcpu: u8) -> Power;
+    /// Starts `vcpu`, off, at `entry` with `context` in x0; returns its
+    /// state instead if it was not off (another caller was first).
+    fn power_on(&self, vcpu: u8, entry: u64, context: u64) -> Result<(), Power>;
 }
 
 /// PSCI_VERSION's answer: major 1 (bits 31:16), minor 0.
@@ -73,15 +110,12 @@ const IMPLEMENTED: [u32; 10] = [
     function::FEATURES,
 ];
 
-/// MPIDR_EL1's affinity fields: Aff3 (39:32), Aff2, Aff1, Aff0 (23:0).
-const AFFINITY_MASK: u64 = 0xFF_00FF_FFFF;
-
 /// What a call asks of the hypervisor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// Resume the guest with this in x0.
     Return(u64),
-    /// CPU_OFF: the only vCPU is off.
+    /// CPU_OFF: the calling vCPU is off.
     CpuOff,
     /// SYSTEM_OFF.
     SystemOff,
@@ -95,9 +129,9 @@ pub fn is_psci(function: u32) -> bool {
     function & 0xBFFF_FFE0 == 0x8400_0000
 }
 
-/// Serves PSCI call `function` with arguments `args` (x1-x3) for the
-/// vCPU whose MPIDR affinity is `vcpu_mpidr`.
-pub fn call(function: u32, args: [u64; 3], vcpu_mpidr: u64) -> Outcome {
+/// Serves PSCI call `function` with arguments `args` (x1-x3) on the
+/// vCPUs of `vm`.
+pub fn call(function: u32, args: [u64; 3], vm: &impl PowerControl) -> Outcome {
     let smc64 = function & (1 << 30) != 0;
     // An SMC32 call's arguments are the low 32 bits of their registers.
     let arg = |n: usize| {
@@ -118,15 +152,9 @@ pub fn call(function: u32, args: [u64; 3], vcpu_mpidr: u64) -> Outcome {
             }
         }
         function::MIGRATE_INFO_TYPE => MIGRATE_NOT_REQUIRED,
-        function::CPU_ON_32 | function::CPU_ON_64 => {
-            if arg(0) & AFFINITY_MASK == vcpu_mpidr & AFFINITY_MASK {
-                ret::ALREADY_ON
-            } else {
-                ret::INVALID_PARAMETERS
-            }
-        }
+        function::CPU_ON_32 | function::CPU_ON_64 => cpu_on(vm, arg(0), arg(1), arg(2)),
         function::AFFINITY_INFO_32 | function::AFFINITY_INFO_64 => {
-            affinity_info(arg(0), arg(1), vcpu_mpidr)
+            affinity_info(vm, arg(0), arg(1))
         }
         function::CPU_OFF => return Outcome::CpuOff,
         function::SYSTEM_OFF => return Outcome::SystemOff,
@@ -136,9 +164,23 @@ pub fn call(function: u32, args: [u64; 3], vcpu_mpidr: u64) -> Outcome {
     Outcome::Return(value as u64)
 }
 
-/// AFFINITY_INFO: ON when `target`'s affinity fields from `level` up
-/// (those below are ignored) name the vCPU's group.
-fn affinity_info(target: u64, level: u64, vcpu_mpidr: u64) -> i64 {
+/// CPU_ON: the vCPU whose MPIDR is `target` starts at `entry` with
+/// `context` in x0.
+fn cpu_on(vm: &impl PowerControl, target: u64, entry: u64, context: u64) -> i64 {
+    let found = (0..vm.vcpus()).find(|&v| target & !AFFINITY_MASK == 0 && vm.mpidr(v) == target);
+    let Some(vcpu) = found else {
+        return ret::INVALID_PARAMETERS;
+    };
+    match vm.power_on(vcpu, entry, context) {
+        Ok(()) => ret::SUCCESS,
+        Err(Power::OnPending) => ret::ON_PENDING,
+        Err(_) => ret::ALREADY_ON,
+    }
+}
+
+/// AFFINITY_INFO: the state of the vCPUs whose affinity fields from
+/// `level` up (those below are ignored) are `target`'s.
+fn affinity_info(vm: &impl PowerControl, target: u64, level: u64) -> i64 {
     // Aff0 is bits 7:0, Aff1 15:8, Aff2 23:16, Aff3 39:32.
     let ignored: u64 = match level {
         0 => 0,
@@ -148,10 +190,27 @@ fn affinity_info(target: u64, level: u64, vcpu_mpidr: u64) -> i64 {
         _ => return ret::INVALID_PARAMETERS,
     };
     let mask = AFFINITY_MASK & !ignored;
-    if target & !AFFINITY_MASK != 0 || target & mask != vcpu_mpidr & mask {
-        ret::INVALID_PARAMETERS
-    } else {
+    if target & !AFFINITY_MASK != 0 {
+        return ret::INVALID_PARAMETERS;
+    }
+    let mut states = (0..vm.vcpus())
+        .filter(|&v| vm.mpidr(v) & mask == target & mask)
+        .map(|v| vm.power(v))
+        .peekable();
+    if states.peek().is_none() {
+        return ret::INVALID_PARAMETERS;
+    }
+    let (mut on, mut pending) = (false, false);
+    for state in states {
+        on |= state == Power::On;
+        pending |= state == Power::OnPending;
+    }
+    if on {
         ret::ON
+    } else if pending {
+        ret::AFFINITY_ON_PENDING
+    } else {
+        ret::OFF
     }
 }
 

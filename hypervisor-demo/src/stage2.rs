@@ -206,7 +206,8 @@ pub struct Stage2 {
 
 /// Builds the tables with `ram` as guest RAM (identity-mapped in 2 MiB
 /// blocks), points VTTBR_EL2 at them, invalidates stale TLB entries and
-/// turns stage 2 on (HCR_EL2.VM). Call once, with no guest running.
+/// turns stage 2 on (HCR_EL2.VM) on this CPU ([`load`]). Call with no
+/// guest running.
 pub fn enable(ram: Region) -> Stage2 {
     let first = ram.base.div_ceil(L2_SPAN) * L2_SPAN;
     let last = (ram.end().min(IPA_END) / L2_SPAN * L2_SPAN).max(first);
@@ -238,7 +239,22 @@ pub fn enable(ram: Region) -> Stage2 {
     LEVEL3_UART.set(index(UART, PAGE), page(UART, device_memory()));
     // The table walker must observe the descriptors before it can use them.
     barrier::dsb(barrier::ISHST);
+    let (vtcr, vttbr) = load();
+    Stage2 {
+        vtcr,
+        vttbr,
+        ram: Region {
+            base: first,
+            size: last - first,
+        },
+    }
+}
 
+/// Turns stage 2 on on this CPU with the tables [`enable`] built (every
+/// CPU that runs a vCPU of the VM calls it, the boot CPU through
+/// [`enable`]): VTCR_EL2, VTTBR_EL2, stale TLB entries of the VMID
+/// invalidated, HCR_EL2.VM. Returns VTCR_EL2 and VTTBR_EL2 as written.
+pub fn load() -> (u64, u64) {
     // VTCR_EL2: a 32-bit IPA space (T0SZ = 64 - 32) walked from level 1
     // with a 4 KiB granule, 32-bit output addresses (PS). EL2 writes the
     // tables through its cache (its identity map makes RAM Normal
@@ -270,13 +286,5 @@ pub fn enable(ram: Region) -> Stage2 {
     // HCR_EL2.VM: stage 2 applies to EL1/EL0 from now on.
     HCR_EL2.modify(HCR_EL2::VM::Enable);
     barrier::isb(barrier::SY);
-
-    Stage2 {
-        vtcr: vtcr.value,
-        vttbr: vttbr.value,
-        ram: Region {
-            base: first,
-            size: last - first,
-        },
-    }
+    (vtcr.value, vttbr.value)
 }

@@ -71,8 +71,9 @@ fn gicd_index(offset: usize) -> Option<usize> {
         .position(|&(_, base, len)| (base..base + len).contains(&offset))
 }
 
-/// Counts of one guest run.
-#[derive(Debug, Default)]
+/// Counts of one guest run (of one CPU; [`merge`](Stats::merge) adds
+/// another's).
+#[derive(Debug, Default, Clone)]
 pub struct Stats {
     exits: [u32; REASONS.len()],
     gicd_reads: [u32; GICD_REGISTERS.len() + 1],
@@ -89,6 +90,10 @@ pub struct Stats {
     /// injected. (Those of a width GICD does not allow, read as zero and
     /// ignored, are the vGIC's `Stats::unsupported_accesses`.)
     pub gicd_refused: u32,
+    /// Kicks (the physical SGI [`KICK_SGI`](crate::board::KICK_SGI)) sent
+    /// to other CPUs: a virtual interrupt pended for their running vCPU,
+    /// a CPU_ON, the end of the run.
+    pub kicks_sent: u32,
 }
 
 impl Stats {
@@ -151,6 +156,41 @@ impl Stats {
         self.irqs.values().sum::<u32>() + self.irqs_other
     }
 
+    /// Adds `other`'s counts to these (another CPU's, at the end of a run).
+    pub fn merge(&mut self, other: &Stats) {
+        for (a, b) in self.exits.iter_mut().zip(&other.exits) {
+            *a += b;
+        }
+        for (a, b) in self.gicd_reads.iter_mut().zip(&other.gicd_reads) {
+            *a += b;
+        }
+        for (a, b) in self.gicd_writes.iter_mut().zip(&other.gicd_writes) {
+            *a += b;
+        }
+        self.maintenance += other.maintenance;
+        self.gicd_refused += other.gicd_refused;
+        self.kicks_sent += other.kicks_sent;
+        self.irqs_other += other.irqs_other;
+        for (&intid, &n) in other.irqs.iter() {
+            match self.irqs.get_mut(&intid) {
+                Some(m) => *m += n,
+                None => {
+                    if self.irqs.insert(intid, n).is_err() {
+                        self.irqs_other += n;
+                    }
+                }
+            }
+        }
+        for (&name, &n) in other.psci.iter() {
+            match self.psci.get_mut(&name) {
+                Some(m) => *m += n,
+                None => {
+                    let _ = self.psci.insert(name, n);
+                }
+            }
+        }
+    }
+
     /// Counts a PSCI call.
     pub fn psci(&mut self, name: &'static str) {
         match self.psci.get_mut(&name) {
@@ -205,6 +245,9 @@ impl fmt::Display for Summary<'_> {
             s.irqs_total(),
             s.maintenance
         )?;
+        if s.kicks_sent != 0 {
+            write!(f, ", SGI kicks sent {}", s.kicks_sent)?;
+        }
         let mut irqs: heapless::Vec<(u16, u32), 16> =
             s.irqs.iter().map(|(&k, &v)| (k, v)).collect();
         irqs.sort_unstable();

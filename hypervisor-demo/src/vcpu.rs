@@ -11,7 +11,8 @@
 //!
 //! The guest's EL1 system registers (SP_EL1, VBAR_EL1, SCTLR_EL1, the
 //! virtual timer, ...) stay in the CPU across exits: the hypervisor never
-//! uses EL1, and there is only one guest.
+//! uses EL1, and each CPU runs one vCPU. So [`Vcpu::new`] runs on the CPU
+//! that will run the vCPU.
 //!
 //! The run loop that handles the exits is [`vm`](crate::vm)'s.
 
@@ -20,8 +21,8 @@ use core::mem::offset_of;
 
 use aarch64_cpu::asm::barrier;
 use aarch64_cpu::registers::{
-    Readable, Writeable, CNTHCTL_EL2, CNTVOFF_EL2, CNTV_CTL_EL0, MIDR_EL1, SCTLR_EL1, SPSR_EL2,
-    SP_EL1, VMPIDR_EL2,
+    Readable, Writeable, CNTHCTL_EL2, CNTP_CTL_EL0, CNTVOFF_EL2, CNTV_CTL_EL0, MIDR_EL1, SCTLR_EL1,
+    SPSR_EL2, SP_EL1, VMPIDR_EL2,
 };
 use tock_registers::register_bitfields;
 
@@ -200,7 +201,7 @@ impl Vcpu {
     /// * the timers: the guest reads both counters and programs both EL1
     ///   timers without trapping (CNTHCTL_EL2.EL1PCTEN and EL1PCEN), its
     ///   virtual counter equals the physical one (CNTVOFF_EL2 = 0), and its
-    ///   virtual timer starts disabled;
+    ///   virtual and physical timers start disabled;
     /// * VMPIDR_EL2 = `mpidr` (what the guest reads as MPIDR_EL1: its cpu
     ///   node's `reg` in the device tree, with bit 31 RES1) and VPIDR_EL2 =
     ///   MIDR_EL1.
@@ -222,6 +223,7 @@ impl Vcpu {
         CNTHCTL_EL2.write(CNTHCTL_EL2::EL1PCTEN::SET + CNTHCTL_EL2::EL1PCEN::SET);
         CNTVOFF_EL2.set(0);
         CNTV_CTL_EL0.write(CNTV_CTL_EL0::ENABLE::CLEAR);
+        CNTP_CTL_EL0.write(CNTP_CTL_EL0::ENABLE::CLEAR);
         VMPIDR_EL2.set(MPIDR_RES1 | mpidr);
         // aarch64-cpu 11 does not define VPIDR_EL2.
         // SAFETY: writing VPIDR_EL2 only changes what EL1 reads as

@@ -1,14 +1,23 @@
-//! One virtual machine with one vCPU: its virtual GIC and the run loop
-//! that handles every exit.
+//! A virtual machine with one vCPU per physical CPU: its virtual GIC, the
+//! vCPUs' PSCI power states, and the run loop that handles every exit.
 //!
 //! The guest's distributor is `gic-vgic`'s [`Vgic`] (the architectural
-//! model of GICD, served from trapped accesses to the unmapped GICD page);
-//! its CPU interface is the hardware GICV frame, fed through the list
-//! registers of this CPU's GICH frame, which the driver's
-//! [`VirtualInterface`] manages. Around every guest entry and exit the run
-//! loop moves interrupt state between the two ([`Vgic::flush`] before
-//! entry, [`Vgic::fold`] after exit), so each interrupt's pending and
-//! active state has one owner at a time.
+//! model of GICD, served from trapped accesses to the unmapped GICD page),
+//! shared by the vCPUs behind a spin lock; each vCPU's CPU interface is the
+//! hardware GICV frame of the physical CPU running it, fed through the
+//! list registers of that CPU's GICH frame, which the driver's
+//! [`VirtualInterface`] manages ([`Cpu`]). Around every guest entry and
+//! exit the run loop moves interrupt state between the two
+//! ([`Vgic::flush`] before entry, [`Vgic::fold`] after exit), so each
+//! interrupt's pending and active state has one owner at a time.
+//!
+//! vCPU n runs on CPU n. When a trapped GICD write (a guest's GICD_SGIR,
+//! say) makes an interrupt pending for another vCPU that is in the guest,
+//! that vCPU's CPU is kicked: the physical SGI [`board::KICK_SGI`] makes
+//! it exit, and its flush lists the interrupt; a vCPU waiting in WFI
+//! (not trapped) wakes the same way. A vCPU marks itself in the guest
+//! before it takes the vGIC's lock to flush, so a kick is never lost: a
+//! writer that finds it not yet in the guest wrote before that flush.
 //!
 //! Physical interrupts reach EL2 (HCR_EL2.IMO) while the guest runs:
 //!
@@ -16,41 +25,53 @@
 //!   acknowledged and only its priority dropped (EL2's GICC runs split
 //!   EOI), and [`Vgic::physical_fired`] makes its virtual twin pending;
 //!   the guest's EOI of that HW = 1 list register deactivates it;
-//! * the maintenance interrupt (INTID 25) only makes the guest exit: the
-//!   fold and flush around the exit do the refill it asks for;
-//! * the EL2 physical timer is the built-in guest's watchdog, and makes
-//!   the guest exit while an interrupt is listed ([`RECHECK_US`]).
+//! * the maintenance interrupt (INTID 25) and the kick only make the guest
+//!   exit: the fold and flush around the exit do the refill they ask for;
+//! * the EL2 physical timer is the vCPU's watchdog, and makes the guest
+//!   exit while an interrupt is listed ([`RECHECK_US`]).
 //!
 //! Traps ([`Vm::run`]): `hvc` and `smc` (HCR_EL2.TSC) carry PSCI calls
-//! ([`psci`]) and the built-in guest's own calls; stage-2 data aborts on
-//! the GICD page are served by the vGIC, and other stage-2 faults become
+//! ([`psci`]: CPU_ON starts another vCPU on its CPU, which waits for it
+//! in WFI) and the built-in guests' own calls; stage-2 data aborts on the
+//! GICD page are served by the vGIC, and other stage-2 faults become
 //! synchronous external aborts injected into the guest ([`mmio`]); any
 //! other trap injects an undefined-instruction exception ([`inject`]).
+//!
+//! A run ends when a vCPU stops it (PSCI SYSTEM_OFF or SYSTEM_RESET, the
+//! built-in guest's report, a watchdog, a failure): its CPU tells the
+//! others, which leave their guests and park, gathers their counts and
+//! ends the run ([`run_cpu`]).
 
-use aarch64_cpu::registers::{Readable, ESR_EL2, FAR_EL2, HPFAR_EL2};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
+
+use aarch64_cpu::asm::{barrier, wfi};
+use aarch64_cpu::registers::{
+    Readable, Writeable, CNTP_CTL_EL0, CNTV_CTL_EL0, ESR_EL2, FAR_EL2, HPFAR_EL2,
+};
 use gic_driver::bus::Mmio;
 use gic_driver::virt::{VirtualInterface, VtrInfo};
-use gic_driver::{Deactivation, Distributor, IntId};
+use gic_driver::{CpuMask, Deactivation, IntId, SgiTarget};
 use gic_vgic::{Vgic, VgicConfig};
 
+use crate::board::MAX_CPUS;
 use crate::inject::{self, Exception};
-use crate::psci::{self, Outcome};
+use crate::psci::{self, Outcome, Power, PowerControl};
 use crate::stats::{ExitReason, Stats};
 use crate::vcpu::{Exit, GuestRegs, Vcpu};
-use crate::{board, irq, mmio, timer};
+use crate::{board, irq, mmio, stage2, timer};
 
 /// The physical interrupts forwarded to the guest with HW = 1, each as
 /// the same virtual INTID: the EL1 virtual timer (27), the EL1 physical
-/// timer (30), the PMU (23) and the PL011 UART (SPI 1, INTID 33).
+/// timer (30), the PMU (23) (each vCPU's own PPIs) and the PL011 UART
+/// (SPI 1, INTID 33, to vCPU 0), in the order they are forwarded while
+/// the vGIC has room ([`gic_vgic::MAX_FORWARDED`]: with 8 vCPUs the last
+/// PMU and physical-timer PPIs are not).
 pub const FORWARDED: [IntId; 4] = [
     board::VIRT_TIMER_INTID,
     board::EL1_PHYS_TIMER_INTID,
     board::PMU_INTID,
     board::UART_INTID,
 ];
-
-/// The vCPU's index in the vGIC.
-const VCPU: u8 = 0;
 
 /// While an interrupt is listed, the guest is made to exit at least this
 /// often (the EL2 physical timer), so that the fold sees it completed and
@@ -62,8 +83,11 @@ const VCPU: u8 = 0;
 /// for ever.
 const RECHECK_US: u64 = 1_000;
 
-/// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How long the CPU that ends a run waits for the others to park.
+const HALT_TIMEOUT_US: u64 = 200_000;
+
+/// How a run (or one vCPU's part of it) ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, defmt::Format)]
 pub enum Stop {
     /// The built-in guest reported DONE.
     Done,
@@ -73,13 +97,15 @@ pub enum Stop {
     SystemOff,
     /// PSCI SYSTEM_RESET.
     SystemReset,
-    /// PSCI CPU_OFF of the only vCPU: nothing can turn it on again.
+    /// PSCI CPU_OFF of the last vCPU on: nothing can turn one on again.
     CpuOff,
     /// The watchdog fired first.
     Timeout,
     /// An exit the hypervisor cannot handle (a physical FIQ or SError), or
     /// a vGIC call the hypervisor's own state made fail.
     Unexpected,
+    /// Another CPU ended the run.
+    Halted,
 }
 
 /// What a guest's own hypercall (an `hvc` that is not PSCI) asks.
@@ -90,52 +116,83 @@ pub enum Hypercall {
     Stop(Stop),
 }
 
-/// The VM: its virtual GIC, the physical GIC behind it, what happened.
-pub struct Vm<'a> {
-    /// The guest's virtual GIC.
-    pub vgic: Vgic,
-    vif: VirtualInterface<Mmio>,
-    gicd: &'a Distributor<Mmio>,
-    /// What the run loop handled.
-    pub stats: Stats,
-    /// The vCPU's MPIDR affinity, as the guest reads it.
+/// A guest's own hypercalls: the VM, the calling vCPU, its registers.
+pub type HypercallFn = fn(&Vm, u8, &mut GuestRegs) -> Hypercall;
+/// What ends a shared VM's run, on the CPU whose vCPU stopped it: the
+/// VM, that vCPU, how, and every CPU's counts added up.
+pub type EndFn = fn(&Vm, u8, Stop, &Stats) -> !;
+
+/// [`Power`] as stored: off, being claimed by a CPU_ON (its entry not yet
+/// written: reads as on-pending), on-pending, on.
+const OFF: u8 = 0;
+const CLAIMED: u8 = 1;
+const ON_PENDING: u8 = 2;
+const ON: u8 = 3;
+
+/// One vCPU's state shared between the CPUs.
+struct Slot {
+    /// Its MPIDR affinity (its cpu node's `reg`).
     mpidr: u64,
-    /// The trap classes logged so far (the first of each is).
-    seen: u32,
+    power: AtomicU8,
+    /// CPU_ON's entry point and context id, valid while on-pending.
+    entry: AtomicU64,
+    context: AtomicU64,
+    /// Its CPU is in the guest, or about to enter it (set before the
+    /// flush): a write that pends an interrupt for it must kick.
+    in_guest: AtomicBool,
+    /// Its CPU's physical CPU interface (one bit), once attached.
+    interface: AtomicU8,
+    /// Its CPU has parked at the end of the run.
+    halted: AtomicBool,
+    /// Its CPU's counts, once the run ended.
+    stats: spin::Mutex<Option<Stats>>,
 }
 
-impl<'a> Vm<'a> {
-    /// A VM whose vCPU has MPIDR affinity `mpidr`: the vGIC in its reset
-    /// state with QEMU's 288 lines, the virtual interface reset
-    /// ([`VirtualInterface::init`]: GICH_HCR, the list registers, GICH_APR
-    /// and GICH_VMCR cleared), [`FORWARDED`] forwarded, the maintenance
-    /// interrupt, the EL2 physical timer's and the forwarded ones enabled
-    /// in the physical `gicd`, targeting EL2 (HCR_EL2.IMO), and `gicd`
-    /// forwarding (GICD_CTLR).
-    pub fn new(gicd: &'a Distributor<Mmio>, mpidr: u64) -> Result<Self, gic_vgic::Error> {
+/// The VM: its virtual GIC and vCPUs, shared by the CPUs that run them.
+pub struct Vm {
+    vgic: spin::Mutex<Vgic>,
+    slots: heapless::Vec<Slot, MAX_CPUS>,
+    /// For each vCPU, the PPIs forwarded to it (bit n: INTID n).
+    forwarded_ppis: [u32; MAX_CPUS],
+    /// Whether the UART's SPI is forwarded (to vCPU 0).
+    uart_forwarded: bool,
+    /// Set by the vCPU that ends the run.
+    stopping: AtomicBool,
+    /// Kicks sent, by every CPU.
+    kicks: AtomicU32,
+    hypercall: HypercallFn,
+    end: EndFn,
+    /// Each vCPU's run may last this long before it stops the run.
+    watchdog_us: Option<u64>,
+}
+
+/// A physical CPU's side of running a vCPU: its GICH (the list registers),
+/// what it handled.
+pub struct Cpu {
+    vif: VirtualInterface<Mmio>,
+    /// What the run loop handled on this CPU.
+    pub stats: Stats,
+    /// The trap classes logged so far (the first of each is).
+    seen: u32,
+    /// The vGIC's completions at the last exit.
+    completed_before: u64,
+}
+
+impl Cpu {
+    /// This CPU's virtual interface, reset ([`VirtualInterface::init`]:
+    /// GICH_HCR, the list registers, GICH_APR and GICH_VMCR cleared).
+    pub fn new() -> Self {
         // SAFETY: board::GICH_BASE is QEMU virt's GICH frame (this CPU's
         // view, banked), Device memory in EL2's map, and only this
         // interface uses it on this CPU.
         let mut vif = VirtualInterface::new(unsafe { Mmio::new(board::GICH_BASE) });
         vif.init();
-        let mut vgic = Vgic::new(VgicConfig::default())?;
-        for id in FORWARDED {
-            vgic.forward(VCPU, id, id)?;
-        }
-        let own = [board::MAINTENANCE_INTID, board::EL2_PHYS_TIMER_INTID];
-        for id in FORWARDED.iter().chain(&own) {
-            gicd.enable_interrupt(*id)
-                .map_err(gic_vgic::Error::Driver)?;
-        }
-        gicd.enable();
-        Ok(Vm {
-            vgic,
+        Cpu {
             vif,
-            gicd,
             stats: Stats::default(),
-            mpidr,
             seen: 0,
-        })
+            completed_before: 0,
+        }
     }
 
     /// GICH_VTR: list registers and priority bits.
@@ -149,27 +206,326 @@ impl<'a> Vm<'a> {
         let all = self.vif.info().list_register_mask();
         self.vif.queued_len() == 0 && self.vif.elrsr() & all == all
     }
+}
 
-    /// Runs `vcpu` until the guest stops: powers off, resets, reports (the
-    /// built-in guest, through `hypercall`), or `watchdog_us` passes.
-    pub fn run(
-        &mut self,
-        vcpu: &mut Vcpu,
+/// The VM every secondary CPU serves, once the boot CPU publishes it.
+static CURRENT: spin::Once<Vm> = spin::Once::new();
+
+/// Makes `vm` the VM the secondary CPUs serve, and wakes them.
+pub fn publish(vm: Vm) -> &'static Vm {
+    let vm = CURRENT.call_once(|| vm);
+    barrier::dsb(barrier::ISH);
+    if crate::smp::count() > 1 {
+        let _ = irq::gicd().send_sgi(board::KICK_SGI, SgiTarget::AllOthers);
+        vm.kicks.fetch_add(1, Ordering::Relaxed);
+    }
+    vm
+}
+
+/// A secondary CPU's life after start-up: wait (WFI) until a VM is
+/// published, then serve its vCPU of this CPU's number ([`run_cpu`]).
+pub fn secondary_loop(n: u8) -> ! {
+    loop {
+        if let Some(vm) = CURRENT.get() {
+            run_cpu(vm, n)
+        }
+        wait_for_kick(None);
+    }
+}
+
+/// Runs vCPU `v` of `vm` on this CPU (CPU `v`) until the run ends, then
+/// parks, or, on the CPU whose vCPU ended it, stops the others, adds up
+/// every CPU's counts and calls the VM's end.
+pub fn run_cpu(vm: &'static Vm, v: u8) -> ! {
+    let mut cpu = Cpu::new();
+    let stop = if v < vm.vcpus() {
+        vm.serve(v, &mut cpu)
+    } else {
+        Stop::Halted
+    };
+    let first = stop != Stop::Halted
+        && vm
+            .stopping
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+    let slot = vm.slots.get(v as usize);
+    if let Some(slot) = slot {
+        *slot.stats.lock() = Some(cpu.stats.clone());
+    }
+    if !first {
+        if let Some(slot) = slot {
+            slot.halted.store(true, Ordering::Release);
+        }
+        park()
+    }
+    vm.wake_others(v);
+    let deadline = timer::now() + timer::ticks_from_micros(HALT_TIMEOUT_US);
+    for (n, other) in vm.slots.iter().enumerate() {
+        while n != v as usize && !other.halted.load(Ordering::Acquire) {
+            if timer::now() >= deadline {
+                defmt::warn!("CPU {=usize} did not stop", n);
+                break;
+            }
+            core::hint::spin_loop();
+        }
+    }
+    let mut total = Stats::default();
+    for other in vm.slots.iter() {
+        if let Some(stats) = other.stats.lock().as_ref() {
+            total.merge(stats);
+        }
+    }
+    total.kicks_sent = vm.kicks.load(Ordering::Relaxed);
+    (vm.end)(vm, v, stop, &total)
+}
+
+/// Stops this CPU for the rest of the run: its GICC signals nothing any
+/// more (GICC_CTLR = 0), its timer is off, and it waits in WFI.
+fn park() -> ! {
+    irq::GICC.disable();
+    timer::disarm();
+    loop {
+        wfi();
+    }
+}
+
+/// Waits in WFI until a physical interrupt is pending (a kick), then
+/// takes and deactivates every pending one (counted in `stats`).
+fn wait_for_kick(mut stats: Option<&mut Stats>) {
+    wfi();
+    irq::GICC.handle_pending_with(|ack| {
+        if let Some(s) = stats.as_deref_mut() {
+            s.irq(ack.intid().get());
+        }
+        Deactivation::Deactivate
+    });
+}
+
+impl Vm {
+    /// A VM with one vCPU for each MPIDR in `mpidrs` (vCPU n runs on CPU
+    /// n), vCPU 0 on-pending at `entry` with `context` in x0; the vGIC in
+    /// its reset state with QEMU's 288 lines and `mpidrs.len()` CPU
+    /// interfaces, [`FORWARDED`] forwarded while it has room. The guest's
+    /// own hypercalls go to `hypercall`; `end` ends a run that
+    /// [`run_cpu`] serves; each vCPU's run may last `watchdog_us`.
+    pub fn new(
+        mpidrs: &[u64],
+        (entry, context): (u64, u64),
+        hypercall: HypercallFn,
+        end: EndFn,
         watchdog_us: Option<u64>,
-        mut hypercall: impl FnMut(&mut Self, &mut GuestRegs) -> Hypercall,
-    ) -> Stop {
-        let deadline = watchdog_us.map(|us| timer::now() + timer::ticks_from_micros(us));
+    ) -> Result<Self, gic_vgic::Error> {
+        let n = mpidrs.len().clamp(1, MAX_CPUS);
+        let mut vgic = Vgic::new(VgicConfig {
+            vcpus: n as u8,
+            ..VgicConfig::default()
+        })?;
+        let mut forwarded_ppis = [0; MAX_CPUS];
+        let mut uart_forwarded = false;
+        // Each vCPU's virtual timer first, then the UART, then the rest.
+        let each = |id: IntId| {
+            let vcpus = if id.get() < 32 { 0..n as u8 } else { 0..1 };
+            vcpus.map(move |v| (v, id))
+        };
+        let first = [board::VIRT_TIMER_INTID, board::UART_INTID];
+        let rest = FORWARDED.into_iter().filter(|id| !first.contains(id));
+        for (v, id) in first.into_iter().chain(rest).flat_map(each) {
+            match vgic.forward(v, id, id) {
+                Ok(()) if id.get() < 32 => forwarded_ppis[v as usize] |= 1 << id.get(),
+                Ok(()) => uart_forwarded = true,
+                Err(gic_vgic::Error::TooManyForwarded) => {
+                    defmt::debug!("vGIC full: {} not forwarded to vCPU {=u8}", id, v)
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let mut slots = heapless::Vec::new();
+        for (v, &mpidr) in mpidrs.iter().take(n).enumerate() {
+            let slot = Slot {
+                mpidr: mpidr & crate::smp::AFFINITY_MASK,
+                power: AtomicU8::new(if v == 0 { ON_PENDING } else { OFF }),
+                entry: AtomicU64::new(entry),
+                context: AtomicU64::new(context),
+                in_guest: AtomicBool::new(false),
+                interface: AtomicU8::new(0),
+                halted: AtomicBool::new(false),
+                stats: spin::Mutex::new(None),
+            };
+            // At most MAX_CPUS: never full.
+            let _ = slots.push(slot);
+        }
+        Ok(Vm {
+            vgic: spin::Mutex::new(vgic),
+            slots,
+            forwarded_ppis,
+            uart_forwarded,
+            stopping: AtomicBool::new(false),
+            kicks: AtomicU32::new(0),
+            hypercall,
+            end,
+            watchdog_us,
+        })
+    }
+
+    /// The virtual GIC, locked.
+    pub fn vgic(&self) -> spin::MutexGuard<'_, Vgic> {
+        self.vgic.lock()
+    }
+
+    /// Readies this CPU to run vCPU `v`: enables in the physical GICD the
+    /// maintenance interrupt, the EL2 physical timer's, the kick and the
+    /// interrupts forwarded to `v` (this CPU's banked PPIs; the UART's
+    /// SPI for vCPU 0, targeting this CPU as `Distributor::init` left it),
+    /// targeting EL2 (HCR_EL2.IMO), and forwarding (GICD_CTLR); records
+    /// this CPU's interface for kicks.
+    pub fn attach(&self, v: u8) -> Result<(), gic_driver::Error> {
+        let gicd = irq::gicd();
+        let ppis = self.forwarded_ppis.get(v as usize).copied().unwrap_or(0);
+        let own = [
+            board::MAINTENANCE_INTID,
+            board::EL2_PHYS_TIMER_INTID,
+            board::KICK_SGI,
+        ];
+        for id in own.iter().chain(&FORWARDED) {
+            let forwarded = if id.get() < 32 {
+                ppis & (1 << id.get()) != 0
+            } else {
+                v == 0 && self.uart_forwarded
+            };
+            if own.contains(id) || forwarded {
+                gicd.enable_interrupt(*id)?;
+            }
+        }
+        gicd.enable();
+        if let Some(slot) = self.slots.get(v as usize) {
+            slot.interface
+                .store(gicd.this_cpu().bits(), Ordering::Release);
+        }
+        Ok(())
+    }
+
+    fn slot(&self, v: u8) -> Option<&Slot> {
+        self.slots.get(v as usize)
+    }
+
+    fn is_forwarded(&self, v: u8, id: IntId) -> bool {
+        if id.get() < 32 {
+            self.forwarded_ppis
+                .get(v as usize)
+                .is_some_and(|m| m & (1 << id.get()) != 0)
+        } else {
+            id == board::UART_INTID && self.uart_forwarded
+        }
+    }
+
+    /// Sends the kick to vCPU `t`'s CPU.
+    fn kick_cpu(&self, t: u8) {
+        let Some(slot) = self.slot(t) else { return };
+        let interface = slot.interface.load(Ordering::Acquire);
+        if interface != 0 {
+            barrier::dsb(barrier::ISH);
+            let _ = irq::gicd().send_sgi(
+                board::KICK_SGI,
+                SgiTarget::List(CpuMask::from_bits(interface)),
+            );
+            self.kicks.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Kicks the vCPUs in `mask` (one bit each) that are in the guest, but
+    /// not `from`, whose own flush comes next anyway.
+    fn kick(&self, mask: u8, from: u8) {
+        for t in (0..self.vcpus()).filter(|&t| t != from && mask & (1 << t) != 0) {
+            if self
+                .slot(t)
+                .is_some_and(|s| s.in_guest.load(Ordering::Acquire))
+            {
+                self.kick_cpu(t);
+            }
+        }
+    }
+
+    /// Kicks every CPU but `from`'s: the run is ending.
+    fn wake_others(&self, from: u8) {
+        for t in (0..self.vcpus()).filter(|&t| t != from) {
+            self.kick_cpu(t);
+        }
+    }
+
+    /// Serves vCPU `v` on this CPU: waits (WFI) until it is on-pending,
+    /// runs it, and again after each CPU_OFF, until the run ends. Returns
+    /// how: [`Stop::Halted`] when another CPU ended it.
+    pub fn serve(&self, v: u8, cpu: &mut Cpu) -> Stop {
+        let Some(slot) = self.slot(v) else {
+            return Stop::Halted;
+        };
+        if self.attach(v).is_err() {
+            return Stop::Unexpected;
+        }
+        stage2::load();
+        loop {
+            while slot.power.load(Ordering::Acquire) != ON_PENDING {
+                if self.stopping.load(Ordering::Acquire) {
+                    return Stop::Halted;
+                }
+                wait_for_kick(Some(&mut cpu.stats));
+            }
+            let entry = slot.entry.load(Ordering::Relaxed);
+            let context = slot.context.load(Ordering::Relaxed);
+            let mut vcpu = Vcpu::new(entry, context, 0, slot.mpidr);
+            slot.power.store(ON, Ordering::Release);
+            if v != 0 {
+                defmt::info!(
+                    "vCPU {=u8} on (MPIDR {=u64:#x}): entry {=u64:#x}, x0 {=u64:#x}",
+                    v,
+                    slot.mpidr,
+                    entry,
+                    context
+                );
+            }
+            match self.run(v, cpu, &mut vcpu) {
+                Stop::CpuOff => {
+                    // PSCI CPU_OFF: the vCPU's context is lost; its timers
+                    // must not keep interrupting this CPU.
+                    CNTV_CTL_EL0.write(CNTV_CTL_EL0::ENABLE::CLEAR + CNTV_CTL_EL0::IMASK::SET);
+                    CNTP_CTL_EL0.write(CNTP_CTL_EL0::ENABLE::CLEAR + CNTP_CTL_EL0::IMASK::SET);
+                    slot.power.store(OFF, Ordering::Release);
+                    if (0..self.vcpus()).all(|t| self.power(t) == Power::Off) {
+                        return Stop::CpuOff;
+                    }
+                }
+                stop => return stop,
+            }
+        }
+    }
+
+    /// Runs `vcpu` (vCPU `v`) on this CPU until it stops: powers off,
+    /// resets, turns itself off, reports (the built-in guests, through the
+    /// VM's hypercalls), its watchdog fires, or another CPU ends the run.
+    pub fn run(&self, v: u8, cpu: &mut Cpu, vcpu: &mut Vcpu) -> Stop {
+        let Some(slot) = self.slot(v) else {
+            return Stop::Unexpected;
+        };
+        let deadline = self
+            .watchdog_us
+            .map(|us| timer::now() + timer::ticks_from_micros(us));
         let recheck = timer::ticks_from_micros(RECHECK_US);
-        let mut completed_before = 0;
         let stop = loop {
-            if self.vgic.flush(VCPU, &mut self.vif).is_err() {
+            if self.stopping.load(Ordering::Acquire) {
+                break Stop::Halted;
+            }
+            // Before the flush, under the vGIC's lock: a writer that finds
+            // this vCPU not in the guest wrote before the flush, which
+            // lists what it pended.
+            slot.in_guest.store(true, Ordering::Relaxed);
+            if self.vgic.lock().flush(v, &mut cpu.vif).is_err() {
                 break Stop::Unexpected;
             }
             // The EL2 physical timer: the watchdog's deadline, and, while
             // an interrupt is listed, a look again in RECHECK_US (see
             // RECHECK_US for why).
             let now = timer::now();
-            let listed = self.vif.in_use() != 0;
+            let listed = cpu.vif.in_use() != 0;
             match (deadline, listed) {
                 (Some(d), true) => timer::arm_in(d.saturating_sub(now).min(recheck)),
                 (Some(d), false) => timer::arm_in(d.saturating_sub(now)),
@@ -177,34 +533,38 @@ impl<'a> Vm<'a> {
                 (None, false) => timer::disarm(),
             }
             let exit = vcpu.run();
-            if exit == Exit::Irq && !self.vif.misr().is_empty() {
+            slot.in_guest.store(false, Ordering::Relaxed);
+            if exit == Exit::Irq && !cpu.vif.misr().is_empty() {
                 // The maintenance interrupt's conditions are about the list
                 // registers, which the fold takes back: count it now, while
                 // GICH_MISR still says so.
-                self.stats.maintenance += 1;
+                cpu.stats.maintenance += 1;
             }
-            if self.vgic.fold(VCPU, &mut self.vif).is_err() {
-                break Stop::Unexpected;
-            }
-            let completed = self.vgic.stats().completed;
-            if completed != completed_before {
+            let completed = {
+                let mut vgic = self.vgic.lock();
+                if vgic.fold(v, &mut cpu.vif).is_err() {
+                    break Stop::Unexpected;
+                }
+                vgic.stats().completed
+            };
+            if completed != cpu.completed_before {
                 // QEMU 7.2 (the reference's deviation 11): when the guest's
                 // EOI deactivates a HW = 1 interrupt whose line is still
                 // high, the physical interrupt is pending again but not
                 // signalled until the next write to the physical GIC. One
                 // idempotent write (the timer's GICD_ISENABLER0 bit)
                 // makes QEMU look again.
-                let _ = self.gicd.enable_interrupt(board::VIRT_TIMER_INTID);
-                completed_before = completed;
+                let _ = irq::gicd().enable_interrupt(board::VIRT_TIMER_INTID);
+                cpu.completed_before = completed;
             }
             let stop = match exit {
                 Exit::Irq => {
-                    self.stats.exit(ExitReason::Irq);
-                    self.physical_irqs(deadline)
+                    cpu.stats.exit(ExitReason::Irq);
+                    self.physical_irqs(v, cpu, deadline)
                 }
-                Exit::Sync => self.trap(vcpu.regs_mut(), &mut hypercall),
+                Exit::Sync => self.trap(v, cpu, vcpu.regs_mut()),
                 Exit::Fiq | Exit::SError => {
-                    self.stats.exit(ExitReason::Unexpected);
+                    cpu.stats.exit(ExitReason::Unexpected);
                     Some(Stop::Unexpected)
                 }
             };
@@ -212,6 +572,7 @@ impl<'a> Vm<'a> {
                 break stop;
             }
         };
+        slot.in_guest.store(false, Ordering::Relaxed);
         timer::disarm();
         stop
     }
@@ -219,19 +580,24 @@ impl<'a> Vm<'a> {
     /// Takes every pending physical interrupt (GICC_IAR), and drops its
     /// priority (GICC_EOIR); deactivates (GICC_DIR) all but the forwarded
     /// ones, which the guest deactivates.
-    fn physical_irqs(&mut self, deadline: Option<u64>) -> Option<Stop> {
+    fn physical_irqs(&self, v: u8, cpu: &mut Cpu, deadline: Option<u64>) -> Option<Stop> {
         let mut stop = None;
+        let stats = &mut cpu.stats;
         irq::GICC.handle_pending_with(|ack| {
             let id = ack.intid();
-            self.stats.irq(id.get());
-            if self.stats.irqs_of(id.get()) == 1 {
-                defmt::info!("first physical IRQ of {}", id);
+            stats.irq(id.get());
+            if stats.irqs_of(id.get()) == 1 {
+                if v == 0 {
+                    defmt::info!("first physical IRQ of {}", id);
+                } else {
+                    defmt::debug!("vCPU {=u8}: first physical IRQ of {}", v, id);
+                }
             }
-            if id == board::MAINTENANCE_INTID {
-                // Counted before the fold; the fold and the flush after
-                // this refill the list registers.
-            } else if FORWARDED.contains(&id) {
-                if self.vgic.physical_fired(VCPU, id).is_ok() {
+            if id == board::MAINTENANCE_INTID || id == board::KICK_SGI {
+                // The fold and the flush around this exit do what they ask
+                // (the maintenance interrupt's refill, the kick's listing).
+            } else if self.is_forwarded(v, id) {
+                if self.vgic.lock().physical_fired(v, id).is_ok() {
                     return Deactivation::LeaveActive;
                 }
             } else if id == board::EL2_PHYS_TIMER_INTID {
@@ -247,45 +613,41 @@ impl<'a> Vm<'a> {
     }
 
     /// A synchronous exit: ESR_EL2.EC says which trap.
-    fn trap(
-        &mut self,
-        regs: &mut GuestRegs,
-        hypercall: &mut impl FnMut(&mut Self, &mut GuestRegs) -> Hypercall,
-    ) -> Option<Stop> {
+    fn trap(&self, v: u8, cpu: &mut Cpu, regs: &mut GuestRegs) -> Option<Stop> {
         let esr = ESR_EL2.extract();
         let il = esr.is_set(ESR_EL2::IL);
         let elr = regs.elr;
         match esr.read_as_enum(ESR_EL2::EC) {
             // ELR_EL2 already points after the `hvc`.
             Some(ESR_EL2::EC::Value::HVC64) => {
-                self.stats.exit(ExitReason::Hvc);
-                self.first(ExitReason::Hvc, elr);
-                self.call(regs, hypercall)
+                cpu.stats.exit(ExitReason::Hvc);
+                cpu.first(v, ExitReason::Hvc, elr);
+                self.call(v, cpu, regs)
             }
             // A trapped SMC's preferred return address is the `smc` itself.
             Some(ESR_EL2::EC::Value::SMC64) => {
-                self.stats.exit(ExitReason::Smc);
-                self.first(ExitReason::Smc, elr);
+                cpu.stats.exit(ExitReason::Smc);
+                cpu.first(v, ExitReason::Smc, elr);
                 regs.elr += 4;
-                self.call(regs, hypercall)
+                self.call(v, cpu, regs)
             }
             Some(ESR_EL2::EC::Value::DataAbortLowerEL) => {
-                let reason =
-                    mmio::data_abort(self, regs, esr.get(), FAR_EL2.get(), HPFAR_EL2.get());
-                self.stats.exit(reason);
-                self.first(reason, elr);
+                let syndrome = [esr.get(), FAR_EL2.get(), HPFAR_EL2.get()];
+                let reason = mmio::data_abort(self, v, &mut cpu.stats, regs, syndrome);
+                cpu.stats.exit(reason);
+                cpu.first(v, reason, elr);
                 None
             }
             Some(ESR_EL2::EC::Value::InstrAbortLowerEL) => {
-                self.stats.exit(ExitReason::InstructionAbort);
-                self.first(ExitReason::InstructionAbort, elr);
+                cpu.stats.exit(ExitReason::InstructionAbort);
+                cpu.first(v, ExitReason::InstructionAbort, elr);
                 let far = FAR_EL2.get();
                 inject::inject(regs, Exception::InstructionAbort { far }, il);
                 None
             }
             _ => {
-                self.stats.exit(ExitReason::OtherTrap);
-                self.first(ExitReason::OtherTrap, elr);
+                cpu.stats.exit(ExitReason::OtherTrap);
+                cpu.first(v, ExitReason::OtherTrap, elr);
                 inject::inject(regs, Exception::Undefined, il);
                 None
             }
@@ -293,14 +655,10 @@ impl<'a> Vm<'a> {
     }
 
     /// An `hvc` or `smc`: PSCI, or the guest's own call.
-    fn call(
-        &mut self,
-        regs: &mut GuestRegs,
-        hypercall: &mut impl FnMut(&mut Self, &mut GuestRegs) -> Hypercall,
-    ) -> Option<Stop> {
+    fn call(&self, v: u8, cpu: &mut Cpu, regs: &mut GuestRegs) -> Option<Stop> {
         let function = regs.x[0] as u32;
         if !psci::is_psci(function) {
-            return match hypercall(self, regs) {
+            return match (self.hypercall)(self, v, regs) {
                 Hypercall::Return(x0) => {
                     regs.x[0] = x0;
                     None
@@ -308,14 +666,15 @@ impl<'a> Vm<'a> {
                 Hypercall::Stop(stop) => Some(stop),
             };
         }
-        self.stats.psci(psci::name(function));
+        cpu.stats.psci(psci::name(function));
         defmt::info!(
-            "PSCI {=str} ({=u32:#x}, x1 {=u64:#x})",
+            "PSCI {=str} ({=u32:#x}, x1 {=u64:#x}) from vCPU {=u8}",
             psci::name(function),
             function,
-            regs.x[1]
+            regs.x[1],
+            v
         );
-        match psci::call(function, [regs.x[1], regs.x[2], regs.x[3]], self.mpidr) {
+        match psci::call(function, [regs.x[1], regs.x[2], regs.x[3]], self) {
             Outcome::Return(x0) => {
                 regs.x[0] = x0;
                 None
@@ -326,42 +685,96 @@ impl<'a> Vm<'a> {
         }
     }
 
-    /// A trapped GICD access, served by the vGIC: loads are written back to
-    /// their register, stores' effects on forwarded interrupts applied to
-    /// the physical GIC.
+    /// A trapped GICD access of vCPU `v`, served by the vGIC (counted in
+    /// `stats`): loads are written back to their register; stores' effects
+    /// on forwarded interrupts are applied to the physical GIC, and the
+    /// vCPUs they pended an interrupt for are kicked.
     pub(crate) fn gicd_access(
-        &mut self,
+        &self,
+        v: u8,
+        stats: &mut Stats,
         offset: usize,
         access: &gic_vgic::trap::MmioAccess,
         regs: &mut GuestRegs,
     ) {
-        self.stats.gicd(offset, access.write);
+        stats.gicd(offset, access.write);
         if access.write {
             let value = access.store_value(regs.read(access.register)) as u32;
-            let effects = self.vgic.write(VCPU, offset, access.width, value);
+            let effects = self.vgic.lock().write(v, offset, access.width, value);
             for id in effects.deactivate {
                 // The guest cleared a forwarded interrupt's virtual state
                 // (ICPENDR, ICACTIVER): no EOI will deactivate it.
-                let _ = self.gicd.clear_active(id);
+                let _ = irq::gicd().clear_active(id);
             }
+            self.kick(effects.kick, v);
         } else {
-            let value = self.vgic.read(VCPU, offset, access.width);
+            let value = self.vgic.lock().read(v, offset, access.width);
             regs.write(access.register, access.load_value(value.into()));
         }
     }
+}
 
-    /// Logs the first trap of each class.
-    fn first(&mut self, reason: ExitReason, elr: u64) {
+impl PowerControl for Vm {
+    fn vcpus(&self) -> u8 {
+        self.slots.len() as u8
+    }
+
+    fn mpidr(&self, vcpu: u8) -> u64 {
+        self.slot(vcpu).map_or(u64::MAX, |s| s.mpidr)
+    }
+
+    fn power(&self, vcpu: u8) -> Power {
+        match self.slot(vcpu).map(|s| s.power.load(Ordering::Acquire)) {
+            Some(ON) => Power::On,
+            Some(CLAIMED) | Some(ON_PENDING) => Power::OnPending,
+            _ => Power::Off,
+        }
+    }
+
+    /// Claims the off vCPU, writes its entry and context, makes it
+    /// on-pending and kicks its CPU (waiting in WFI) to start it.
+    fn power_on(&self, vcpu: u8, entry: u64, context: u64) -> Result<(), Power> {
+        let Some(slot) = self.slot(vcpu) else {
+            return Err(Power::Off);
+        };
+        if slot
+            .power
+            .compare_exchange(OFF, CLAIMED, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return Err(self.power(vcpu));
+        }
+        slot.entry.store(entry, Ordering::Relaxed);
+        slot.context.store(context, Ordering::Relaxed);
+        slot.power.store(ON_PENDING, Ordering::Release);
+        self.kick_cpu(vcpu);
+        Ok(())
+    }
+}
+
+impl Cpu {
+    /// Logs the first trap of each class (vCPU 0's; the others' at debug).
+    fn first(&mut self, v: u8, reason: ExitReason, elr: u64) {
         let bit = 1 << reason as u32;
         if self.seen & bit == 0 {
             self.seen |= bit;
-            defmt::info!(
-                "first {} exit: ESR_EL2 {=u64:#010x}, ELR_EL2 {=u64:#x}, FAR_EL2 {=u64:#x}",
-                reason,
-                ESR_EL2.get(),
-                elr,
-                FAR_EL2.get()
-            );
+            if v == 0 {
+                defmt::info!(
+                    "first {} exit: ESR_EL2 {=u64:#010x}, ELR_EL2 {=u64:#x}, FAR_EL2 {=u64:#x}",
+                    reason,
+                    ESR_EL2.get(),
+                    elr,
+                    FAR_EL2.get()
+                );
+            } else {
+                defmt::debug!(
+                    "vCPU {=u8}: first {} exit: ESR_EL2 {=u64:#010x}, ELR_EL2 {=u64:#x}",
+                    v,
+                    reason,
+                    ESR_EL2.get(),
+                    elr
+                );
+            }
         }
     }
 }

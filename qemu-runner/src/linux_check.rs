@@ -1,7 +1,8 @@
 //! Checking the console output of a Linux guest that booted the runner's
 //! initramfs (`qemu-runner check-linux`): its init ran, `/proc/interrupts`
-//! shows the GIC delivering the arch timer and knowing the UART, the kernel
-//! logged no GIC warning, and it powered off.
+//! shows the GIC delivering the arch timer and knowing the UART (and, on
+//! several CPUs, IPIs taken on each), the kernel logged no GIC warning,
+//! and it powered off.
 
 use crate::initramfs::{MARKER, POWERING_OFF};
 
@@ -92,6 +93,39 @@ pub fn gic_lines(output: &str) -> Vec<GicLine> {
         .collect()
 }
 
+/// The IPIs each CPU took, added over the `IPIn:` rows of the last
+/// `/proc/interrupts` table in `output` (one count per CPU column); empty
+/// when there is no IPI row.
+pub fn ipi_counts(output: &str) -> Vec<u64> {
+    let mut totals: Vec<u64> = Vec::new();
+    let mut in_table = false;
+    for line in output.lines() {
+        let trimmed = line.trim();
+        let Some((name, fields)) = trimmed.split_once(':') else {
+            continue;
+        };
+        let is_ipi = name
+            .strip_prefix("IPI")
+            .is_some_and(|n| n.parse::<u32>().is_ok());
+        if !is_ipi {
+            continue;
+        }
+        let counts: Vec<u64> = fields
+            .split_whitespace()
+            .map_while(|w| w.parse().ok())
+            .collect();
+        if name == "IPI0" || !in_table {
+            // A new table starts: only the last one counts.
+            totals = vec![0; counts.len()];
+            in_table = true;
+        }
+        for (t, c) in totals.iter_mut().zip(&counts) {
+            *t += c;
+        }
+    }
+    totals
+}
+
 /// The lines of `output` that look like a GIC or interrupt-delivery
 /// warning: any of [`WARNINGS`], or a line that names the GIC together
 /// with a failure word.
@@ -160,6 +194,32 @@ pub fn check(output: &str, cpus: Option<u32>) -> Report {
             has_line(output, &want),
             format!("the guest sees {cpus} CPU(s) ({want:?})"),
         ));
+    }
+    if let Some(cpus) = cpus.filter(|&n| n > 1) {
+        let ipis = ipi_counts(output);
+        let shown = ipis
+            .iter()
+            .enumerate()
+            .map(|(n, c)| format!("CPU{n} {c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        checks.push(
+            if ipis.len() == cpus as usize && ipis.iter().all(|&c| c > 0) {
+                (
+                    true,
+                    format!("/proc/interrupts: IPIs taken on every CPU ({shown})"),
+                )
+            } else if ipis.is_empty() {
+                (false, "/proc/interrupts shows no IPI counts".to_string())
+            } else {
+                (
+                    false,
+                    format!(
+                        "/proc/interrupts: IPIs not taken on every one of {cpus} CPUs ({shown})"
+                    ),
+                )
+            },
+        );
     }
     let lines = gic_lines(output);
     let find = |intid| lines.iter().find(|l| l.intid == intid);
@@ -268,6 +328,49 @@ gic-toolkit: powering off\r
             lines[2].contains("INTID 27 (Level arch_timer) on GIC-0 taken 1523"),
             "{lines:?}"
         );
+    }
+
+    /// `/proc/interrupts` of a good run on two CPUs.
+    const GOOD_SMP: &str = "\
+gic-toolkit: init reached\r
+gic-toolkit: nproc 2\r
+           CPU0       CPU1       \r
+ 11:        297        282 GIC-0  27 Level     arch_timer\r
+ 13:          0          0 GIC-0  33 Level     uart-pl011\r
+IPI0:        38         19       Rescheduling interrupts\r
+IPI1:        76        120       Function call interrupts\r
+IPI2:         0          0       CPU stop interrupts\r
+Err:          0\r
+gic-toolkit: powering off\r
+[    1.344944] reboot: Power down\r
+";
+
+    #[test]
+    fn smp_ipis_must_be_taken_on_every_cpu() {
+        assert_eq!(ipi_counts(GOOD_SMP), [114, 139]);
+        let report = check(GOOD_SMP, Some(2));
+        assert!(report.passed(), "{:#?}", report.lines());
+        assert!(
+            report.lines()[2].contains("IPIs taken on every CPU (CPU0 114, CPU1 139)"),
+            "{:?}",
+            report.lines()
+        );
+        // CPU1 never took one: its IPIs are not delivered.
+        let idle = GOOD_SMP
+            .replace("38         19", "38          0")
+            .replace("76        120", "76          0");
+        let report = check(&idle, Some(2));
+        assert!(!report.passed());
+        assert!(
+            report
+                .lines()
+                .iter()
+                .any(|l| l.starts_with("FAILED: /proc/interrupts: IPIs not taken")),
+            "{:?}",
+            report.lines()
+        );
+        // A table with fewer CPU columns than CPUs fails too.
+        assert!(!check(GOOD, Some(2)).passed());
     }
 
     #[test]
