@@ -57,7 +57,11 @@
 //! and always for HW = 1 (whose list register cannot be pending+active),
 //! the pending state stays in the distributor and a later flush lists it.
 //! A HW = 1 completion raises no maintenance interrupt, so that is at the
-//! next exit.
+//! next exit. When the driver holds back the pending half of a
+//! pending+active interrupt in its queue (its list register stays active),
+//! [`Vgic::fold`] takes back both: the pending state goes to the
+//! distributor, and the interrupt stays active on the vCPU, listed again by
+//! the next flush so that the guest's EOI finds it.
 //!
 //! Limits: at most as many active interrupts as list registers are listed
 //! (the others wait in the distributor, see [`Vgic::flush`]); while every

@@ -370,13 +370,25 @@ impl Vgic {
         })
         .map_err(Error::Driver)?;
         self.stats.folds += 1;
-        for lr in taken {
-            self.give_back(vcpu, v, lr);
+        for lr in taken.iter() {
+            // The driver may hold back the pending half of a pending+active
+            // interrupt in its queue while its list register stays active:
+            // that pending entry does not end the active state.
+            let active_elsewhere = taken.iter().any(|o| {
+                o.virtual_id() == lr.virtual_id()
+                    && o.source_cpu() == lr.source_cpu()
+                    && matches!(o.state(), LrState::Active | LrState::PendingActive)
+            });
+            self.give_back(vcpu, v, *lr, active_elsewhere);
         }
         Ok(())
     }
 
-    fn give_back(&mut self, vcpu: u8, v: usize, lr: ListRegister) {
+    /// Moves the state `lr` holds back into the distributor.
+    /// `active_elsewhere`: another entry of the same interrupt taken back
+    /// with it is active (a held-back pair), so a pending-only `lr` leaves
+    /// the interrupt active on `vcpu`.
+    fn give_back(&mut self, vcpu: u8, v: usize, lr: ListRegister, active_elsewhere: bool) {
         let id = lr.virtual_id().get();
         let state = lr.state();
         let pending = matches!(state, LrState::Pending | LrState::PendingActive);
@@ -407,7 +419,7 @@ impl Vgic {
                 }
             }
         } else {
-            if let Some(s) = self.vcpus.get_mut(v) {
+            if let Some(s) = self.vcpus.get_mut(v).filter(|_| !active_elsewhere) {
                 s.active_spis.remove(id);
             }
             if state == LrState::Invalid {
@@ -466,11 +478,11 @@ impl Vgic {
                 // the rest wait, active, in the distributor. Its state goes
                 // back there (it was taken out for the list register).
                 Err(gic_driver::Error::NoFreeListRegister) => {
-                    self.give_back(vcpu, v, lr);
+                    self.give_back(vcpu, v, lr, false);
                     break;
                 }
                 Err(e) => {
-                    self.give_back(vcpu, v, lr);
+                    self.give_back(vcpu, v, lr, false);
                     return Err(Error::Driver(e));
                 }
             }
@@ -490,7 +502,7 @@ impl Vgic {
                 Ok(_) => out.listed += 1,
                 Err(e) => {
                     // Nothing was placed: give the state back.
-                    self.give_back(vcpu, v, lr);
+                    self.give_back(vcpu, v, lr, false);
                     return Err(Error::Driver(e));
                 }
             }

@@ -543,3 +543,59 @@ fn the_list_registers_hold_what_the_guest_sees_between_exits() {
     m.plain_exit();
     assert!(m.listed(&m.vif.borrow()).is_empty());
 }
+
+/// IHI 0048B 5.4.2, 4.4.5: the virtual CPU interface deactivates only an
+/// interrupt in a list register, so one the guest acknowledged stays listed
+/// active until its EOI. The driver may hold back the pending half of a
+/// pending+active interrupt in its queue behind a more urgent one (its list
+/// register stays active): folding that pair gives back an active list
+/// register and a pending queued entry, and the pending one must not make
+/// the vGIC forget that the guest has it active.
+#[test]
+fn an_acknowledged_interrupt_whose_pending_half_is_held_back_stays_listed_until_its_eoi() {
+    let g = physical_gic();
+    let m = Machine::new(&g);
+    let guest = Guest::boot(&m);
+    guest.gicd.set_trigger(id(20), Trigger::Edge).unwrap();
+    guest.gicd.set_active(id(20)).unwrap();
+    guest.gicd.enable_interrupt(id(40)).unwrap();
+    edge_spi(&guest, 38);
+    guest.gicd.set_pending(id(38)).unwrap();
+    let a = guest.ack().unwrap();
+    assert_eq!(a.intid(), id(38));
+    guest.gicd.set_priority(id(38), Priority(0xA8)).unwrap();
+    // 38 pending again while active: pending+active.
+    m.exit(|v| {
+        v.set_line(0, id(38), true).unwrap();
+        v.set_line(0, id(38), false).unwrap();
+    });
+    // Three more urgent ones: every list register taken (20 active, 38
+    // pending+active, SGIs 1 and 2), 40 queued, 38's pending half held back.
+    m.trapped_write(offset::SPENDSGIR + 2, AccessWidth::Byte, 1);
+    guest.gicd.send_sgi(id(1), SgiTarget::SelfOnly).unwrap();
+    m.set_line(40, true);
+    let held = m.listed(&m.vif.borrow());
+    assert!(
+        held.iter()
+            .any(|lr| lr.virtual_id() == id(38) && lr.state() == LrState::Active),
+        "38's list register active: {held:?}"
+    );
+    // An exit folds the pair and flushes again.
+    m.plain_exit();
+    assert!(
+        m.listed(&m.vif.borrow())
+            .iter()
+            .any(|lr| lr.virtual_id() == id(38) && lr.state() != LrState::Pending),
+        "38 still listed active"
+    );
+    guest.eoi(a);
+    m.plain_exit();
+    assert!(
+        !guest.gicd.is_active(id(38)).unwrap(),
+        "deactivated by its EOI"
+    );
+    assert!(guest.gicd.is_pending(id(38)).unwrap(), "and pending again");
+    guest.gicd.clear_active(id(20)).unwrap();
+    m.set_line(40, false);
+    assert_eq!(guest.take_all(), [1, 2, 38]);
+}
