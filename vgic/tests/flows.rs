@@ -599,3 +599,46 @@ fn an_acknowledged_interrupt_whose_pending_half_is_held_back_stays_listed_until_
     m.set_line(40, false);
     assert_eq!(guest.take_all(), [1, 2, 38]);
 }
+
+/// IHI 0048B 5.3.8: a HW = 1 list register can be neither pending+active
+/// nor carry the EOI bit (bit 19 is PhysicalID\[9\]), so the guest's EOI of a
+/// forwarded interrupt pending again raises no maintenance interrupt. Its
+/// pending state waits in the distributor, and the next exit lists it,
+/// ahead of anything less urgent.
+#[test]
+fn a_forwarded_interrupt_pending_again_at_its_eoi_is_listed_by_the_next_exit_first() {
+    let g = physical_gic();
+    let m = Machine::new(&g);
+    let guest = Guest::boot(&m);
+    let timer = id(VTIMER);
+    m.host_dist.enable_interrupt(timer).unwrap();
+    m.vgic.borrow_mut().forward(0, timer, timer).unwrap();
+    guest.gicd.set_priority(timer, Priority(0)).unwrap();
+    guest.gicd.enable_interrupt(timer).unwrap();
+    guest.gicd.set_pending(timer).unwrap();
+    let a = guest.ack().unwrap();
+    assert_eq!(a.intid(), timer);
+    // The physical timer fires while the virtual one is active: EL2 takes
+    // it, and the virtual interrupt is pending and active.
+    g.lock().set_line(0, VTIMER, true).unwrap();
+    assert_eq!(m.service(), 1);
+    g.lock().set_line(0, VTIMER, false).unwrap();
+    assert!(guest.gicd.is_pending(timer).unwrap() && guest.gicd.is_active(timer).unwrap());
+    guest.gicd.send_sgi(id(1), SgiTarget::SelfOnly).unwrap();
+    let exits = m.exits.get();
+    guest.eoi(a);
+    assert_eq!(m.exits.get(), exits, "a HW = 1 completion does not exit");
+    assert!(
+        m.vgic.borrow().distributor().is_pending(0, VTIMER),
+        "the pending state waits in the distributor"
+    );
+    assert!(m
+        .listed(&m.vif.borrow())
+        .iter()
+        .all(|lr| lr.virtual_id() != timer));
+    m.plain_exit();
+    assert_eq!(guest.take_all(), [VTIMER, 1], "the timer first");
+    m.plain_exit();
+    assert!(vdist_idle(&m, VTIMER));
+    assert!(!m.host_dist.is_active(timer).unwrap());
+}
