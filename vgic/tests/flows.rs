@@ -642,3 +642,44 @@ fn a_forwarded_interrupt_pending_again_at_its_eoi_is_listed_by_the_next_exit_fir
     assert!(vdist_idle(&m, VTIMER));
     assert!(!m.host_dist.is_active(timer).unwrap());
 }
+
+/// IHI 0048B 4.3.3, 5.4.2: GICD_ISACTIVER makes an SPI active, and the
+/// guest's EOI deactivates it; its virtual CPU interface deactivates only
+/// what a list register holds, so the vGIC lists an SPI the guest set
+/// active, as it does one the guest acknowledged (it leaves active
+/// interrupts unlisted only when they outnumber the list registers).
+#[test]
+fn an_spi_set_active_through_gicd_isactiver_is_listed_so_the_guests_eoi_deactivates_it() {
+    let g = physical_gic();
+    let m = Machine::new(&g);
+    let guest = Guest::boot(&m);
+    edge_spi(&guest, 33);
+    m.set_line(33, true);
+    let a = guest.ack().unwrap();
+    assert_eq!(a.intid(), id(33));
+    guest.gicd.clear_active(id(33)).unwrap();
+    guest.gicd.set_active(id(33)).unwrap();
+    assert!(
+        m.listed(&m.vif.borrow())
+            .iter()
+            .any(|lr| lr.virtual_id() == id(33) && lr.state() == LrState::Active),
+        "listed active"
+    );
+    guest.eoi(a);
+    m.plain_exit();
+    assert!(
+        !guest.gicd.is_active(id(33)).unwrap(),
+        "deactivated by the EOI"
+    );
+    assert!(vdist_idle(&m, 33));
+
+    // Set active without an acknowledge, then cleared: not listed again.
+    guest.gicd.set_active(id(34)).unwrap();
+    assert!(m
+        .listed(&m.vif.borrow())
+        .iter()
+        .any(|lr| lr.virtual_id() == id(34)));
+    guest.gicd.clear_active(id(34)).unwrap();
+    assert!(m.listed(&m.vif.borrow()).is_empty());
+    assert!(vdist_idle(&m, 34));
+}
