@@ -6,12 +6,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use gic_driver::{
-    Acknowledged, CpuInterface, CpuInterfaceConfig, EoiMode, Group, IntId, ListRegister, Priority,
-    VcpuContext, VirtualInterface,
-};
-use gic_model::{Config, Frame, FrameBus, SharedGic};
+use gic_driver::{Acknowledged, CpuInterface, EoiMode, Priority, VcpuContext, VirtualInterface};
+use gic_model::{FrameBus, SharedGic};
 use proptest::prelude::*;
+
+mod common;
+use common::*;
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -59,15 +59,8 @@ struct World<'g> {
 
 impl<'g> World<'g> {
     fn new(gic: &'g SharedGic) -> Self {
-        let mut vif = VirtualInterface::new(gic.frame(Frame::Gich, 0));
-        vif.init();
-        let guest = CpuInterface::new(gic.frame(Frame::Gicv, 0));
-        guest
-            .init(&CpuInterfaceConfig {
-                priority_mask: Priority(0xF8),
-                ..CpuInterfaceConfig::default()
-            })
-            .unwrap();
+        let vif = hypervisor(gic);
+        let guest = guest(gic, EoiMode::Combined);
         World {
             gic,
             vif,
@@ -90,7 +83,7 @@ impl<'g> World<'g> {
     /// EL2 takes the maintenance interrupt as soon as it is asserted.
     fn take_maintenance(&mut self) -> Result<(), TestCaseError> {
         for _ in 0..2 {
-            if !self.gic.lock().maintenance(0) {
+            if !maintenance(self.gic) {
                 break;
             }
             let s = self.vif.handle_maintenance();
@@ -117,14 +110,7 @@ impl<'g> World<'g> {
                 let id = 32 + id;
                 if !self.outstanding(id) {
                     let prio = prio * 8;
-                    let lr = ListRegister::software(
-                        IntId::new(id).unwrap(),
-                        Priority(prio),
-                        Group::Group0,
-                    )
-                    .unwrap()
-                    .with_eoi_maintenance();
-                    self.vif.inject(lr).unwrap();
+                    self.vif.inject(software_eoi(id, prio)).unwrap();
                     self.waiting.insert(id, prio);
                     self.injected.push(id);
                 }
@@ -138,14 +124,7 @@ impl<'g> World<'g> {
                     .collect();
                 if !again.is_empty() {
                     let (id, prio) = again[k % again.len()];
-                    let lr = ListRegister::software(
-                        IntId::new(id).unwrap(),
-                        Priority(prio),
-                        Group::Group0,
-                    )
-                    .unwrap()
-                    .with_eoi_maintenance();
-                    self.vif.inject(lr).unwrap();
+                    self.vif.inject(software_eoi(id, prio)).unwrap();
                     self.waiting.insert(id, prio);
                     self.injected.push(id);
                 }
@@ -223,8 +202,7 @@ proptest! {
         list_registers in 1u8..=4,
         ops in proptest::collection::vec(op(), 1..160)
     ) {
-        let virt = gic_model::VirtConfig { list_registers, ..gic_model::VirtConfig::QEMU };
-        let gic = SharedGic::new(Config::qemu_virt(1).with_virtualization(Some(virt))).unwrap();
+        let gic = qemu_with_list_registers(list_registers);
         let mut w = World::new(&gic);
         for op in &ops {
             w.step(op)?;
@@ -258,7 +236,7 @@ proptest! {
 
 #[test]
 fn eoi_mode_is_combined_in_the_random_world() {
-    let gic = SharedGic::new(Config::qemu_virt(1)).unwrap();
+    let gic = qemu();
     let w = World::new(&gic);
     assert_eq!(w.guest.eoi_mode(), EoiMode::Combined);
 }
