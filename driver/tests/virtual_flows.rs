@@ -268,102 +268,6 @@ fn changing_hcr_enables_keeps_the_eois_the_guest_counted() {
 }
 
 #[test]
-fn save_and_restore_mid_flight_keeps_one_pending_and_one_active() {
-    let g = qemu();
-    let mut vif = hypervisor(&g);
-    let guest = guest(&g, EoiMode::Combined);
-    vif.inject(software_eoi(70, 0x40)).unwrap();
-    vif.inject(software_eoi(71, 0x80)).unwrap();
-    let active = guest.acknowledge().unwrap();
-    assert_eq!(active.intid(), id(70));
-
-    let mut ctx = vif.new_context();
-    vif.switch_out(&mut ctx).unwrap();
-    assert!(!g.lock().virq(0) && !maintenance(&g));
-    assert!(guest.acknowledge().is_none(), "GICH_HCR.En clear: nothing");
-
-    // Another vCPU runs in between and uses every list register.
-    let mut other = vif.new_context();
-    vif.switch_in(&mut other).unwrap();
-    assert!(
-        !guest
-            .control()
-            .is_set(gic_driver::regs::gicc::CTLR::EnableGrp0),
-        "fresh VMCR"
-    );
-    let guest = self::guest(&g, EoiMode::Combined); // the other guest sets up its GICV
-    for n in 0..4 {
-        vif.inject(software_eoi(80 + n, 0x10)).unwrap();
-    }
-    let o = guest.acknowledge().unwrap();
-    assert_eq!(o.intid(), id(80));
-    guest.end_of_interrupt(o);
-    assert_eq!(service(&g, &mut vif), [80]);
-    vif.switch_out(&mut other).unwrap();
-
-    vif.switch_in(&mut ctx).unwrap();
-    assert_eq!(vif.in_use().count_ones(), 2);
-    assert_eq!(guest.running_priority(), Priority(0x40), "APR restored");
-    assert!(guest.acknowledge().is_none(), "0x80 does not preempt 0x40");
-    guest.end_of_interrupt(active);
-    assert_eq!(service(&g, &mut vif), [70]);
-    let next = guest.acknowledge().unwrap();
-    assert_eq!(next.intid(), id(71));
-    guest.end_of_interrupt(next);
-    assert_eq!(service(&g, &mut vif), [71]);
-    assert!(
-        guest.acknowledge().is_none(),
-        "nothing of the other vCPU leaked"
-    );
-}
-
-#[test]
-fn context_saved_by_the_driver_restores_into_the_model_and_back() {
-    // Driver on GIC A -> bytes -> model B.
-    let a = qemu();
-    let mut vif = hypervisor(&a);
-    let guest_a = guest(&a, EoiMode::Split);
-    vif.inject(software_eoi(90, 0x20)).unwrap();
-    vif.inject(software_eoi(91, 0x60)).unwrap();
-    vif.inject(
-        ListRegister::software(id(3), Priority(0x80), Group::Group0)
-            .unwrap()
-            .with_source_cpu(0)
-            .unwrap(),
-    )
-    .unwrap();
-    let ack = guest_a.acknowledge().unwrap();
-    let before = visible_state(&a);
-    let mut ctx = vif.new_context();
-    vif.switch_out(&mut ctx).unwrap();
-    let mut bytes = [0u8; 512];
-    let n = ctx.save_bytes(&mut bytes).unwrap();
-
-    let b = qemu();
-    b.lock().restore_vcpu(0, &bytes[..n]).unwrap();
-    assert_eq!(visible_state(&b), before);
-    let guest_b = CpuInterface::new(b.frame(Frame::Gicv, 0));
-    assert_eq!(guest_b.eoi_mode(), EoiMode::Split, "VMCR travelled");
-    assert_eq!(guest_b.running_priority(), Priority(0x20));
-    guest_b.end_of_interrupt(ack);
-    guest_b.deactivate(ack);
-
-    // Model B -> bytes -> driver on GIC C.
-    let mut bytes = [0u8; 512];
-    let n = b.lock().save_vcpu(0, &mut bytes).unwrap();
-    let before = visible_state(&b);
-    let c = qemu();
-    let mut vif_c = hypervisor(&c);
-    let mut ctx_c: VcpuContext = VcpuContext::load_bytes(&bytes[..n]).unwrap();
-    vif_c.switch_in(&mut ctx_c).unwrap();
-    assert_eq!(visible_state(&c), before);
-    assert_eq!(service(&c, &mut vif_c), [90]);
-    let guest_c = CpuInterface::new(c.frame(Frame::Gicv, 0));
-    let next = guest_c.acknowledge().unwrap();
-    assert_eq!(next.intid(), id(91));
-}
-
-#[test]
 fn level_trigger_setting_does_not_leak_into_virtual_delivery() {
     // A physical level SPI forwarded with HW=1 stays pending in the
     // distributor while its line is high, so after the guest's EOI it is
@@ -388,28 +292,6 @@ fn level_trigger_setting_does_not_leak_into_virtual_delivery() {
         Some(spi),
         "line still high"
     );
-}
-
-/// The report's measurements (`cargo run -p gic-driver --example world_switch_cost`).
-#[path = "../examples/world_switch_cost.rs"]
-mod cost;
-
-#[test]
-fn register_costs_are_at_or_below_linux_kvm_in_every_row() {
-    for row in cost::rows() {
-        assert!(
-            row.ours <= row.kvm,
-            "{}: {} accesses, KVM {}",
-            row.what,
-            row.ours,
-            row.kvm
-        );
-    }
-}
-
-#[test]
-fn switching_a_vcpu_with_no_list_register_in_use_touches_nothing() {
-    assert_eq!(cost::switch(0), (0, 0));
 }
 
 // ---------------------------------------------------------------------

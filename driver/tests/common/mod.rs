@@ -145,10 +145,10 @@ pub fn service<B: RegisterBus, const Q: usize>(
 /// queued with no maintenance interrupt to refill them; the one exception
 /// is a single list register left active by a hardware interrupt (which
 /// cannot carry the EOI bit), refilled at the next driver call.
-pub fn run_guest<B: RegisterBus, const Q: usize>(
+pub fn run_guest<B: RegisterBus, G: RegisterBus, const Q: usize>(
     g: &SharedGic,
     vif: &mut VirtualInterface<B, Q>,
-    guest: &CpuInterface<B>,
+    guest: &CpuInterface<G>,
 ) -> (Vec<u32>, Vec<u32>) {
     let split = guest.eoi_mode() == EoiMode::Split;
     let (mut taken, mut completed) = (Vec::new(), Vec::new());
@@ -188,11 +188,11 @@ pub fn take<B: RegisterBus>(guest: &CpuInterface<B>) -> Option<Acknowledged> {
     Some(ack)
 }
 
-/// The guest deactivates `iar` (GICV_DIR, split EOI mode): the matching
+/// The guest deactivates `ack` (GICV_DIR, split EOI mode): the matching
 /// list register goes from active to invalid (or pending+active to
 /// pending); with none matching, GICH_HCR.EOICount counts it.
-pub fn complete<B: RegisterBus>(guest: &CpuInterface<B>, iar: u32) {
-    guest.deactivate(Acknowledged::from_raw(iar));
+pub fn complete<B: RegisterBus>(guest: &CpuInterface<B>, ack: Acknowledged) {
+    guest.deactivate(ack);
 }
 
 /// Reads GICH register `offset` of CPU 0 behind the driver's back.
