@@ -2,9 +2,9 @@
 //! `VirtualInterface`, the guest drives GICV with `CpuInterface`, and the
 //! model plays the GIC (IHI 0048B chapter 5) underneath both.
 
+use gic_driver::bus::RegisterBus;
 use std::collections::HashMap;
 
-use gic_driver::bus::RegisterBus;
 use gic_driver::virt::{Hcr, Injection, LrState};
 use gic_driver::{
     Acknowledged, CpuInterface, CpuInterfaceConfig, Distributor, EoiMode, Error, Group,
@@ -198,73 +198,6 @@ fn more_urgent_interrupt_preempts_inside_the_guest() {
     assert_eq!(service(&g, &mut vif), [40]);
     let last = guest.acknowledge().unwrap();
     assert_eq!(last.intid(), id(41));
-}
-
-#[test]
-fn interrupt_injected_again_while_active_becomes_pending_and_active_in_place() {
-    let g = qemu();
-    let mut vif = hypervisor(&g);
-    let guest = guest(&g, EoiMode::Combined);
-    vif.inject(software_eoi(50, 0x80)).unwrap();
-    let ack = guest.acknowledge().unwrap();
-    assert_eq!(
-        vif.inject(software_eoi(50, 0x80)).unwrap(),
-        Injection::MadePendingActive(0)
-    );
-    assert_eq!(vif.in_use(), 1, "one list register for one interrupt");
-    assert_eq!(
-        vif.read_list_register(0).unwrap().state(),
-        LrState::PendingActive
-    );
-    guest.end_of_interrupt(ack);
-    assert_eq!(guest.acknowledge().map(|a| a.intid()), Some(id(50)));
-}
-
-#[test]
-fn eoi_matching_no_list_register_is_counted_and_consumed() {
-    let g = qemu();
-    let mut vif = hypervisor(&g);
-    let guest = guest(&g, EoiMode::Combined);
-    let mut hcr = vif.hcr();
-    hcr.set_lrenpie(true);
-    vif.set_hcr(hcr).unwrap();
-    vif.inject(software_eoi(60, 0x80)).unwrap();
-    let ack = guest.acknowledge().unwrap();
-    // The guest ends an interrupt no list register holds.
-    guest.end_of_interrupt(Acknowledged::from_raw(61));
-    assert!(maintenance(&g), "LRENP: EOICount is non-zero");
-    let s = vif.handle_maintenance();
-    assert!(s.misr.lr_entry_not_present());
-    assert_eq!(s.unmatched_eois, 1);
-    assert!(!maintenance(&g));
-    assert_eq!(vif.read_hcr().eoi_count(), 0);
-    // Its priority was dropped all the same; the real one is still active.
-    assert_eq!(guest.running_priority(), Priority::LOWEST);
-    assert_eq!(vif.read_list_register(0).unwrap().state(), LrState::Active);
-    guest.end_of_interrupt(ack);
-    assert_eq!(service(&g, &mut vif), [60]);
-}
-
-#[test]
-fn changing_hcr_enables_keeps_the_eois_the_guest_counted() {
-    let g = qemu();
-    let mut vif = hypervisor(&g);
-    let guest = guest(&g, EoiMode::Combined);
-    vif.inject(software_eoi(62, 0x80)).unwrap();
-    let ack = guest.acknowledge().unwrap();
-    guest.end_of_interrupt(Acknowledged::from_raw(63)); // matches no LR
-    assert_eq!(vif.read_hcr().eoi_count(), 1);
-    // The hypervisor turns LRENPIE on with the HCR it last wrote (count 0).
-    let mut hcr = vif.hcr();
-    assert_eq!(hcr.eoi_count(), 0);
-    hcr.set_lrenpie(true);
-    vif.set_hcr(hcr).unwrap();
-    assert_eq!(vif.read_hcr().eoi_count(), 1, "the guest's count survives");
-    assert!(maintenance(&g));
-    assert_eq!(vif.handle_maintenance().unmatched_eois, 1);
-    assert!(!maintenance(&g));
-    guest.end_of_interrupt(ack);
-    assert_eq!(service(&g, &mut vif), [62]);
 }
 
 #[test]

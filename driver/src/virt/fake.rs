@@ -150,21 +150,6 @@ impl FakeGich {
             }
         }
     }
-
-    /// Virtual IDs of list registers in state `s` (0-3).
-    pub fn ids_in_state(&self, s: u32) -> Vec<u32> {
-        self.each()
-            .filter(|&(_, v)| state(v) == s)
-            .map(|(_, v)| LR::VirtualID.read(v))
-            .collect()
-    }
-
-    pub fn pending_ids(&self) -> Vec<u32> {
-        self.ids_in_state(STATE_PENDING)
-    }
-    pub fn active_ids(&self) -> Vec<u32> {
-        self.ids_in_state(STATE_ACTIVE)
-    }
 }
 
 impl RegisterBus for FakeGich {
