@@ -254,6 +254,38 @@ fn a_more_urgent_interrupt_evicts_the_least_urgent_pending_one() {
 }
 
 #[test]
+fn the_no_pending_condition_says_nothing_of_a_pending_and_active_register() {
+    // GICH_MISR.NP is "no list register in state pending": a pending and
+    // active one does not hold it off (QEMU, the model). So NP does not
+    // mean that the guest took a pending+active register's pending half,
+    // and the register, pending again once the guest deactivates its
+    // active half, must stay a candidate for eviction.
+    let g = qemu_with_list_registers(2);
+    let (mut v, guest) = setup::<32>(&g);
+    v.inject(software(34, 0x50)).unwrap();
+    let first = take(&guest).unwrap();
+    assert_eq!(
+        v.inject(software(34, 0x50)),
+        Ok(Injection::MadePendingActive(0))
+    );
+    v.inject(software(36, 0x00)).unwrap();
+    assert_eq!(v.inject(software(37, 0x50)), Ok(Injection::Queued));
+    let urgent = take(&guest).unwrap();
+    assert_eq!(urgent.intid(), id(36));
+    assert!(v.misr().no_pending(), "LR0 pending+active, LR1 active");
+    service(&g, &mut v);
+    complete(&guest, first); // LR0: pending again
+    assert_eq!(lr_ids(&g, LrState::Pending), [34]);
+    assert_eq!(
+        v.inject(software(60, 0x00)),
+        Ok(Injection::Evicted(0)),
+        "34 (0x50) makes way for 60 (0x00)"
+    );
+    assert_eq!(take(&guest).map(|a| a.intid()), Some(id(60)));
+    complete(&guest, urgent);
+}
+
+#[test]
 fn active_list_registers_are_never_evicted() {
     let g = qemu_with_list_registers(2);
     let (mut v, guest) = setup::<32>(&g);

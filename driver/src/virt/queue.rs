@@ -598,11 +598,14 @@ impl<const Q: usize> Ledger<Q> {
         }
     }
 
-    /// GICH_MISR.NP was seen: no list register is pending, so those the
-    /// record thought pending have been acknowledged.
+    /// GICH_MISR.NP was seen: no list register is in state pending, so
+    /// those the record thought pending have been acknowledged. NP says
+    /// nothing of a pending+active one (it is not in state pending on
+    /// QEMU's GIC and the model): its record is left as it is, to be read
+    /// again when a decision depends on it.
     pub(crate) fn note_none_pending(&mut self) {
         for n in bits(self.in_use) {
-            if raw::has_pending(self.lrs[n]) {
+            if raw::is_pending_only(self.lrs[n]) {
                 self.lrs[n] = raw::as_active(self.lrs[n]);
             }
         }
