@@ -163,8 +163,3 @@ pub(crate) fn bits(mut map: u64) -> impl Iterator<Item = usize> {
         }
     })
 }
-
-#[cfg(test)]
-mod fake;
-#[cfg(test)]
-mod tests;

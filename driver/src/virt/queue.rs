@@ -641,3 +641,58 @@ impl<const Q: usize> Ledger<Q> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::regs::gich::LR;
+    use crate::{Group, IntId, Priority};
+
+    extern crate std;
+
+    fn pending(n: u32, prio: u8) -> u32 {
+        ListRegister::software(IntId::new(n).unwrap(), Priority(prio), Group::Group0)
+            .unwrap()
+            .encode()
+    }
+
+    fn order<const Q: usize>(q: &PendingQueue<Q>) -> std::vec::Vec<u32> {
+        q.iter().map(|v| LR::VirtualID.read(v)).collect()
+    }
+
+    #[test]
+    fn the_queue_delivers_by_priority_then_arrival() {
+        let mut q = PendingQueue::<8>::new();
+        for (n, p) in [(50, 0xE0), (51, 0xC0), (52, 0xE0), (53, 0xC0)] {
+            q.push(pending(n, p)).unwrap();
+        }
+        assert_eq!(order(&q), [51, 53, 50, 52]);
+        assert_eq!(q.peek().map(|v| LR::VirtualID.read(v)), Some(51));
+        assert_eq!(
+            q.remove_at(q.first_where(|_| true).unwrap().0),
+            pending(51, 0xC0)
+        );
+        assert_eq!(order(&q), [53, 50, 52]);
+    }
+
+    #[test]
+    fn an_evicted_interrupt_goes_ahead_of_everything_queued_at_its_priority() {
+        let mut q = PendingQueue::<8>::new();
+        q.push(pending(50, 0xC0)).unwrap();
+        q.push(pending(51, 0x80)).unwrap();
+        q.push_front(pending(40, 0xC0)).unwrap();
+        q.push(pending(52, 0xC0)).unwrap();
+        assert_eq!(order(&q), [51, 40, 50, 52]);
+    }
+
+    #[test]
+    fn a_full_queue_refuses_and_keeps_its_order() {
+        let mut q = PendingQueue::<2>::new();
+        q.push(pending(40, 0xA0)).unwrap();
+        q.push(pending(41, 0x80)).unwrap();
+        assert!(q.is_full());
+        assert_eq!(q.push(pending(42, 0x00)), Err(()));
+        assert_eq!(q.push_front(pending(43, 0x00)), Err(()));
+        assert_eq!(order(&q), [41, 40]);
+    }
+}
