@@ -11,8 +11,9 @@ use super::list_register::{raw, ListRegister};
 use super::maintenance::MaintenanceSummary;
 use super::queue::{InMemory, Injection, Ledger, Port};
 use crate::bus::RegisterBus;
-use crate::regs::gich::{self, offset, HCR, MISR, VMCR, VTR};
-use crate::regs::Reg;
+use crate::regs::access::{ReadOnly, ReadWrite};
+use crate::regs::gich::{self, HCR};
+use crate::regs::{Reg, RegisterArray};
 use crate::Error;
 
 /// The list registers of the loaded vCPU, in the GIC.
@@ -24,25 +25,25 @@ struct Hw<'a, B> {
 impl<B: RegisterBus> Port for Hw<'_, B> {
     #[inline(always)]
     fn fetch(&self, n: usize) -> Option<u32> {
-        Some(self.bus.read32(gich::lr(n)))
+        Some(gich::LR.nth(n).on(self.bus).get())
     }
     #[inline(always)]
     fn store(&self, n: usize, value: u32) {
-        self.bus.write32(gich::lr(n), value)
+        gich::LR.nth(n).on(self.bus).set(value)
     }
     #[inline(always)]
     fn empty_map(&self) -> Option<u64> {
-        Some(read_bitmap(self.bus, offset::ELRSR, self.nlr))
+        Some(read_bitmap(self.bus, gich::ELRSR, self.nlr))
     }
 }
 
 /// A one-bit-per-list-register status register pair (GICH_EISR0/1,
 /// GICH_ELRSR0/1); the second word is read only with more than 32 LRs.
 #[inline(always)]
-fn read_bitmap<B: RegisterBus>(bus: &B, base: usize, nlr: usize) -> u64 {
-    let low = bus.read32(base) as u64;
+fn read_bitmap<B: RegisterBus>(bus: &B, map: RegisterArray<(), ReadOnly, 2>, nlr: usize) -> u64 {
+    let low = map.nth(0).on(bus).get() as u64;
     if nlr > 32 {
-        low | (bus.read32(base + 4) as u64) << 32
+        low | (map.nth(1).on(bus).get() as u64) << 32
     } else {
         low
     }
@@ -108,7 +109,7 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
     /// the type where nothing else does, `let v: VirtualInterface<_> = ...`
     /// for the default queue of 32, `VirtualInterface<_, 8>` for another.
     pub fn new(bus: B) -> Self {
-        let info = VtrInfo::from_raw(Reg::<_, VTR::Register>::new(&bus, offset::VTR).get());
+        let info = VtrInfo::from_raw(gich::VTR.on(&bus).get());
         let avail = info.list_register_mask();
         VirtualInterface {
             bus,
@@ -128,10 +129,10 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
     pub fn init(&mut self) {
         self.hcr_reg().set(0);
         for n in 0..self.nlr() {
-            self.bus.write32(gich::lr(n), 0);
+            self.lr(n).set(0);
         }
-        self.bus.write32(offset::APR, 0);
-        Reg::<_, VMCR::Register>::new(&self.bus, offset::VMCR).set(0);
+        gich::APR.on(&self.bus).set(0);
+        gich::VMCR.on(&self.bus).set(0);
         self.ledger = Ledger::new();
         self.hcr = Hcr::ENABLED;
         self.live = false;
@@ -161,8 +162,14 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
     }
 
     #[inline(always)]
-    fn hcr_reg(&self) -> Reg<'_, B, HCR::Register> {
-        Reg::new(&self.bus, offset::HCR)
+    fn hcr_reg(&self) -> Reg<'_, B, HCR::Register, ReadWrite> {
+        gich::HCR.on(&self.bus)
+    }
+
+    /// GICH_LRn, `n` below the implemented list registers.
+    #[inline(always)]
+    fn lr(&self, n: usize) -> Reg<'_, B, gich::LR::Register, ReadWrite> {
+        gich::LR.nth(n).on(&self.bus)
     }
 
     // ---------------------------------------------------------------
@@ -211,39 +218,39 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
 
     /// Reads GICH_VMCR (1 read): the guest's GICV_CTLR, PMR, BPR and ABPR.
     pub fn vmcr(&self) -> Vmcr {
-        Vmcr::from_raw(Reg::<_, VMCR::Register>::new(&self.bus, offset::VMCR).get())
+        Vmcr::from_raw(gich::VMCR.on(&self.bus).get())
     }
 
     /// Writes GICH_VMCR (1 write).
     pub fn set_vmcr(&self, vmcr: Vmcr) {
-        Reg::<_, VMCR::Register>::new(&self.bus, offset::VMCR).set(vmcr.raw())
+        gich::VMCR.on(&self.bus).set(vmcr.raw())
     }
 
     /// Reads GICH_MISR (1 read).
     pub fn misr(&self) -> Misr {
-        Misr::from_raw(Reg::<_, MISR::Register>::new(&self.bus, offset::MISR).get())
+        Misr::from_raw(gich::MISR.on(&self.bus).get())
     }
 
     /// Reads GICH_EISR0 (and GICH_EISR1 with more than 32 list registers):
     /// one bit per list register with an EOI maintenance condition.
     pub fn eisr(&self) -> u64 {
-        read_bitmap(&self.bus, offset::EISR, self.nlr())
+        read_bitmap(&self.bus, gich::EISR, self.nlr())
     }
 
     /// Reads GICH_ELRSR0 (and GICH_ELRSR1 with more than 32 list
     /// registers): one bit per free list register.
     pub fn elrsr(&self) -> u64 {
-        read_bitmap(&self.bus, offset::ELRSR, self.nlr())
+        read_bitmap(&self.bus, gich::ELRSR, self.nlr())
     }
 
     /// Reads GICH_APR (1 read): the guest's active priorities (GICV_APR0).
     pub fn apr(&self) -> u32 {
-        self.bus.read32(offset::APR)
+        gich::APR.on(&self.bus).get()
     }
 
     /// Writes GICH_APR (1 write).
     pub fn set_apr(&self, apr: u32) {
-        self.bus.write32(offset::APR, apr)
+        gich::APR.on(&self.bus).set(apr)
     }
 
     /// Reads GICH_LRn (1 read), raw.
@@ -251,7 +258,7 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
         if n >= self.nlr() {
             return Err(Error::InvalidListRegister(n));
         }
-        Ok(self.bus.read32(gich::lr(n)))
+        Ok(self.lr(n).get())
     }
 
     /// Reads and decodes GICH_LRn (1 read).
@@ -391,7 +398,7 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
         };
         s.refilled = self.ledger.refill(&port, self.avail);
         for n in bits(eisr & !self.ledger.in_use) {
-            self.bus.write32(gich::lr(n), 0);
+            self.lr(n).set(0);
         }
         self.sync(force);
         s.queued = self.ledger.queue.len();
@@ -418,7 +425,7 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
                 return;
             }
             for n in bits(self.stale & !self.ledger.in_use) {
-                self.bus.write32(gich::lr(n), 0);
+                self.lr(n).set(0);
             }
             self.stale = 0;
             self.live = true;
@@ -483,7 +490,7 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
         let mut hcr = self.hcr;
         if self.live {
             for n in bits(self.ledger.in_use) {
-                let v = self.bus.read32(gich::lr(n));
+                let v = self.lr(n).get();
                 self.ledger.lrs[n] = v;
                 if raw::is_empty(v) {
                     self.ledger.in_use &= !(1 << n);
@@ -551,10 +558,10 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
             return Ok(());
         }
         for n in bits(self.ledger.in_use) {
-            self.bus.write32(gich::lr(n), self.ledger.lrs[n]);
+            self.lr(n).set(self.ledger.lrs[n]);
         }
         for n in bits(self.stale & !self.ledger.in_use) {
-            self.bus.write32(gich::lr(n), 0);
+            self.lr(n).set(0);
         }
         self.stale = 0;
         self.hcr_reg().set(want.raw());
