@@ -55,7 +55,7 @@ fn build() -> Vec<u8> {
     let mut ctx: VcpuContext = vif.new_context();
     vif.switch_out(&mut ctx).unwrap();
     let mut buf = [0u8; 256];
-    let n = ctx.save_bytes(&mut buf).unwrap();
+    let n = ctx.to_bytes(&mut buf).unwrap();
     buf[..n].to_vec()
 }
 
@@ -67,9 +67,9 @@ fn golden_vcpu_context_loads_saves_unchanged_and_restores_into_the_model() {
     let bytes = std::fs::read(golden_path()).expect("golden file");
     assert_eq!(build(), bytes, "this version writes the golden bytes");
 
-    let ctx: VcpuContext = VcpuContext::load_bytes(&bytes).unwrap();
+    let ctx: VcpuContext = VcpuContext::from_bytes(&bytes).unwrap();
     let mut again = [0u8; 256];
-    let n = ctx.save_bytes(&mut again).unwrap();
+    let n = ctx.to_bytes(&mut again).unwrap();
     assert_eq!(&again[..n], &bytes[..], "re-saved bytes differ");
     assert_eq!(ctx.queued_len(), 2);
     assert_eq!(ctx.list_register(0).unwrap().state(), LrState::Active);
@@ -104,10 +104,10 @@ mod damaged {
                 bytes[at % n] ^= x;
             }
             bytes.truncate(cut % (bytes.len() + 1));
-            if let Ok(ctx) = VcpuContext::<32>::load_bytes(&bytes) {
+            if let Ok(ctx) = VcpuContext::<32>::from_bytes(&bytes) {
                 let mut buf = [0u8; 512];
-                let n = ctx.save_bytes(&mut buf).unwrap();
-                let again = VcpuContext::<32>::load_bytes(&buf[..n]).unwrap();
+                let n = ctx.to_bytes(&mut buf).unwrap();
+                let again = VcpuContext::<32>::from_bytes(&buf[..n]).unwrap();
                 prop_assert_eq!(again, ctx);
             }
         }

@@ -553,7 +553,7 @@ fn the_driver_eoi_section_is_read_strictly_and_skipped_by_the_model() {
     let mut ctx = vif.new_context();
     vif.switch_out(&mut ctx).unwrap();
     let mut buf = [0u8; 512];
-    let n = ctx.save_bytes(&mut buf).unwrap();
+    let n = ctx.to_bytes(&mut buf).unwrap();
     let bytes = &buf[..n];
     // The section is the last one: its 8-byte payload names LR0.
     assert_eq!(
@@ -562,7 +562,7 @@ fn the_driver_eoi_section_is_read_strictly_and_skipped_by_the_model() {
         "tag"
     );
     assert_eq!(&bytes[n - 8..], &1u64.to_le_bytes()[..]);
-    assert_eq!(VcpuContext::<32>::load_bytes(bytes).unwrap(), ctx);
+    assert_eq!(VcpuContext::<32>::from_bytes(bytes).unwrap(), ctx);
     // The model reads the architectural state and skips the section.
     let m = qemu_with_list_registers(1);
     m.lock().restore_vcpu(0, bytes).unwrap();
@@ -588,7 +588,7 @@ fn the_driver_eoi_section_is_read_strictly_and_skipped_by_the_model() {
         w.begin_section(tag::DRIVER_EOI);
         w.u64(map);
         let n = w.finish().unwrap();
-        VcpuContext::<32>::load_bytes(&out[..n])
+        VcpuContext::<32>::from_bytes(&out[..n])
     };
     let active_eoi = software(40, 0x80)
         .with_eoi_maintenance()

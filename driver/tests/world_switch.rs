@@ -331,10 +331,10 @@ fn context_converts_to_and_from_a_record() {
 fn context_bytes_carry_the_queue_and_stay_model_compatible() {
     let (ctx, active) = busy_context();
     let mut buf = [0u8; 512];
-    let n = ctx.save_bytes(&mut buf).unwrap();
+    let n = ctx.to_bytes(&mut buf).unwrap();
     // The VIRT section is what the model reads.
-    assert_eq!(VcpuRecord::load(&buf[..n]).unwrap(), ctx.to_record());
-    let back = VcpuContext::<32>::load_bytes(&buf[..n]).unwrap();
+    assert_eq!(VcpuRecord::from_bytes(&buf[..n]).unwrap(), ctx.to_record());
+    let back = VcpuContext::<32>::from_bytes(&buf[..n]).unwrap();
     assert_eq!(back.to_record(), ctx.to_record());
     let q: Vec<_> = back.queued().collect();
     let q0: Vec<_> = ctx.queued().collect();
@@ -342,14 +342,14 @@ fn context_bytes_carry_the_queue_and_stay_model_compatible() {
     assert_eq!(q.len(), 2);
     // A record saved by the model (no queue section) loads too.
     let mut plain = [0u8; 512];
-    let m = ctx.to_record().save(&mut plain).unwrap();
+    let m = ctx.to_record().to_bytes(&mut plain).unwrap();
     assert_eq!(m, n - 8 - 4 - 8, "same bytes without the queue section");
     assert_eq!(&plain[..m], &buf[..m]);
-    let from_model = VcpuContext::<32>::load_bytes(&plain[..m]).unwrap();
+    let from_model = VcpuContext::<32>::from_bytes(&plain[..m]).unwrap();
     assert_eq!(from_model.to_record(), ctx.to_record());
     // Too small a queue to hold it.
     assert_eq!(
-        VcpuContext::<1>::load_bytes(&buf[..n]),
+        VcpuContext::<1>::from_bytes(&buf[..n]),
         Err(Error::Snapshot(SnapshotError::Oversized))
     );
     // Restores and delivers everything.
@@ -402,7 +402,7 @@ fn context_saved_by_the_driver_restores_into_the_model_and_back() {
     let mut ctx = vif.new_context();
     vif.switch_out(&mut ctx).unwrap();
     let mut bytes = [0u8; 512];
-    let n = ctx.save_bytes(&mut bytes).unwrap();
+    let n = ctx.to_bytes(&mut bytes).unwrap();
 
     let b = qemu();
     b.lock().restore_vcpu(0, &bytes[..n]).unwrap();
@@ -419,7 +419,7 @@ fn context_saved_by_the_driver_restores_into_the_model_and_back() {
     let before = visible_state(&b);
     let c = qemu();
     let mut vif_c = hypervisor(&c);
-    let mut ctx_c: VcpuContext = VcpuContext::load_bytes(&bytes[..n]).unwrap();
+    let mut ctx_c: VcpuContext = VcpuContext::from_bytes(&bytes[..n]).unwrap();
     vif_c.switch_in(&mut ctx_c).unwrap();
     assert_eq!(visible_state(&c), before);
     assert_eq!(service(&c, &mut vif_c), [90]);

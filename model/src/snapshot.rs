@@ -286,23 +286,23 @@ impl Gic {
     }
 
     /// Saves CPU `cpu`'s virtual interface alone, as
-    /// [`VcpuRecord::save`] does: the format the driver's vCPU context
+    /// [`VcpuRecord::to_bytes`] does: the format the driver's vCPU context
     /// uses, so a context saved here restores on hardware and back.
     pub fn save_vcpu(&self, cpu: u8, buf: &mut [u8]) -> Result<usize, ModelError> {
         let v = self.vcpu(cpu)?;
-        Ok(v.record().save(buf)?)
+        Ok(v.record().to_bytes(buf)?)
     }
 
     /// Loads CPU `cpu`'s virtual interface from a record written by
     /// [`save_vcpu`](Self::save_vcpu) or the driver (the first record of
-    /// the VIRT section, read by [`VcpuRecord::load`], which refuses
+    /// the VIRT section, read by [`VcpuRecord::from_bytes`], which refuses
     /// damaged framing as [`restore`](Self::restore) does). Fails, changing
     /// nothing, without virtualization, for an absent CPU, for damaged
     /// input, or for a record with more list registers than configured
     /// ([`SnapshotError::ConfigMismatch`]) or invalid values.
     pub fn restore_vcpu(&mut self, cpu: u8, data: &[u8]) -> Result<(), ModelError> {
         self.vcpu(cpu)?;
-        let record = VcpuRecord::load(data)?;
+        let record = VcpuRecord::from_bytes(data)?;
         let c = cpu as usize;
         let v = self
             .virt

@@ -410,7 +410,7 @@ fn vcpu_records_round_trip_and_are_refused_where_they_do_not_fit() {
     let t = build(config);
     let mut buf = [0u8; 512];
     let n = t.gic.save_vcpu(0, &mut buf).unwrap();
-    let record = VcpuRecord::load(&buf[..n]).unwrap();
+    let record = VcpuRecord::from_bytes(&buf[..n]).unwrap();
     assert_eq!(record.lr_count, 4);
     assert_ne!(record.hcr, 0);
     let mut other = Gic::new(config).unwrap();
@@ -438,7 +438,7 @@ fn vcpu_records_round_trip_and_are_refused_where_they_do_not_fit() {
         lr_count: 8,
         ..VcpuRecord::default()
     };
-    let n8 = eight.save(&mut buf).unwrap();
+    let n8 = eight.to_bytes(&mut buf).unwrap();
     let before = other.clone();
     assert_eq!(
         other.restore_vcpu(0, &buf[..n8]),
@@ -460,7 +460,7 @@ fn vcpu_records_round_trip_and_are_refused_where_they_do_not_fit() {
 
 /// What each of the four snapshot readers makes of `bytes`, as a
 /// `SnapshotError` (Ok(()) if accepted): `Gic::restore`,
-/// `Gic::restore_vcpu`, `VcpuRecord::load`, `VcpuContext::load_bytes`.
+/// `Gic::restore_vcpu`, `VcpuRecord::from_bytes`, `VcpuContext::from_bytes`.
 fn readers(config: Config, bytes: &[u8]) -> [Result<(), SnapshotError>; 4] {
     let fresh = Gic::new(config).unwrap();
     let mut g = fresh.clone();
@@ -475,14 +475,14 @@ fn readers(config: Config, bytes: &[u8]) -> [Result<(), SnapshotError>; 4] {
         restore_vcpu.is_ok() || g == fresh,
         "restore_vcpu changed the model"
     );
-    let load = VcpuRecord::load(bytes).map(|_| ());
-    let load_bytes = gic_driver::VcpuContext::<32>::load_bytes(bytes)
+    let record = VcpuRecord::from_bytes(bytes).map(|_| ());
+    let context = gic_driver::VcpuContext::<32>::from_bytes(bytes)
         .map(|_| ())
         .map_err(|e| match e {
             gic_driver::Error::Snapshot(e) => e,
-            other => panic!("load_bytes: {other:?}"),
+            other => panic!("VcpuContext::from_bytes: {other:?}"),
         });
-    [restore, restore_vcpu, load, load_bytes]
+    [restore, restore_vcpu, record, context]
 }
 
 /// `good`, damaged in each way that breaks the framing of its sections,
@@ -570,7 +570,7 @@ fn every_vcpu_reader_refuses_a_damaged_standalone_record_alike() {
         ctx.inject(lr).unwrap();
     }
     let mut buf = [0u8; 256];
-    let n = ctx.save_bytes(&mut buf).unwrap();
+    let n = ctx.to_bytes(&mut buf).unwrap();
     let good = &buf[..n];
     let vcpu_readers = |bytes: &[u8]| {
         let [_, rest @ ..] = readers(config, bytes);

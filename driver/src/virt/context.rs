@@ -23,8 +23,8 @@ use crate::Error;
 ///
 /// It converts to and from the [`VcpuRecord`] the model uses
 /// ([`to_record`](Self::to_record), [`from_record`](Self::from_record)), and
-/// to and from the same snapshot bytes ([`save_bytes`](Self::save_bytes),
-/// [`load_bytes`](Self::load_bytes)), so a vCPU saved from a real or
+/// to and from the same snapshot bytes ([`to_bytes`](Self::to_bytes),
+/// [`from_bytes`](Self::from_bytes)), so a vCPU saved from a real or
 /// emulated GIC restores into the model and back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VcpuContext<const Q: usize = 32> {
@@ -150,7 +150,7 @@ impl<const Q: usize> VcpuContext<Q> {
     /// The architectural state as the snapshot record the model uses: HCR,
     /// VMCR, APR and the list registers. The driver's own record, the queue
     /// and which EOI bits it set itself, is not part of it (see
-    /// [`save_bytes`](Self::save_bytes)).
+    /// [`to_bytes`](Self::to_bytes)).
     pub fn to_record(&self) -> VcpuRecord {
         let mut r = VcpuRecord {
             hcr: self.hcr.raw(),
@@ -200,12 +200,12 @@ impl<const Q: usize> VcpuContext<Q> {
     }
 
     /// Writes a standalone snapshot: the [`tag::VIRT`] section exactly as
-    /// [`VcpuRecord::save`] writes it, then, only if interrupts are queued,
+    /// [`VcpuRecord::to_bytes`] writes it, then, only if interrupts are queued,
     /// a [`tag::PENDING_QUEUE`] section, and only if the driver set a list
     /// register's EOI bit itself, a [`tag::DRIVER_EOI`] section, so the
     /// context loads back meaning exactly the same. Returns the length
     /// written.
-    pub fn save_bytes(&self, buf: &mut [u8]) -> Result<usize, Error> {
+    pub fn to_bytes(&self, buf: &mut [u8]) -> Result<usize, Error> {
         let mut w = Writer::new(buf);
         w.begin_section(tag::VIRT);
         w.u8(1);
@@ -225,7 +225,7 @@ impl<const Q: usize> VcpuContext<Q> {
         Ok(w.finish()?)
     }
 
-    /// Reads a snapshot written by [`save_bytes`](Self::save_bytes) or by
+    /// Reads a snapshot written by [`to_bytes`](Self::to_bytes) or by
     /// the model (the first CPU's record of its [`tag::VIRT`] section), and
     /// the queue and driver-EOI sections if present. Fails if the queue
     /// holds more than `Q` interrupts, or values that are not pending list
@@ -234,8 +234,8 @@ impl<const Q: usize> VcpuContext<Q> {
     /// with the driver's EOI bit, see the [module rules](super)), and with
     /// [`SnapshotError::Corrupt`] if the driver-EOI section names a list
     /// register not in use, HW = 1, or without its EOI bit.
-    pub fn load_bytes(data: &[u8]) -> Result<Self, Error> {
-        let mut ctx = Self::from_record(&VcpuRecord::load(data)?)?;
+    pub fn from_bytes(data: &[u8]) -> Result<Self, Error> {
+        let mut ctx = Self::from_record(&VcpuRecord::from_bytes(data)?)?;
         let reader = Reader::new(data)?;
         if let Some(mut c) = reader.find(tag::DRIVER_EOI)? {
             let added = c.u64()?;

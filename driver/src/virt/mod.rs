@@ -106,7 +106,7 @@
 //!   free. NP seen with nothing free switches to UIE.
 //! * With a single list register UIE storms too: the driver sets the EOI
 //!   bit of that active software interrupt itself (its completion is not
-//!   reported, and [`VcpuContext::save_bytes`] records that the bit is the
+//!   reported, and [`VcpuContext::to_bytes`] records that the bit is the
 //!   driver's, so it stays unreported after a byte round trip; an evicted
 //!   interrupt goes back to the queue without it), so its EOI maintenance
 //!   interrupt triggers the refill. An

@@ -238,6 +238,6 @@ pub fn visible_state(g: &SharedGic) -> (u32, u32, Vec<u32>) {
 /// `ctx` after a round trip through its snapshot bytes.
 pub fn through_bytes<const Q: usize>(ctx: &VcpuContext<Q>) -> VcpuContext<Q> {
     let mut buf = [0u8; 1024];
-    let n = ctx.save_bytes(&mut buf).unwrap();
-    VcpuContext::load_bytes(&buf[..n]).unwrap()
+    let n = ctx.to_bytes(&mut buf).unwrap();
+    VcpuContext::from_bytes(&buf[..n]).unwrap()
 }
