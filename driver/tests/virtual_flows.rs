@@ -506,7 +506,7 @@ fn an_evicted_interrupt_leaves_the_driver_added_eoi_bit_behind_after_a_round_tri
     // without the driver's bit.
     assert_eq!(
         vif.inject(software(39, 0x10)).unwrap(),
-        Injection::Evicted(0)
+        Injection::EvictedLessUrgent(0)
     );
     assert!(
         vif.queued().all(|q| !q.eoi_maintenance()),

@@ -245,7 +245,10 @@ fn a_more_urgent_interrupt_evicts_the_least_urgent_pending_one() {
     v.inject(software(41, 0xE0)).unwrap();
     v.inject(software(42, 0xE0)).unwrap(); // queued behind 41
     cost(&v);
-    assert_eq!(v.inject(software(43, 0x80)), Ok(Injection::Evicted(1)));
+    assert_eq!(
+        v.inject(software(43, 0x80)),
+        Ok(Injection::EvictedLessUrgent(1))
+    );
     // ELRSR, the victim read, the LR write (HCR unchanged: NPIE already set).
     assert_eq!(cost(&v), (2, 1));
     let queued: Vec<u32> = v.queued().map(|l| l.virtual_id().get()).collect();
@@ -278,7 +281,7 @@ fn the_no_pending_condition_says_nothing_of_a_pending_and_active_register() {
     assert_eq!(lr_ids(&g, LrState::Pending), [34]);
     assert_eq!(
         v.inject(software(60, 0x00)),
-        Ok(Injection::Evicted(0)),
+        Ok(Injection::EvictedLessUrgent(0)),
         "34 (0x50) makes way for 60 (0x00)"
     );
     assert_eq!(take(&guest).map(|a| a.intid()), Some(id(60)));

@@ -133,7 +133,7 @@ impl core::fmt::Display for Where {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self.0 {
             Injection::Written(n) => write!(f, "list register {n}"),
-            Injection::Evicted(n) => write!(
+            Injection::EvictedLessUrgent(n) => write!(
                 f,
                 "list register {n}, its less urgent interrupt back to the queue"
             ),

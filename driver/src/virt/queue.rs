@@ -53,9 +53,9 @@ use crate::Error;
 pub enum Injection {
     /// Written, pending, into the free list register `n`.
     Written(usize),
-    /// Took list register `n` from a lower-priority pending interrupt, which
-    /// went back to the queue.
-    Evicted(usize),
+    /// Written into list register `n`, evicting the less urgent pending
+    /// interrupt there back to the head of its priority in the queue.
+    EvictedLessUrgent(usize),
     /// Was active in list register `n` (HW = 0); now pending+active there.
     MadePendingActive(usize),
     /// Already pending in list register `n`, or active there with HW = 1
@@ -280,18 +280,20 @@ impl<const Q: usize> Ledger<Q> {
         self.lrs[n]
     }
 
+    /// Writes list register `n` with `v` and records it in use.
     #[inline(always)]
-    fn put<P: Port>(&mut self, port: &P, n: usize, v: u32) {
+    fn write_lr<P: Port>(&mut self, port: &P, n: usize, v: u32) {
         port.store(n, v);
         self.lrs[n] = v;
         self.in_use |= 1 << n;
     }
 
-    /// Like `put`, for a new interrupt (not the same one updated in place).
+    /// Like [`write_lr`](Self::write_lr), for a new interrupt (not the same
+    /// one updated in place): any EOI bit of the driver's there is gone.
     #[inline(always)]
-    fn put_new<P: Port>(&mut self, port: &P, n: usize, v: u32) {
+    fn write_new_lr<P: Port>(&mut self, port: &P, n: usize, v: u32) {
         self.eoi_added &= !(1 << n);
-        self.put(port, n, v);
+        self.write_lr(port, n, v);
     }
 
     /// Drops from `in_use` the list registers the guest has finished with
@@ -347,7 +349,7 @@ impl<const Q: usize> Ledger<Q> {
             }
             if raw::has_pending(v) || (raw::is_active_only(v) && raw::is_hw(v)) {
                 if v & eoi != eoi {
-                    self.put(port, n, v | eoi);
+                    self.write_lr(port, n, v | eoi);
                 }
                 self.eoi_added &= !(eoi_bit << n);
                 return Ok(Injection::AlreadyInListRegister(n));
@@ -372,7 +374,7 @@ impl<const Q: usize> Ledger<Q> {
                     let _ = self.queue.push(half);
                     return Ok(Injection::Queued);
                 }
-                self.put(port, n, raw::to_pending_active(v) | eoi);
+                self.write_lr(port, n, raw::to_pending_active(v) | eoi);
                 self.eoi_added &= !(eoi_bit << n);
                 return Ok(Injection::MadePendingActive(n));
             }
@@ -392,7 +394,7 @@ impl<const Q: usize> Ledger<Q> {
         let free = avail & !self.in_use;
         if free != 0 && self.queue.is_empty() {
             let n = free.trailing_zeros() as usize;
-            self.put_new(port, n, req);
+            self.write_new_lr(port, n, req);
             return Ok(Injection::Written(n));
         }
         let mut free = free;
@@ -410,10 +412,10 @@ impl<const Q: usize> Ledger<Q> {
             match self.next_placeable() {
                 Some((at, head)) if raw::priority(head) <= raw::priority(req) => {
                     self.queue.remove_at(at);
-                    self.put_new(port, n, head);
+                    self.write_new_lr(port, n, head);
                 }
                 _ => {
-                    self.put_new(port, n, req);
+                    self.write_new_lr(port, n, req);
                     self.balance(port, avail, u32::MAX);
                     return Ok(Injection::Written(n));
                 }
@@ -450,7 +452,7 @@ impl<const Q: usize> Ledger<Q> {
         };
         let active = raw::as_active(v) | raw::EOI;
         if active != v {
-            self.put(port, n, active);
+            self.write_lr(port, n, active);
         }
         self.eoi_added |= 1 << n;
         raw::as_pending(v & !raw::EOI) | callers
@@ -509,11 +511,11 @@ impl<const Q: usize> Ledger<Q> {
                 // Room: the head was just taken.
                 let _ = self.queue.push_front(v);
             }
-            self.put_new(port, n, head);
+            self.write_new_lr(port, n, head);
             written += 1;
             if raw::key(head) == watch {
                 placed = match evicted {
-                    Some(_) => Injection::Evicted(n),
+                    Some(_) => Injection::EvictedLessUrgent(n),
                     None => Injection::Written(n),
                 };
             }
@@ -593,7 +595,7 @@ impl<const Q: usize> Ledger<Q> {
             self.balance(port, avail, u32::MAX);
         } else if !raw::is_pending_only(v) && !raw::is_hw(v) && v & raw::EOI == 0 {
             // Active or pending+active.
-            self.put(port, 0, v | raw::EOI);
+            self.write_lr(port, 0, v | raw::EOI);
             self.eoi_added |= 1;
         }
     }
