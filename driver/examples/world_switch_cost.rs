@@ -42,12 +42,11 @@ pub fn switch(used: u32) -> (u32, u32) {
     for n in 0..used {
         vif.inject(software(40 + n)).unwrap();
     }
-    let mut ctx = vif.new_context();
     vif.bus().reset();
-    vif.save(&mut ctx).unwrap();
+    let ctx = vif.save().unwrap();
     let save = vif.bus().accesses();
     vif.bus().reset();
-    vif.restore(&mut ctx).unwrap();
+    vif.restore(ctx).unwrap();
     (save, vif.bus().accesses())
 }
 

@@ -52,8 +52,7 @@ fn build() -> Vec<u8> {
     }
     let ack = guest.acknowledge().unwrap();
     assert_eq!(ack.intid().get(), 40);
-    let mut ctx: VcpuContext = vif.new_context();
-    vif.switch_out(&mut ctx).unwrap();
+    let ctx: VcpuContext = vif.switch_out().unwrap();
     let mut buf = [0u8; 256];
     let n = ctx.to_bytes(&mut buf).unwrap();
     buf[..n].to_vec()

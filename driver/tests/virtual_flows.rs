@@ -447,8 +447,8 @@ fn a_driver_added_eoi_bit_stays_the_drivers_through_the_context_bytes() {
     // 1. inject 40 without EOI maintenance (into the saved vCPU); 2. switch in.
     let mut ctx = vif.new_context();
     ctx.inject(software(40, 0x80)).unwrap();
-    vif.switch_out(&mut VcpuContext::new()).unwrap();
-    vif.switch_in(&mut ctx).unwrap();
+    vif.switch_out().unwrap();
+    vif.switch_in(ctx).unwrap();
     let guest = guest(&g, EoiMode::Combined);
     // 3. the guest acknowledges it.
     let ack = guest.acknowledge().unwrap();
@@ -462,10 +462,10 @@ fn a_driver_added_eoi_bit_stays_the_drivers_through_the_context_bytes() {
     assert!(!maintenance(&g));
     assert!(vif.read_list_register(0).unwrap().eoi_maintenance());
     // 6. switch out.
-    vif.switch_out(&mut ctx).unwrap();
+    let ctx = vif.switch_out().unwrap();
     // 7. bytes round trip; 8. switch in.
-    let mut ctx = through_bytes(&ctx);
-    vif.switch_in(&mut ctx).unwrap();
+    let ctx = through_bytes(&ctx);
+    vif.switch_in(ctx).unwrap();
     // 9. the guest ends 40: its EOI maintenance interrupt refills, and the
     // completion nobody asked for is not reported.
     guest.end_of_interrupt(ack);
@@ -498,10 +498,9 @@ fn an_evicted_interrupt_leaves_the_driver_added_eoi_bit_behind_after_a_round_tri
     );
     guest.end_of_interrupt(ack);
     assert!(service(&g, &mut vif).is_empty());
-    let mut ctx = vif.new_context();
-    vif.switch_out(&mut ctx).unwrap();
-    let mut ctx = through_bytes(&ctx);
-    vif.switch_in(&mut ctx).unwrap();
+    let ctx = vif.switch_out().unwrap();
+    let ctx = through_bytes(&ctx);
+    vif.switch_in(ctx).unwrap();
     // A more urgent interrupt evicts 40 back to the queue: as injected,
     // without the driver's bit.
     assert_eq!(
@@ -513,10 +512,9 @@ fn an_evicted_interrupt_leaves_the_driver_added_eoi_bit_behind_after_a_round_tri
         "queued: {:?}",
         vif.queued().collect::<Vec<_>>()
     );
-    let mut ctx2 = vif.new_context();
-    vif.switch_out(&mut ctx2).unwrap();
-    let mut ctx2 = through_bytes(&ctx2);
-    vif.switch_in(&mut ctx2).unwrap();
+    let ctx2 = vif.switch_out().unwrap();
+    let ctx2 = through_bytes(&ctx2);
+    vif.switch_in(ctx2).unwrap();
     assert_eq!(
         run_guest(&g, &mut vif, &guest),
         (vec![39, 40, 41], vec![]),
@@ -532,10 +530,9 @@ fn a_requested_completion_is_still_reported_after_a_round_trip() {
     vif.inject(software_eoi(40, 0x80)).unwrap();
     let ack = guest.acknowledge().unwrap();
     vif.inject(software(41, 0x80)).unwrap();
-    let mut ctx = vif.new_context();
-    vif.switch_out(&mut ctx).unwrap();
-    let mut ctx = through_bytes(&ctx);
-    vif.switch_in(&mut ctx).unwrap();
+    let ctx = vif.switch_out().unwrap();
+    let ctx = through_bytes(&ctx);
+    vif.switch_in(ctx).unwrap();
     guest.end_of_interrupt(ack);
     assert_eq!(run_guest(&g, &mut vif, &guest), (vec![41], vec![40]));
 }
@@ -550,8 +547,7 @@ fn the_driver_eoi_section_is_read_strictly_and_skipped_by_the_model() {
     let _ack = guest.acknowledge().unwrap();
     vif.inject(software(41, 0x80)).unwrap();
     service(&g, &mut vif);
-    let mut ctx = vif.new_context();
-    vif.switch_out(&mut ctx).unwrap();
+    let ctx = vif.switch_out().unwrap();
     let mut buf = [0u8; 512];
     let n = ctx.to_bytes(&mut buf).unwrap();
     let bytes = &buf[..n];
@@ -660,11 +656,10 @@ fn fifty_before_forty_again(round_trip: bool) {
     let guest = guest(&g, EoiMode::Split);
     let acks = all_active_then_40_again_and_50_waiting(&g, &mut vif, &guest);
     if round_trip {
-        let mut ctx = vif.new_context();
-        vif.switch_out(&mut ctx).unwrap();
-        let mut ctx = through_bytes(&ctx);
+        let ctx = vif.switch_out().unwrap();
+        let ctx = through_bytes(&ctx);
         assert_eq!(ctx.queued_len(), 2, "50, and 40's second instance");
-        vif.switch_in(&mut ctx).unwrap();
+        vif.switch_in(ctx).unwrap();
     }
     // The guest deactivates 40: its second instance is pending again, and
     // no maintenance condition fires for that transition.

@@ -262,8 +262,7 @@ impl<'g> World<'g> {
                 }
             }
             Op::Switch { bytes, inject } => {
-                let mut ctx: VcpuContext = self.vif.new_context();
-                self.vif.switch_out(&mut ctx).unwrap();
+                let mut ctx: VcpuContext = self.vif.switch_out().unwrap();
                 prop_assert!(!self.gic.lock().virq(0));
                 prop_assert!(!maintenance(self.gic));
                 if let Some((id, prio, eoi)) = inject {
@@ -281,7 +280,7 @@ impl<'g> World<'g> {
                 if bytes {
                     ctx = through_bytes(&ctx);
                 }
-                self.vif.switch_in(&mut ctx).unwrap();
+                self.vif.switch_in(ctx).unwrap();
             }
         }
         self.take_maintenance()?;

@@ -41,11 +41,10 @@ fn save_and_restore_cost_no_more_than_linux() {
         for n in 0..u {
             v.inject(software(40 + n, 0xA0)).unwrap();
         }
-        let mut ctx = v.new_context();
         cost(&v);
-        v.save(&mut ctx).unwrap();
+        let ctx = v.save().unwrap();
         let (sr, sw) = cost(&v);
-        v.restore(&mut ctx).unwrap();
+        v.restore(ctx).unwrap();
         let (rr, rw) = cost(&v);
         println!("u={u}: save {sr}r+{sw}w, restore {rr}r+{rw}w");
         assert!(sr + sw <= report::kvm_save(u, 0), "save u={u}");
@@ -54,6 +53,7 @@ fn save_and_restore_cost_no_more_than_linux() {
         assert_eq!((rr, rw), (0, if u > 0 { u + 1 } else { 0 }));
         assert_eq!(lr_ids(&g, LrState::Pending).len(), u as usize);
         // put/load: VMCR and APR.
+        let mut ctx = v.new_context();
         v.put(&mut ctx);
         assert_eq!(cost(&v), (2, 0));
         v.load(&ctx);
@@ -84,17 +84,16 @@ fn register_costs_per_interrupt_and_per_round_trip() {
     let g = qemu();
     let mut v = counted::<32>(&g);
     let guest = self::guest(&g, EoiMode::Split);
-    let mut ctx = v.new_context();
-    v.save(&mut ctx).unwrap();
-    v.restore(&mut ctx).unwrap();
+    let ctx = v.save().unwrap();
+    v.restore(ctx).unwrap();
     cost(&v);
     v.inject(software(40, 0xA0)).unwrap(); // entry: LR + HCR
     let entry = cost(&v);
     let ack = take(&guest).unwrap();
     complete(&guest, ack);
-    v.save(&mut ctx).unwrap(); // exit: LR read; completed, so HCR left at En
+    let ctx = v.save().unwrap(); // exit: LR read; completed, so HCR left at En
     let exit = cost(&v);
-    v.restore(&mut ctx).unwrap();
+    v.restore(ctx).unwrap();
     let back = cost(&v);
     println!("round trip: inject {entry:?}, save {exit:?}, restore {back:?}");
     assert_eq!((entry, exit, back), ((0, 2), (1, 0), (0, 0)));
@@ -108,13 +107,12 @@ fn save_of_completed_registers_drops_them_and_skips_hcr() {
     v.inject(software(40, 0xA0)).unwrap();
     let ack = take(&guest).unwrap();
     complete(&guest, ack);
-    let mut ctx = v.new_context();
     cost(&v);
-    v.save(&mut ctx).unwrap();
+    let ctx = v.save().unwrap();
     // One LR read; it is free, nothing else valid, HCR holds only En.
     assert_eq!(cost(&v), (1, 0));
     assert_eq!(ctx.in_use(), 0);
-    v.restore(&mut ctx).unwrap();
+    v.restore(ctx).unwrap();
     assert_eq!(cost(&v), (0, 0));
     // Still usable: the next injection makes it live.
     v.inject(software(41, 0xA0)).unwrap();
@@ -128,12 +126,11 @@ fn restore_zeroes_only_registers_left_by_another_vcpu() {
     for n in 0..3 {
         v.inject(software(40 + n, 0xA0)).unwrap();
     }
-    let mut a = v.new_context();
-    v.save(&mut a).unwrap();
+    let _a = v.save().unwrap();
     let mut b = v.new_context();
     b.inject(software(60, 0xA0)).unwrap();
     cost(&v);
-    v.restore(&mut b).unwrap();
+    v.restore(b).unwrap();
     // B's LR 0, zero A's LRs 1 and 2, HCR.
     assert_eq!(cost(&v), (0, 4));
     assert_eq!(lr_ids(&g, LrState::Pending), [60]);
@@ -147,11 +144,10 @@ fn restore_with_nothing_to_do_defers_clearing_stale_registers() {
     for n in 0..3 {
         v.inject(software(40 + n, 0xA0)).unwrap();
     }
-    let mut a = v.new_context();
-    v.save(&mut a).unwrap();
-    let mut b = v.new_context();
+    let _a = v.save().unwrap();
+    let b = v.new_context();
     cost(&v);
-    v.restore(&mut b).unwrap();
+    v.restore(b).unwrap();
     assert_eq!(cost(&v), (0, 0));
     // HCR is 0: A's interrupts are not visible to B's guest.
     assert!(guest.acknowledge().is_none());
@@ -178,8 +174,7 @@ fn pending_and_active_states_survive_a_switch() {
     let active = guest.acknowledge().unwrap();
     assert_eq!(active.intid(), id(70));
 
-    let mut ctx = vif.new_context();
-    vif.switch_out(&mut ctx).unwrap();
+    let ctx = vif.switch_out().unwrap();
     assert_eq!(vif.read_hcr(), Hcr::DISABLED);
     assert!(!g.lock().virq(0) && !maintenance(&g));
     assert!(guest.acknowledge().is_none(), "GICH_HCR.En clear: nothing");
@@ -188,8 +183,8 @@ fn pending_and_active_states_survive_a_switch() {
     let before = ctx.to_record().lrs;
 
     // Another vCPU runs in between and uses every list register.
-    let mut other = vif.new_context();
-    vif.switch_in(&mut other).unwrap();
+    let other = vif.new_context();
+    vif.switch_in(other).unwrap();
     assert!(
         !guest
             .control()
@@ -210,9 +205,9 @@ fn pending_and_active_states_survive_a_switch() {
     assert_eq!(o.intid(), id(80));
     guest.end_of_interrupt(o);
     assert_eq!(service(&g, &mut vif), [80]);
-    vif.switch_out(&mut other).unwrap();
+    let _other = vif.switch_out().unwrap();
 
-    vif.switch_in(&mut ctx).unwrap();
+    vif.switch_in(ctx).unwrap();
     assert_eq!(vif.vmcr(), vmcr);
     assert_eq!(vif.apr(), 1 << (0x40 >> 3));
     for (n, &saved) in before.iter().enumerate().take(3) {
@@ -240,29 +235,34 @@ fn world_switch_misuse_is_refused() {
     let g = qemu();
     let mut v = counted::<32>(&g);
     v.inject(software(40, 0xA0)).unwrap();
-    let mut a = v.new_context();
-    assert_eq!(v.restore(&mut a), Err(Error::VcpuLoaded));
-    v.save(&mut a).unwrap();
-    assert_eq!(v.inject(software(41, 0xA0)), Err(Error::NoVcpuLoaded));
-    assert_eq!(v.save(&mut a), Err(Error::NoVcpuLoaded));
-    v.restore(&mut a).unwrap();
-    assert!(a.is_resident());
-    assert_eq!(a.inject(software(41, 0xA0)), Err(Error::VcpuLoaded));
-    let mut other = v.new_context();
-    assert_eq!(v.restore(&mut other), Err(Error::VcpuLoaded));
-    v.save(&mut a).unwrap();
-    assert_eq!(v.restore(&mut a), Ok(()));
-    assert_eq!(v.restore(&mut a), Err(Error::VcpuLoaded));
+    // Restoring over a resident vCPU that holds interrupts would lose them.
+    let refused = v.restore(v.new_context()).unwrap_err();
+    assert_eq!(refused.error, Error::VcpuResident);
+    assert_eq!(refused.context, v.new_context(), "handed back unchanged");
+    let a = v.save().unwrap();
+    assert!(!v.has_resident_vcpu());
+    assert_eq!(v.inject(software(41, 0xA0)), Err(Error::NoResidentVcpu));
+    assert_eq!(v.save().unwrap_err(), Error::NoResidentVcpu);
+    v.restore(a).unwrap();
+    assert!(v.has_resident_vcpu());
+    // The resident vCPU's context moved into the interface: it can be
+    // neither injected into nor restored again (a compile error, see
+    // VirtualInterface::restore), and another is refused.
+    let other = v.new_context();
+    assert_eq!(v.restore(other).unwrap_err().error, Error::VcpuResident);
+    let a = v.save().unwrap();
+    assert_eq!(v.restore(a), Ok(()));
     // A context using more list registers than this GIC has.
     let g8 = qemu_with_list_registers(8);
     let mut big = counted::<32>(&g8);
     for n in 0..6 {
         big.inject(software(40 + n, 0xA0)).unwrap();
     }
-    let mut c = big.new_context();
-    big.save(&mut c).unwrap();
+    let c = big.save().unwrap();
     let mut small = counted::<32>(&g);
-    assert_eq!(small.restore(&mut c), Err(Error::InvalidListRegister(5)));
+    let refused = small.restore(c.clone()).unwrap_err();
+    assert_eq!(refused.error, Error::InvalidListRegister(5));
+    assert_eq!(refused.context, c);
 }
 
 #[test]
@@ -274,8 +274,8 @@ fn a_saved_vcpu_can_be_injected_into() {
     for (n, p) in [(40, 0xC0), (41, 0x80), (42, 0xA0)] {
         assert_eq!(never_ran.inject(software(n, p)), Ok(Injection::Queued));
     }
-    v.save(&mut v.new_context()).unwrap();
-    v.restore(&mut never_ran).unwrap();
+    v.save().unwrap();
+    v.restore(never_ran).unwrap();
     assert_eq!(lr_ids(&g, LrState::Pending), [41, 42]);
     assert_eq!(run_guest(&g, &mut v, &guest).0, [41, 42, 40]);
 
@@ -307,8 +307,7 @@ fn busy_context() -> (VcpuContext<32>, Acknowledged) {
     let guest = CpuInterface::new(g.frame(Frame::Gicv, 0));
     let ack = guest.acknowledge().unwrap();
     assert_eq!(ack.raw(), 2 | 1 << 10);
-    let mut ctx = v.new_context();
-    v.switch_out(&mut ctx).unwrap();
+    let ctx = v.switch_out().unwrap();
     (ctx, ack)
 }
 
@@ -355,8 +354,8 @@ fn context_bytes_carry_the_queue_and_stay_model_compatible() {
     // Restores and delivers everything.
     let g = qemu_with_list_registers(2);
     let mut v = hypervisor(&g);
-    let mut back = back;
-    v.switch_in(&mut back).unwrap();
+    let back = back;
+    v.switch_in(back).unwrap();
     let guest = CpuInterface::new(g.frame(Frame::Gicv, 0));
     guest.end_of_interrupt(active);
     guest.deactivate(active);
@@ -399,8 +398,7 @@ fn context_saved_by_the_driver_restores_into_the_model_and_back() {
         .unwrap();
     let ack = guest_a.acknowledge().unwrap();
     let before = visible_state(&a);
-    let mut ctx = vif.new_context();
-    vif.switch_out(&mut ctx).unwrap();
+    let ctx = vif.switch_out().unwrap();
     let mut bytes = [0u8; 512];
     let n = ctx.to_bytes(&mut bytes).unwrap();
 
@@ -419,8 +417,8 @@ fn context_saved_by_the_driver_restores_into_the_model_and_back() {
     let before = visible_state(&b);
     let c = qemu();
     let mut vif_c = hypervisor(&c);
-    let mut ctx_c: VcpuContext = VcpuContext::from_bytes(&bytes[..n]).unwrap();
-    vif_c.switch_in(&mut ctx_c).unwrap();
+    let ctx_c: VcpuContext = VcpuContext::from_bytes(&bytes[..n]).unwrap();
+    vif_c.switch_in(ctx_c).unwrap();
     assert_eq!(visible_state(&c), before);
     assert_eq!(service(&c, &mut vif_c), [90]);
     let guest_c = CpuInterface::new(c.frame(Frame::Gicv, 0));

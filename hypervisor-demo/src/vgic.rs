@@ -113,7 +113,7 @@ pub fn inject_software() -> Result<(), Error> {
     for (n, &priority) in SOFTWARE.iter().enumerate() {
         let lr = ListRegister::software(software_intid(n), Priority(priority), Group::Group1)?
             .with_eoi_maintenance();
-        let placed = with_state(|s| s.vif.inject(lr)).unwrap_or(Err(Error::NoVcpuLoaded))?;
+        let placed = with_state(|s| s.vif.inject(lr)).unwrap_or(Err(Error::NoResidentVcpu))?;
         crate::println!(
             "injected vINTID {} (priority {priority:#04x}, HW=0, EOI maintenance): {}",
             software_intid(n).get(),

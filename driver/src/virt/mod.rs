@@ -124,7 +124,7 @@ mod maintenance;
 mod queue;
 mod virtual_interface;
 
-pub use context::VcpuContext;
+pub use context::{Refused, VcpuContext};
 pub use control::{Hcr, Misr, Vmcr, VtrInfo};
 pub use list_register::{ListRegister, LrKind, LrState};
 pub use maintenance::{Completion, MaintenanceSummary};

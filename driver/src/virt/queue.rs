@@ -139,9 +139,6 @@ impl<const Q: usize> PendingQueue<Q> {
     pub(crate) fn is_full(&self) -> bool {
         self.entries.is_full()
     }
-    pub(crate) fn clear(&mut self) {
-        self.entries.clear();
-    }
 
     fn order_key(lr: u32, seq: u64) -> u64 {
         ((raw::priority(lr) as u64) << SEQ_BITS) | (seq & low_bits(SEQ_BITS as usize))
@@ -256,20 +253,6 @@ impl<const Q: usize> Ledger<Q> {
     /// Nothing in a list register and nothing queued.
     pub(crate) fn is_empty(&self) -> bool {
         self.in_use == 0 && self.queue.is_empty()
-    }
-
-    pub(crate) fn clear(&mut self) {
-        self.in_use = 0;
-        self.eoi_added = 0;
-        self.queue.clear();
-    }
-
-    /// Copies `other`'s record and queue.
-    pub(crate) fn copy_from(&mut self, other: &Self) {
-        self.in_use = other.in_use;
-        self.eoi_added = other.eoi_added;
-        self.lrs = other.lrs;
-        self.queue.clone_from(&other.queue);
     }
 
     #[inline(always)]
