@@ -1,4 +1,6 @@
-//! Links the demo with `link.x`, for the bare-metal target only.
+//! Links the demo with `link.x` and defmt's `defmt.x` (the `.defmt`
+//! section of log format strings that the runner decodes with), for the
+//! bare-metal target only, and picks the default log level.
 
 use std::env;
 
@@ -6,9 +8,18 @@ fn main() {
     let dir = env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
     println!("cargo:rerun-if-changed=link.x");
     println!("cargo:rerun-if-changed=build.rs");
+    // defmt keeps the log calls at or above DEFMT_LOG, read when the demo
+    // is compiled; `DEFMT_LOG=debug cargo demo` shows more. Unset, defmt
+    // would keep errors only: the demo's story is told at `info`.
+    println!("cargo:rerun-if-env-changed=DEFMT_LOG");
+    if env::var_os("DEFMT_LOG").is_none() {
+        println!("cargo:rustc-env=DEFMT_LOG=info");
+    }
     // The linker script describes QEMU virt's RAM; it means nothing on a host.
     if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("none") {
         println!("cargo:rustc-link-search={dir}");
         println!("cargo:rustc-link-arg-bins=-Tlink.x");
+        // defmt's build script puts defmt.x on the link search path.
+        println!("cargo:rustc-link-arg-bins=-Tdefmt.x");
     }
 }

@@ -79,6 +79,9 @@ pub enum Error {
         /// Where the queued entry is, counted from the head (0).
         position: usize,
     },
+    /// Every list register is in use (GICH_LRn), so an interrupt that must
+    /// be listed as it is (for example an active one) has no place.
+    NoFreeListRegister,
     /// No vCPU is resident on the virtual interface: it was saved and
     /// nothing was restored since.
     NoResidentVcpu,
@@ -139,6 +142,7 @@ impl fmt::Display for Error {
                 f,
                 "queue entry {position} holds virtual INTID {intid} with another HW setting or physical ID"
             ),
+            Error::NoFreeListRegister => f.write_str("every list register is in use"),
             Error::NoResidentVcpu => f.write_str("no vCPU is resident on the virtual interface"),
             Error::VcpuResident => f.write_str(
                 "the vCPU resident on the virtual interface still holds interrupts: save it first",

@@ -36,7 +36,15 @@ pub use priority::Priority;
 pub use types::{Group, SgiTarget, Trigger};
 pub use virt::{ListRegister, VcpuContext, VirtualInterface};
 
-/// The README's examples, compiled and run as doctests.
+/// The workspace README's examples (the quick start among them), compiled
+/// and run as doctests. Only in the workspace: the published crate does not
+/// carry that file, and `cfg(doctest)` keeps the build from needing it.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
+
+/// The crate's own README (the one crates.io shows), compiled and run as
+/// doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeDoctests;

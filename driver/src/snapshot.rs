@@ -11,7 +11,7 @@
 //! add sections without breaking older readers, and optional state (the
 //! virtualization extensions) travels in a section written only when it
 //! exists. Derived registers (GICH_EISR, GICH_ELRSR, GICH_MISR, output lines)
-//! are never saved; they are recomputed from what is loaded.
+//! are never saved; they are recomputed from what is read back.
 //!
 //! The format needs no allocator: [`Writer`] fills a caller's buffer and
 //! [`Reader`] walks a borrowed one.

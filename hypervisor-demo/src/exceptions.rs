@@ -215,7 +215,7 @@ extern "C" fn el2_irq_handler() {
     crate::irq::handle();
 }
 
-/// Called by the vector table for every other exception: prints what
+/// Called by the vector table for every other exception: logs what
 /// happened and where, then ends the run.
 #[no_mangle]
 extern "C" fn el2_unexpected(index: u64) -> ! {
@@ -228,15 +228,25 @@ extern "C" fn el2_unexpected(index: u64) -> ! {
     const KIND: [&str; 4] = ["synchronous exception", "IRQ", "FIQ", "SError"];
     let index = (index & 0xF) as usize;
     let esr = ESR_EL2.get();
-    crate::println!(
-        "\nunexpected {} from {}: ESR_EL2 {:#010x} (EC {:#04x}, ISS {:#x}), ELR_EL2 {:#x}, FAR_EL2 {:#x}",
-        KIND[index % 4],
-        ORIGIN[index / 4],
-        esr,
-        ESR_EL2.read(ESR_EL2::EC),
-        ESR_EL2.read(ESR_EL2::ISS),
-        ELR_EL2.get(),
-        FAR_EL2.get(),
-    );
+    let (kind, origin) = (KIND[index % 4], ORIGIN[index / 4]);
+    let (ec, iss) = (ESR_EL2.read(ESR_EL2::EC), ESR_EL2.read(ESR_EL2::ISS));
+    let (elr, far) = (ELR_EL2.get(), FAR_EL2.get());
+    if crate::defmt_log::busy() {
+        // Taken inside a log call (its frame is open): the UART, then.
+        crate::println!(
+            "\nunexpected {kind} from {origin} while logging: ESR_EL2 {esr:#010x} (EC {ec:#04x}, ISS {iss:#x}), ELR_EL2 {elr:#x}, FAR_EL2 {far:#x}"
+        );
+    } else {
+        defmt::error!(
+            "unexpected {=str} from {=str}: ESR_EL2 {=u64:#010x} (EC {=u64:#04x}, ISS {=u64:#x}), ELR_EL2 {=u64:#x}, FAR_EL2 {=u64:#x}",
+            kind,
+            origin,
+            esr,
+            ec,
+            iss,
+            elr,
+            far,
+        );
+    }
     semihosting::exit(status::UNEXPECTED_EXCEPTION)
 }

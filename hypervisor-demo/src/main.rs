@@ -27,6 +27,11 @@
 //! through the driver's [`CpuInterface`](gic_driver::CpuInterface). The
 //! verdict ([`verdict`]) leaves QEMU as its exit status via semihosting
 //! ([`semihosting`]): 0 when everything arrived as expected.
+//!
+//! The hypervisor logs with defmt ([`defmt_log`]): its frames travel on
+//! the semihosting console, which `qemu-runner` decodes with this ELF's
+//! `.defmt` table, while the UART ([`uart`]) stays the guest's console.
+//! `DEFMT_LOG` picks the level at build time (`info` by default).
 #![no_std]
 #![no_main]
 #![deny(clippy::undocumented_unsafe_blocks)]
@@ -37,6 +42,7 @@
 mod asm;
 mod board;
 mod boot;
+mod defmt_log;
 mod exceptions;
 mod guest;
 mod irq;
@@ -48,13 +54,12 @@ mod vcpu;
 mod verdict;
 mod vgic;
 
-use core::fmt;
-
 use aarch64_cpu::asm::barrier;
 use aarch64_cpu::registers::{CurrentEL, Readable};
 use gic_driver::bus::Mmio;
 use gic_driver::{
-    Acknowledged, CpuInterfaceConfig, Distributor, DistributorConfig, EoiMode, IntId, SgiTarget,
+    Acknowledged, CpuInterfaceConfig, Distributor, DistributorConfig, EoiMode, IntId, IntIdKind,
+    SgiTarget,
 };
 
 use crate::semihosting::status;
@@ -80,12 +85,16 @@ const GUEST_TIMEOUT_US: u64 = 2_000_000;
 /// a zeroed `.bss`, at EL2, with every interrupt masked.
 #[no_mangle]
 pub extern "C" fn hypervisor_main() -> ! {
+    // The UART is the guest's console; the hypervisor logs through defmt.
     uart::Console::init();
-    println!("gic-demo: EL2 hypervisor on QEMU virt (GICv2)");
+    defmt::info!("gic-demo: EL2 hypervisor on QEMU virt (GICv2)");
 
     let el = CurrentEL.read(CurrentEL::EL);
     if el != 2 {
-        println!("started at EL{el}, not EL2: run QEMU with -machine virt,virtualization=on");
+        defmt::error!(
+            "started at EL{=u64}, not EL2: run QEMU with -machine virt,virtualization=on",
+            el
+        );
         semihosting::exit(status::NOT_AT_EL2);
     }
     exceptions::install();
@@ -99,7 +108,7 @@ fn run() -> Result<(), Failure> {
     let gicd = initialise()?;
     phase1(&gicd)?;
 
-    println!("phase 2: an EL1 guest that gets interrupts only through list registers");
+    defmt::info!("phase 2: an EL1 guest that gets interrupts only through list registers");
     let irqs_before = irq::count();
     virtual_interface(&gicd)?;
     stage_2();
@@ -118,14 +127,15 @@ fn initialise() -> Result<Distributor<Mmio>, Failure> {
     let gicd = Distributor::new(unsafe { Mmio::new(board::GICD_BASE) });
     gicd.init(&DistributorConfig::default());
     let info = gicd.info();
-    println!(
-        "GICD: {} interrupt lines, {} CPU interface(s), security extensions {}, IIDR {:#010x}, implemented priority bits {:#04x}",
+    defmt::info!(
+        "GICD: {=u32} interrupt lines, {=u8} CPU interface(s), security extensions {=str}, IIDR {=u32:#010x}, implemented priority bits {=u8:#04x}",
         info.lines,
         info.cpus,
         if info.security_extensions { "present" } else { "absent" },
         info.iidr,
         info.implemented_priority,
     );
+    defmt::debug!("{}", info);
 
     // This CPU's interface: priority mask 0xF0 (everything at 0xA0 passes),
     // both groups signalled as IRQ, and split EOI: GICC_EOIR drops the
@@ -135,8 +145,8 @@ fn initialise() -> Result<Distributor<Mmio>, Failure> {
         eoi_mode: EoiMode::Split,
         ..CpuInterfaceConfig::default()
     })?;
-    println!(
-        "GICC: CTLR {:#x} (split EOI), priority mask {:#04x}, running priority {:#04x}",
+    defmt::info!(
+        "GICC: CTLR {=u32:#x} (split EOI), priority mask {=u8:#04x}, running priority {=u8:#04x}",
         irq::GICC.control().get(),
         irq::GICC.priority_mask().get(),
         irq::GICC.running_priority().get(),
@@ -161,12 +171,17 @@ fn phase1(gicd: &Distributor<Mmio>) -> Result<(), Failure> {
     // (the pattern Linux uses before writing GICD_SGIR).
     barrier::dsb(barrier::SY);
     gicd.send_sgi(DEMO_SGI, SgiTarget::SelfOnly)?;
-    println!("sent {DEMO_SGI} to this CPU (CPU interface {this_cpu})");
+    defmt::info!(
+        "sent {} to this CPU (CPU interface {=u8})",
+        DEMO_SGI,
+        this_cpu
+    );
 
     let delay = timer::ticks_from_micros(TIMER_DELAY_US);
     timer::arm_in(delay);
-    println!(
-        "armed the EL2 physical timer: {delay} ticks at {} Hz ({} ms)",
+    defmt::info!(
+        "armed the EL2 physical timer: {=u64} ticks at {=u64} Hz ({=u64} ms)",
+        delay,
         timer::frequency(),
         TIMER_DELAY_US / 1000
     );
@@ -183,10 +198,11 @@ fn phase1(gicd: &Distributor<Mmio>) -> Result<(), Failure> {
     timer::disarm();
 
     for ack in irq::received() {
-        println!("received {}", Describe(ack));
+        defmt::info!("received {}", Describe(ack));
+        defmt::debug!("as acknowledged: {}", ack);
     }
     if irq::count() > irq::CAPACITY {
-        println!("... and {} more", irq::count() - irq::CAPACITY);
+        defmt::info!("... and {=usize} more", irq::count() - irq::CAPACITY);
     }
     verdict::phase1(arrived, DEMO_SGI, this_cpu, irq::received(), irq::count())
 }
@@ -195,27 +211,28 @@ fn phase1(gicd: &Distributor<Mmio>) -> Result<(), Failure> {
 /// it: the maintenance interrupt and the guest's timer.
 fn virtual_interface(gicd: &Distributor<Mmio>) -> Result<(), Failure> {
     let vtr = vgic::init(gicd)?;
-    println!(
-        "GICH: {} list registers, {} priority bits; maintenance interrupt INTID {}, guest timer INTID {} enabled at EL2",
+    defmt::info!(
+        "GICH: {=u8} list registers, {=u8} priority bits; maintenance interrupt {}, guest timer {} enabled at EL2",
         vtr.list_registers,
         vtr.priority_bits,
-        board::MAINTENANCE_INTID.get(),
-        board::VIRT_TIMER_INTID.get(),
+        board::MAINTENANCE_INTID,
+        board::VIRT_TIMER_INTID,
     );
+    defmt::debug!("{}", vtr);
     Ok(())
 }
 
 /// Turns on stage-2 translation, the guest's view of memory.
 fn stage_2() {
     let s2 = stage2::enable();
-    println!(
-        "stage 2 on: VTCR_EL2 {:#x} (4 KiB granule, 32-bit IPA, walk from level 1), VTTBR_EL2 {:#x} (VMID {})",
+    defmt::info!(
+        "stage 2 on: VTCR_EL2 {=u64:#x} (4 KiB granule, 32-bit IPA, walk from level 1), VTTBR_EL2 {=u64:#x} (VMID {})",
         s2.vtcr,
         s2.vttbr,
         stage2::VMID,
     );
-    println!(
-        "guest map: RAM {:#010x} (1 GiB, Normal), UART {:#010x}, GICC {:#010x} -> GICV {:#010x} (Device), GICD {:#010x} unmapped",
+    defmt::info!(
+        "guest map: RAM {=usize:#010x} (1 GiB, Normal), UART {=usize:#010x}, GICC {=usize:#010x} -> GICV {=usize:#010x} (Device), GICD {=usize:#010x} unmapped",
         board::RAM_BASE,
         board::UART_BASE,
         board::GICC_BASE,
@@ -227,8 +244,8 @@ fn stage_2() {
 /// Runs the guest until it reports, fails or times out.
 fn run_guest() -> (Stop, ExitCounts) {
     let mut vcpu = Vcpu::new(guest::entry(), guest::stack_top());
-    println!(
-        "entering the guest: ELR_EL2 {:#x}, SPSR_EL2 {:#x} (EL1h, DAIF masked), SP_EL1 {:#x}",
+    defmt::info!(
+        "entering the guest: ELR_EL2 {=u64:#x}, SPSR_EL2 {=u64:#x} (EL1h, DAIF masked), SP_EL1 {=u64:#x}",
         vcpu.regs().elr,
         vcpu.regs().spsr,
         guest::stack_top(),
@@ -241,15 +258,19 @@ fn run_guest() -> (Stop, ExitCounts) {
         Stop::Unexpected => "was stopped",
         Stop::Timeout => "timed out",
     };
-    println!(
-        "guest {how} after {} exits to EL2 (physical IRQ {}, stage-2 abort {}, HVC {})",
+    defmt::info!(
+        "guest {=str} after {=u32} exits to EL2 (physical IRQ {=u32}, stage-2 abort {=u32}, HVC {=u32})",
+        how,
         exits.irqs + exits.gicd_accesses + exits.hvcs,
         exits.irqs,
         exits.gicd_accesses,
         exits.hvcs
     );
     if let Stop::GuestFailed(esr) = stop {
-        println!("the guest took an unexpected exception, ESR_EL1 {esr:#x}");
+        defmt::error!(
+            "the guest took an unexpected exception, ESR_EL1 {=u64:#x}",
+            esr
+        );
     }
     (stop, exits)
 }
@@ -271,19 +292,23 @@ fn report_guest(
         } else {
             ""
         };
-        println!(
-            "guest received vINTID {} (priority {:#04x}){what}",
+        defmt::info!(
+            "guest received vINTID {=u32} (priority {=u8:#04x}){=str}",
             id.get(),
-            priority.get()
+            priority.get(),
+            what
         );
     }
     if guest::received() > guest::log().count() {
-        println!("... and {} more", guest::received() - guest::log().count());
+        defmt::info!(
+            "... and {=usize} more",
+            guest::received() - guest::log().count()
+        );
     }
 
     let (stats, idle) = vgic::stats();
-    println!(
-        "maintenance: {} interrupts, {} completions, {} refills",
+    defmt::info!(
+        "maintenance: {=u32} interrupts, {=u32} completions, {=usize} refills",
         stats.maintenance_irqs,
         stats.completions(),
         stats.refills
@@ -294,13 +319,13 @@ fn report_guest(
         pending: gicd.is_pending(board::VIRT_TIMER_INTID)?,
     };
     if timer.deactivated_by_guest() {
-        println!(
-            "virtual timer forwarded with HW=1; physical INTID {} deactivated by the guest's EOI",
+        defmt::info!(
+            "virtual timer forwarded with HW=1; physical INTID {=u32} deactivated by the guest's EOI",
             board::VIRT_TIMER_INTID.get()
         );
     } else {
-        println!(
-            "virtual timer forwarded {} time(s); physical INTID {}: active {}, pending {}",
+        defmt::info!(
+            "virtual timer forwarded {=u32} time(s); physical INTID {=u32}: active {=bool}, pending {=bool}",
             timer.forwards,
             board::VIRT_TIMER_INTID.get(),
             timer.active,
@@ -331,23 +356,37 @@ fn wait_for(count: usize, timeout_us: u64) -> bool {
     true
 }
 
-/// Prints an acknowledged interrupt, e.g. "SGI 3 from CPU 0".
+/// Logs an acknowledged interrupt the way the GIC architecture names it,
+/// e.g. "SGI 3 from CPU 0" or "PPI 10 (INTID 26): EL2 physical timer".
 struct Describe(Acknowledged);
 
-impl fmt::Display for Describe {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl defmt::Format for Describe {
+    fn format(&self, f: defmt::Formatter) {
         let id = self.0.intid();
-        match self.0.source_cpu() {
-            Some(cpu) => write!(f, "{id} from CPU {cpu}"),
-            None if id == board::EL2_PHYS_TIMER_INTID => write!(f, "{id}: EL2 physical timer"),
-            None => write!(f, "{id}"),
+        let n = id.get();
+        match (id.kind(), self.0.source_cpu()) {
+            (IntIdKind::Sgi, Some(cpu)) => defmt::write!(f, "SGI {=u32} from CPU {=u8}", n, cpu),
+            (IntIdKind::Sgi, None) => defmt::write!(f, "SGI {=u32}", n),
+            (IntIdKind::Ppi, _) => {
+                defmt::write!(f, "PPI {=u32} (INTID {=u32})", n - 16, n);
+                if id == board::EL2_PHYS_TIMER_INTID {
+                    defmt::write!(f, ": EL2 physical timer");
+                }
+            }
+            (IntIdKind::Spi, _) => defmt::write!(f, "SPI {=u32} (INTID {=u32})", n - 32, n),
+            (IntIdKind::Special, _) => defmt::write!(f, "special INTID {=u32}", n),
         }
     }
 }
 
-/// Prints the panic on the UART and ends the run with a failure status.
+/// Logs the panic and ends the run with a failure status. A panic inside a
+/// log call goes to the UART: that log call's frame is still open.
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
-    println!("\n{info}");
+    if defmt_log::busy() {
+        println!("\npanic while logging: {info}");
+    } else {
+        defmt::error!("{}", defmt::Display2Format(info));
+    }
     semihosting::exit(status::PANIC)
 }

@@ -1,15 +1,27 @@
-//! Ending the run with an exit status, through Arm semihosting.
+//! Ending the run with an exit status, and the log channel, through Arm
+//! semihosting.
 //!
-//! With `-semihosting`, QEMU treats `hlt #0xf000` on AArch64 as a request to
-//! the host (Arm's "Semihosting for AArch32 and AArch64", 4.1). Operation
-//! SYS_EXIT (0x18) takes in x1 the address of two 64-bit words: the reason,
-//! ADP_Stopped_ApplicationExit (0x20026), and the exit status, which QEMU
-//! then uses as its own process exit status. That is how the demo's verdict
-//! reaches the runner.
+//! With semihosting enabled, QEMU treats `hlt #0xf000` on AArch64 as a
+//! request to the host (Arm's "Semihosting for AArch32 and AArch64", 4.1).
+//! Operation SYS_EXIT (0x18) takes in x1 the address of two 64-bit words:
+//! the reason, ADP_Stopped_ApplicationExit (0x20026), and the exit status,
+//! which QEMU then uses as its own process exit status. That is how the
+//! demo's verdict reaches the runner.
+//!
+//! SYS_WRITEC (0x03) and SYS_WRITE0 (0x04) write a byte and a NUL-ended
+//! string to the semihosting console, which the runner sends to a file of
+//! its own (`-semihosting-config chardev=`): the hypervisor's defmt frames
+//! ([`defmt_log`](crate::defmt_log)) travel there, apart from the UART that
+//! carries the guest's text. (SYS_WRITE to `:tt` would not do: QEMU 7.2
+//! writes it to its standard output, the UART's stream.)
 
 use core::arch::asm;
 use core::sync::atomic::{AtomicBool, Ordering};
 
+/// Semihosting operation number of SYS_WRITEC.
+const SYS_WRITEC: u64 = 0x03;
+/// Semihosting operation number of SYS_WRITE0.
+const SYS_WRITE0: u64 = 0x04;
 /// Semihosting operation number of SYS_EXIT.
 const SYS_EXIT: u64 = 0x18;
 /// Reason code ADP_Stopped_ApplicationExit: a normal exit with a status.
@@ -34,6 +46,40 @@ pub mod status {
     pub const PANIC: u32 = 101;
 }
 
+/// Writes `byte` to the semihosting console (SYS_WRITEC).
+pub fn write_byte(byte: u8) {
+    // SAFETY: SYS_WRITEC only reads the byte at x1, which lives on this
+    // stack frame for the duration of the call; it returns with x0
+    // corrupted, which the asm declares.
+    unsafe {
+        asm!(
+            "hlt #0xf000",
+            inlateout("x0") SYS_WRITEC => _,
+            in("x1") &byte as *const u8,
+            options(nostack, readonly),
+        );
+    }
+}
+
+/// Writes the bytes of `text` before its first zero byte to the
+/// semihosting console (SYS_WRITE0). `text` must contain a zero byte.
+pub fn write_until_nul(text: &[u8]) {
+    if !text.contains(&0) {
+        return;
+    }
+    // SAFETY: SYS_WRITE0 reads from x1 up to the first zero byte, which
+    // lies within `text` (checked above), borrowed for the call; x0 comes
+    // back corrupted, which the asm declares.
+    unsafe {
+        asm!(
+            "hlt #0xf000",
+            inlateout("x0") SYS_WRITE0 => _,
+            in("x1") text.as_ptr(),
+            options(nostack, readonly),
+        );
+    }
+}
+
 /// Set by the first call to [`exit`], so that a failing exit does not recurse.
 ///
 /// Read and written with plain loads and stores, never an exclusive
@@ -45,7 +91,7 @@ static EXITING: AtomicBool = AtomicBool::new(false);
 
 /// Ends the emulation with `status` as QEMU's exit status.
 ///
-/// Without `-semihosting`, `hlt` is an undefined instruction; the exception
+/// Without semihosting, `hlt` is an undefined instruction; the exception
 /// handler then calls `exit` again, which finds [`EXITING`] set and parks
 /// the CPU instead (the runner's time limit then ends the run).
 pub fn exit(status: u32) -> ! {

@@ -1,5 +1,11 @@
 //! The console: QEMU virt's PL011 UART ([`board::UART_BASE`]), transmit only.
 //!
+//! It is the guest's console (the guest maps the same UART page), and
+//! QEMU's standard output. The hypervisor logs through defmt instead
+//! ([`defmt_log`](crate::defmt_log)), on a channel of its own; it prints
+//! here only when it cannot log (a panic or exception inside a log call,
+//! or semihosting missing).
+//!
 //! [`Console`] is stateless (every write goes straight to the device), so
 //! the panic handler and the exception handlers can print without taking a
 //! lock that the interrupted code might hold. The demo is single-core, so

@@ -153,7 +153,7 @@ extern "C" {
 }
 
 /// Why the guest stopped running (one per vector entry).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, defmt::Format)]
 pub enum Exit {
     /// A synchronous exception: a trap (ESR_EL2 says which).
     Sync,
@@ -344,8 +344,9 @@ impl Vcpu {
                     }
                 }
                 other => {
-                    crate::println!(
-                        "unexpected guest exit: {other:?}, ELR_EL2 {:#x}",
+                    defmt::error!(
+                        "unexpected guest exit: {}, ELR_EL2 {=u64:#x}",
+                        other,
                         self.regs.elr
                     );
                     break Stop::Unexpected;
@@ -378,8 +379,8 @@ impl Vcpu {
                 self.data_abort(LocalRegisterCopy::new(esr.read(ESR_EL2::ISS)))
             }
             _ => {
-                crate::println!(
-                    "unexpected trap from the guest: ESR_EL2 {:#010x} (EC {:#04x}), ELR_EL2 {:#x}, FAR_EL2 {:#x}",
+                defmt::error!(
+                    "unexpected trap from the guest: ESR_EL2 {=u64:#010x} (EC {=u64:#04x}), ELR_EL2 {=u64:#x}, FAR_EL2 {=u64:#x}",
                     esr.get(),
                     esr.read(ESR_EL2::EC),
                     self.regs.elr,
@@ -407,9 +408,12 @@ impl Vcpu {
         let gicd_base = board::GICD_BASE as u64;
         let in_gicd = (gicd_base..gicd_base + gicd::offset::FRAME_SIZE as u64).contains(&ipa);
         if !in_gicd || !iss.is_set(DATA_ABORT_ISS::ISV) {
-            crate::println!(
-                "unexpected stage-2 abort: IPA {ipa:#x}, ESR_EL2 {:#010x}, FAR_EL2 {far:#x}, HPFAR_EL2 {hpfar:#x}, ELR_EL2 {:#x}",
+            defmt::error!(
+                "unexpected stage-2 abort: IPA {=u64:#x}, ESR_EL2 {=u64:#010x}, FAR_EL2 {=u64:#x}, HPFAR_EL2 {=u64:#x}, ELR_EL2 {=u64:#x}",
+                ipa,
                 ESR_EL2.get(),
+                far,
+                hpfar,
                 self.regs.elr
             );
             return Some(Stop::Unexpected);
@@ -425,11 +429,15 @@ impl Vcpu {
         // Resume after the access (ESR_EL2.IL = 1: a 4-byte instruction).
         self.regs.elr += 4;
         self.exits.gicd_accesses += 1;
-        crate::println!(
-            "stage-2 abort: guest {} of {size} bytes at IPA {ipa:#010x} (GICD + {:#x}; ESR_EL2 {:#010x}, FAR_EL2 {far:#x}, HPFAR_EL2 {hpfar:#x}): emulated as {}",
+        defmt::info!(
+            "stage-2 abort: guest {=str} of {=u64} bytes at IPA {=u64:#010x} (GICD + {=u64:#x}; ESR_EL2 {=u64:#010x}, FAR_EL2 {=u64:#x}, HPFAR_EL2 {=u64:#x}): emulated as {=str}",
             if write { "write" } else { "read" },
+            size,
+            ipa,
             ipa - gicd_base,
             ESR_EL2.get(),
+            far,
+            hpfar,
             if write { "write-ignored" } else { "read-as-zero" },
         );
         None

@@ -1,8 +1,8 @@
 //! What the demo must observe to pass, and how the verdict leaves QEMU.
 //!
-//! [`main`](crate::hypervisor_main) tells the story and prints what happened;
+//! [`main`](crate::hypervisor_main) tells the story and logs what happened;
 //! the functions here only decide. Each check names the [`Failure`] it
-//! reports, and [`report`] prints the verdict line and ends the run with the
+//! reports, and [`report`] logs the verdict line and ends the run with the
 //! matching exit status ([`semihosting`]).
 //!
 //! Phase 1 passes when, before the deadline, exactly two interrupts arrived:
@@ -20,8 +20,6 @@
 //!   physical interrupt (neither active nor pending now);
 //! * no other physical interrupt arrived, and the guest touched its GICD
 //!   page exactly once.
-
-use core::fmt;
 
 use gic_driver::{Acknowledged, IntId, Priority};
 
@@ -62,32 +60,33 @@ impl Failure {
     }
 }
 
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl defmt::Format for Failure {
+    fn format(&self, f: defmt::Formatter) {
         match self {
-            Failure::Gic(e) => write!(f, "the GIC driver refused a call: {e:?}"),
+            Failure::Gic(e) => defmt::write!(f, "the GIC driver refused a call: {}", e),
             Failure::Timeout(why) | Failure::WrongInterrupts(why) | Failure::Exception(why) => {
-                f.write_str(why)
+                defmt::write!(f, "{=str}", why)
             }
-            Failure::Storm(last) => write!(
+            Failure::Storm(last) => defmt::write!(
                 f,
-                "interrupt storm, {} interrupts, the last {last}",
-                irq::STORM_LIMIT
+                "interrupt storm, {=usize} interrupts, the last {}",
+                irq::STORM_LIMIT,
+                last
             ),
         }
     }
 }
 
-/// Prints the verdict and ends the run: status 0 for a pass, the failure's
+/// Logs the verdict and ends the run: status 0 for a pass, the failure's
 /// status otherwise.
 pub fn report(result: Result<(), Failure>) -> ! {
     match result {
         Ok(()) => {
-            crate::println!("verdict: PASS");
+            defmt::info!("verdict: PASS");
             semihosting::exit(status::SUCCESS)
         }
         Err(failure) => {
-            crate::println!("verdict: FAIL: {failure}");
+            defmt::error!("verdict: FAIL: {}", failure);
             semihosting::exit(failure.status())
         }
     }

@@ -108,37 +108,44 @@ fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> Option<R> {
 }
 
 /// Injects the 8 software interrupts (HW = 0, EOI maintenance bit set, so
-/// the guest's EOI tells the hypervisor), printing where each went.
+/// the guest's EOI tells the hypervisor), logging where each went.
 pub fn inject_software() -> Result<(), Error> {
     for (n, &priority) in SOFTWARE.iter().enumerate() {
         let lr = ListRegister::software(software_intid(n), Priority(priority), Group::Group1)?
             .with_eoi_maintenance();
         let placed = with_state(|s| s.vif.inject(lr)).unwrap_or(Err(Error::NoResidentVcpu))?;
-        crate::println!(
-            "injected vINTID {} (priority {priority:#04x}, HW=0, EOI maintenance): {}",
+        defmt::info!(
+            "injected vINTID {=u32} (priority {=u8:#04x}, HW=0, EOI maintenance): {}",
             software_intid(n).get(),
+            priority,
             Where(placed)
         );
+        defmt::debug!("{}: {}", lr, placed);
     }
     let (in_lrs, queued) =
         with_state(|s| (s.vif.in_use().count_ones(), s.vif.queued_len())).unwrap_or_default();
-    crate::println!("{in_lrs} in list registers, {queued} queued by priority");
+    defmt::info!(
+        "{=u32} in list registers, {=usize} queued by priority",
+        in_lrs,
+        queued
+    );
     Ok(())
 }
 
-/// Where an injection went, for printing.
+/// Where an injection went, for the log.
 struct Where(Injection);
 
-impl core::fmt::Display for Where {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+impl defmt::Format for Where {
+    fn format(&self, f: defmt::Formatter) {
         match self.0 {
-            Injection::Written(n) => write!(f, "list register {n}"),
-            Injection::EvictedLessUrgent(n) => write!(
+            Injection::Written(n) => defmt::write!(f, "list register {=usize}", n),
+            Injection::EvictedLessUrgent(n) => defmt::write!(
                 f,
-                "list register {n}, its less urgent interrupt back to the queue"
+                "list register {=usize}, its less urgent interrupt back to the queue",
+                n
             ),
-            Injection::Queued => write!(f, "queued"),
-            other => write!(f, "{other:?}"),
+            Injection::Queued => defmt::write!(f, "queued"),
+            other => defmt::write!(f, "{}", other),
         }
     }
 }
@@ -149,6 +156,7 @@ impl core::fmt::Display for Where {
 pub fn on_maintenance() {
     with_state(|s| {
         let summary = s.vif.handle_maintenance();
+        defmt::debug!("maintenance interrupt: {}", summary);
         let stats = &mut s.stats;
         stats.maintenance_irqs += 1;
         for done in &summary.completed {
@@ -174,9 +182,13 @@ pub fn forward_vtimer() {
             VTIMER_PRIORITY,
             Group::Group1,
         )
-        .and_then(|lr| s.vif.inject(lr));
-        if let Err(e) = injected {
-            s.stats.error.get_or_insert(e);
+        .and_then(|lr| s.vif.inject(lr).map(|placed| (lr, placed)));
+        match injected {
+            Ok((lr, placed)) => defmt::debug!("forwarded the timer: {}: {}", lr, placed),
+            Err(e) => {
+                defmt::warn!("forwarding the timer failed: {}", e);
+                s.stats.error.get_or_insert(e);
+            }
         }
     });
 }

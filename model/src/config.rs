@@ -3,15 +3,18 @@
 
 use core::fmt;
 
+use gic_driver::regs::gicd::TYPER;
+use gic_driver::IntId;
+
 use crate::VirtConfig;
 
 /// Most CPU interfaces a GICv2 can have (IHI 0048B 1.3: up to eight).
 pub const MAX_CPUS: usize = 8;
 /// Most interrupt lines a GICv2 can describe in GICD_TYPER (32 * 32). INTIDs
 /// 1020-1023 are special, so at most 1020 of them are real interrupts.
-pub const MAX_LINES: u32 = 1024;
+pub const MAX_LINES: u32 = (TYPER::ITLinesNumber.mask + 1) * 32;
 /// First special INTID (IHI 0048B 2.2.1).
-pub const SPECIAL_START: u32 = 1020;
+pub const SPECIAL_START: u32 = IntId::SPECIAL_START;
 
 /// Configuration of a modelled GIC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +48,7 @@ impl Config {
     /// The GICv2 of QEMU's `virt` board (`gic-version=2,virtualization=on`):
     /// 288 lines (256 SPIs), all 8 priority bits in the distributor and
     /// [`VirtConfig::QEMU`] for the virtual interface.
+    /// Enforced by `qemu_virt_preset_is_valid_and_matches_qemu`.
     pub const fn qemu_virt(cpus: u8) -> Config {
         Config {
             cpus,
@@ -63,6 +67,8 @@ impl Config {
     }
 
     /// Checks every field is in its architectural range.
+    /// Enforced by `out_of_range_fields_are_refused_with_the_field` and
+    /// `any_config_is_accepted_or_refused_without_panic`.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.cpus == 0 || self.cpus as usize > MAX_CPUS {
             return Err(ConfigError::Cpus(self.cpus));
@@ -109,6 +115,7 @@ impl Config {
 
     /// Smallest GICC_BPR value: 7 - preemption bits (IHI 0048B 3.3.3,
     /// table "minimum binary point"). GICC_ABPR's minimum is one more.
+    /// Enforced by `minimum_binary_point_follows_priority_bits`.
     pub const fn min_binary_point(&self) -> u8 {
         7 - self.preemption_bits()
     }
@@ -213,6 +220,7 @@ mod tests {
                 list_registers,
                 priority_bits,
                 preemption_bits,
+                np_counts_pending_active: false,
             }),
             ..ok
         };

@@ -15,7 +15,12 @@
 //! The model decodes offsets and fields with the driver's definitions
 //! (`gic_driver::regs`), never panics on any input, uses no allocator and no
 //! `unsafe`, and saves its state in the shared snapshot format
-//! (`gic_driver::snapshot`; see [`Gic::save`]).
+//! (`gic_driver::snapshot`; see [`Gic::save`]). The no-panic promise is
+//! enforced by the random tests in `model/tests/random.rs`
+//! (`random_accesses_never_panic_and_keep_invariants`,
+//! `arbitrary_bytes_never_restore_into_a_changed_model_on_error`) and
+//! `model/tests/virtual_random.rs`; each documented rule names the test
+//! that enforces it.
 //!
 //! ```
 //! use gic_model::{Config, Frame, Gic, Width};
@@ -39,6 +44,7 @@ mod config;
 mod cpu_interface;
 mod distributor;
 mod gic;
+mod intid_set;
 mod snapshot;
 pub mod virtual_interface;
 
@@ -46,11 +52,18 @@ use core::fmt;
 
 pub use bus::{FrameBus, SharedGic};
 pub use config::{Config, ConfigError, MAX_CPUS, MAX_LINES};
-pub use gic::{Gic, MAINTENANCE_INTID};
+pub use gic::{Gic, PendingInterrupt, MAINTENANCE_INTID};
+pub use intid_set::IntIdSet;
 pub use snapshot::MAX_SNAPSHOT_LEN;
 pub use virtual_interface::{VirtConfig, VirtEffect, VirtualInterface};
 
+use gic_driver::regs::{gicc, gicd, gich};
 use gic_driver::snapshot::SnapshotError;
+
+/// The crate's README (the one crates.io shows), compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 /// The register frames of a GICv2 (IHI 0048B 1.3, 5.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -64,6 +77,19 @@ pub enum Frame {
     Gich,
     /// The virtual CPU interface of the selected CPU.
     Gicv,
+}
+
+impl Frame {
+    /// The size of the frame in bytes (IHI 0048B 4.1.2, 5.1): 4 KiB for GICD
+    /// and GICH, 8 KiB for GICC and GICV (GICC_DIR is at 0x1000). Accesses
+    /// at or beyond it are RAZ/WI.
+    pub const fn size(self) -> usize {
+        match self {
+            Frame::Gicd => gicd::offset::FRAME_SIZE,
+            Frame::Gicc | Frame::Gicv => gicc::offset::FRAME_SIZE,
+            Frame::Gich => gich::offset::FRAME_SIZE,
+        }
+    }
 }
 
 /// The width of a register access.

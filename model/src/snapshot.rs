@@ -339,8 +339,7 @@ mod tests {
             priority_bits: 8,
             virtualization: Some(VirtConfig {
                 list_registers: 64,
-                priority_bits: 5,
-                preemption_bits: 5,
+                ..VirtConfig::QEMU
             }),
         };
         let gic = Gic::new(big).unwrap();

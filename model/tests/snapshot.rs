@@ -16,52 +16,45 @@ use gic_driver::regs::gich::{offset as h, HCR, LR, VMCR};
 use gic_driver::snapshot::{tag, SnapshotError, VcpuRecord, Writer};
 use gic_model::{ModelError, VirtConfig, MAINTENANCE_INTID, MAX_SNAPSHOT_LEN};
 
-fn save(gic: &Gic) -> Vec<u8> {
-    let mut buf = vec![0; gic.snapshot_len()];
-    let n = gic.save(&mut buf).expect("buffer of snapshot_len bytes");
-    assert_eq!(n, buf.len());
-    buf
-}
-
 /// Physical state exercising every saved field: groups, enables, pending
 /// latches and line levels, active, priorities, targets, triggers, SGI
 /// sources, CPU interface control, PMR, binary points, active priorities.
-fn physical_state(t: &mut T) {
+fn physical_state(t: &mut TestGic) {
     let cpus = t.gic.config().cpus;
     t.enable_all();
-    t.cw(0, c::BPR, 3);
-    t.cw(0, c::ABPR, 4);
-    t.cw(1 % cpus, c::PMR, 0xE0);
+    t.gicc_write(0, c::BPR, 3);
+    t.gicc_write(0, c::ABPR, 4);
+    t.gicc_write(1 % cpus, c::PMR, 0xE0);
     for (i, id) in [33u32, 40, 47, 63].into_iter().enumerate() {
-        t.prio(0, id, 0x20 * (i as u8 + 1));
-        t.target(id, if cpus > 1 { 0b11 } else { 1 });
-        t.enable(0, id);
+        t.set_priority(0, id, 0x20 * (i as u8 + 1));
+        t.set_targets(id, if cpus > 1 { 0b11 } else { 1 });
+        t.enable_intid(0, id);
     }
-    t.group1(0, 47);
-    t.edge(0, 63);
+    t.set_group1(0, 47);
+    t.set_edge_triggered(0, 63);
     t.gic.set_line(0, 63, true).unwrap();
     t.gic.set_line(0, 47, true).unwrap();
-    t.pend(0, 33);
-    t.enable(0, 27);
-    t.prio(0, 27, 0x10);
+    t.set_pending(0, 33);
+    t.enable_intid(0, 27);
+    t.set_priority(0, 27, 0x10);
     t.gic.set_line(0, 27, true).unwrap();
     // CPU 0 takes PPI 27 (active and pending: its line stays high) and
     // SPI 33, nested.
-    assert_eq!(t.iar(0), 27);
-    t.prio(0, 27, 0x60);
-    t.prio(0, 33, 0x08);
-    assert_eq!(t.iar(0), 33);
-    t.set_bit(0, d::ISACTIVER, 50);
-    t.sgi(0, 0, 0xFF, 2);
-    t.sgi(cpus - 1, 1, 0, 9);
+    assert_eq!(t.gicc_iar(0), 27);
+    t.set_priority(0, 27, 0x60);
+    t.set_priority(0, 33, 0x08);
+    assert_eq!(t.gicc_iar(0), 33);
+    t.set_intid_bit(0, d::ISACTIVER, 50);
+    t.send_sgi(0, 0, 0xFF, 2);
+    t.send_sgi(cpus - 1, 1, 0, 9);
 }
 
 /// Virtual interface state on top: CPU 0 runs a guest with two LRs, one
 /// acknowledged; CPU 1 (if any) has an underflow maintenance interrupt.
-fn virtual_state(t: &mut T) {
+fn virtual_state(t: &mut TestGic) {
     let vmcr = VMCR::VMGrp0En::SET + VMCR::VMGrp1En::SET + VMCR::VMAckCtl::SET;
-    t.hw(0, h::HCR, (HCR::En::SET + HCR::NPIE::SET).value);
-    t.hw(0, h::VMCR, (vmcr + VMCR::VMPriMask.val(0x1E)).value);
+    t.gich_write(0, h::HCR, (HCR::En::SET + HCR::NPIE::SET).value);
+    t.gich_write(0, h::VMCR, (vmcr + VMCR::VMPriMask.val(0x1E)).value);
     let lr0 = LR::VirtualID.val(40)
         + LR::PhysicalID.val(40)
         + LR::Priority.val(0x04)
@@ -73,30 +66,30 @@ fn virtual_state(t: &mut T) {
         + LR::State::Pending
         + LR::EOI::SET
         + LR::Grp1::SET;
-    t.hw(0, gich::lr(0), lr0.value);
-    t.hw(0, gich::lr(1), lr1.value);
-    assert_eq!(t.v(0, c::IAR), 40);
+    t.gich_write(0, gich::lr(0), lr0.value);
+    t.gich_write(0, gich::lr(1), lr1.value);
+    assert_eq!(t.gicv_read(0, c::IAR), 40);
     if t.gic.config().cpus > 1 {
-        t.hw(1, h::HCR, (HCR::En::SET + HCR::UIE::SET).value);
-        t.enable(1, MAINTENANCE_INTID);
+        t.gich_write(1, h::HCR, (HCR::En::SET + HCR::UIE::SET).value);
+        t.enable_intid(1, MAINTENANCE_INTID);
     }
 }
 
-fn physical_visible(t: &mut T) {
-    assert_eq!(t.d(0, d::CTLR), 0b11);
+fn physical_visible(t: &mut TestGic) {
+    assert_eq!(t.gicd_read(0, d::CTLR), 0b11);
     assert!(t.gic.is_active(0, 27) && t.gic.is_pending(0, 27));
     assert!(t.gic.is_active(0, 33) && !t.gic.is_pending(0, 33));
     assert!(t.gic.is_active(0, 50));
     assert!(t.gic.is_pending(0, 63), "edge latched");
     assert!(t.gic.line_level(0, 47) && t.gic.is_pending(0, 47));
-    assert_eq!(t.db(0, d::IPRIORITYR + 40), 0x40);
-    assert_eq!(t.d(0, d::ICFGR + 12) >> 30, 0b10, "SPI 63 edge");
-    assert!(t.get_bit(0, d::IGROUPR, 47));
+    assert_eq!(t.gicd_read_byte(0, d::IPRIORITYR + 40), 0x40);
+    assert_eq!(t.gicd_read(0, d::ICFGR + 12) >> 30, 0b10, "SPI 63 edge");
+    assert!(t.intid_bit(0, d::IGROUPR, 47));
     assert_eq!(t.gic.sgi_sources(0, 2), 1);
-    assert_eq!(t.c(0, c::BPR), 3);
-    assert_eq!(t.c(0, c::ABPR), 4);
-    assert_eq!(t.rpr(0), 0x00, "SPI 33 at 0x08 with BPR 3");
-    assert_ne!(t.apr(0, 0), 0);
+    assert_eq!(t.gicc_read(0, c::BPR), 3);
+    assert_eq!(t.gicc_read(0, c::ABPR), 4);
+    assert_eq!(t.gicc_rpr(0), 0x00, "SPI 33 at 0x08 with BPR 3");
+    assert_ne!(t.gicc_apr(0, 0), 0);
 }
 
 fn qemu_physical() -> Config {
@@ -112,8 +105,8 @@ fn wide_five_bits() -> Config {
     }
 }
 
-fn build(config: Config) -> T {
-    let mut t = T::new(config);
+fn build(config: Config) -> TestGic {
+    let mut t = TestGic::new(config);
     physical_state(&mut t);
     if config.virtualization.is_some() {
         virtual_state(&mut t);
@@ -130,11 +123,11 @@ fn round_trip_restores_an_equal_model() {
         Config::default(),
     ] {
         let t = build(config);
-        let bytes = save(&t.gic);
+        let bytes = snapshot_bytes(&t.gic);
         let mut fresh = Gic::new(config).unwrap();
         fresh.restore(&bytes).unwrap();
         assert_eq!(fresh, t.gic, "{config:?}");
-        assert_eq!(save(&fresh), bytes);
+        assert_eq!(snapshot_bytes(&fresh), bytes);
     }
 }
 
@@ -142,7 +135,7 @@ fn round_trip_restores_an_equal_model() {
 fn derived_outputs_are_recomputed_after_restore() {
     let t = build(Config::qemu_virt(2));
     let mut fresh = Gic::new(Config::qemu_virt(2)).unwrap();
-    fresh.restore(&save(&t.gic)).unwrap();
+    fresh.restore(&snapshot_bytes(&t.gic)).unwrap();
     for cpu in 0..2 {
         assert_eq!(fresh.irq(cpu), t.gic.irq(cpu));
         assert_eq!(fresh.virq(cpu), t.gic.virq(cpu));
@@ -169,7 +162,7 @@ fn snapshot_len_is_what_save_needs_and_a_small_buffer_reports_it() {
 #[test]
 fn virt_section_is_written_only_with_virtualization() {
     let has_virt = |gic: &Gic| {
-        let bytes = save(gic);
+        let bytes = snapshot_bytes(gic);
         gic_driver::snapshot::Reader::new(&bytes)
             .unwrap()
             .find(tag::VIRT)
@@ -182,7 +175,7 @@ fn virt_section_is_written_only_with_virtualization() {
 
 #[test]
 fn restore_into_another_shape_is_a_config_mismatch_and_changes_nothing() {
-    let bytes = save(&build(qemu_physical()).gic);
+    let bytes = snapshot_bytes(&build(qemu_physical()).gic);
     let others = [
         Config {
             cpus: 3,
@@ -207,7 +200,7 @@ fn restore_into_another_shape_is_a_config_mismatch_and_changes_nothing() {
 
 #[test]
 fn virt_section_into_a_model_without_virtualization_is_a_config_mismatch() {
-    let bytes = save(&build(Config::qemu_virt(2)).gic);
+    let bytes = snapshot_bytes(&build(Config::qemu_virt(2)).gic);
     let mut t = build(qemu_physical());
     let before = t.gic.clone();
     assert_eq!(t.gic.restore(&bytes), Err(SnapshotError::ConfigMismatch));
@@ -216,7 +209,7 @@ fn virt_section_into_a_model_without_virtualization_is_a_config_mismatch() {
 
 #[test]
 fn snapshot_without_virt_section_restores_with_reset_virtual_interfaces() {
-    let bytes = save(&build(qemu_physical()).gic);
+    let bytes = snapshot_bytes(&build(qemu_physical()).gic);
     let mut t = build(Config::qemu_virt(2));
     t.gic.restore(&bytes).unwrap();
     physical_visible(&mut t);
@@ -277,12 +270,12 @@ fn hand_written(extra_before: bool, extra_after: bool) -> Vec<u8> {
     buf
 }
 
-fn hand_written_visible(t: &mut T) {
-    assert_eq!(t.d(0, d::CTLR), 0b11);
-    assert_eq!(t.c(0, c::PMR), 0xF0);
+fn hand_written_visible(t: &mut TestGic) {
+    assert_eq!(t.gicd_read(0, d::CTLR), 0b11);
+    assert_eq!(t.gicc_read(0, c::PMR), 0xF0);
     assert!(t.gic.irq(0));
-    assert_eq!(t.iar(0), 40);
-    assert_eq!(t.rpr(0), 0x80);
+    assert_eq!(t.gicc_iar(0), 40);
+    assert_eq!(t.gicc_rpr(0), 0x80);
 }
 
 #[test]
@@ -291,8 +284,8 @@ fn older_writer_base_only_snapshot_loads_into_a_virtualization_model() {
         virtualization: Some(VirtConfig::QEMU),
         ..Config::default()
     };
-    let mut t = T::new(config);
-    t.hw(0, h::HCR, HCR::En::SET.value);
+    let mut t = TestGic::new(config);
+    t.gich_write(0, h::HCR, HCR::En::SET.value);
     t.gic.restore(&hand_written(false, false)).unwrap();
     assert_eq!(
         t.gic.virtual_interface(0),
@@ -304,7 +297,7 @@ fn older_writer_base_only_snapshot_loads_into_a_virtualization_model() {
 #[test]
 fn unknown_sections_are_skipped() {
     for (before, after) in [(true, false), (false, true), (true, true)] {
-        let mut t = T::new(Config::default());
+        let mut t = TestGic::new(Config::default());
         t.gic.restore(&hand_written(before, after)).unwrap();
         hand_written_visible(&mut t);
     }
@@ -336,11 +329,11 @@ fn damaged_snapshots_are_refused_and_change_nothing() {
     // Header only: no BASE section.
     assert_refused(config, &good[..8], SnapshotError::MissingSection(tag::BASE));
     // A priority using an unimplemented bit is not a state this model can hold.
-    let mut t5 = T::new(Config {
+    let mut t5 = TestGic::new(Config {
         priority_bits: 5,
         ..config
     });
-    let mut five = save(&t5.gic);
+    let mut five = snapshot_bytes(&t5.gic);
     let prio40 = 8 + 8 + 4 + 4 + 6 * 4 + (40 - 32);
     five[prio40] = 0x81;
     let before = t5.gic.clone();
@@ -374,7 +367,7 @@ fn trailing_bytes_in_a_section_are_corrupt() {
 #[test]
 fn virt_section_for_another_cpu_count_or_lr_count_is_refused() {
     let config = Config::qemu_virt(2);
-    let phys = save(&build(qemu_physical()).gic);
+    let phys = snapshot_bytes(&build(qemu_physical()).gic);
     // The physical snapshot plus a VIRT section of `count` records, each
     // claiming `lr_count` list registers (all zero).
     let with_virt = |count: u8, lr_count: u8| {
@@ -416,8 +409,8 @@ fn vcpu_records_round_trip_and_are_refused_where_they_do_not_fit() {
     let mut other = Gic::new(config).unwrap();
     other.restore_vcpu(1, &buf[..n]).unwrap();
     assert_eq!(other.virtual_interface(1), t.gic.virtual_interface(0));
-    let mut o = T { gic: other.clone() };
-    assert_eq!(o.v(1, c::RPR), 0x20);
+    let mut o = TestGic { gic: other.clone() };
+    assert_eq!(o.gicv_read(1, c::RPR), 0x20);
 
     let mut phys = Gic::new(qemu_physical()).unwrap();
     assert_eq!(
@@ -540,7 +533,7 @@ fn virt_payload(bytes: &[u8]) -> (usize, usize) {
 #[test]
 fn every_snapshot_reader_refuses_the_same_damaged_input_with_the_same_error() {
     let config = Config::qemu_virt(1);
-    let good = save(&build(config).gic);
+    let good = snapshot_bytes(&build(config).gic);
     assert_eq!(readers(config, &good), [Ok(()); 4]);
     for (what, bytes, err) in framing_damage(&good) {
         assert_eq!(readers(config, &bytes), [Err(err); 4], "{what}");
@@ -587,7 +580,7 @@ fn every_vcpu_reader_refuses_a_damaged_standalone_record_alike() {
 struct Golden {
     name: &'static str,
     config: Config,
-    visible: fn(&mut T),
+    visible: fn(&mut TestGic),
 }
 
 fn goldens() -> [Golden; 3] {
@@ -597,8 +590,8 @@ fn goldens() -> [Golden; 3] {
             config: qemu_physical(),
             visible: |t| {
                 physical_visible(t);
-                assert_eq!(t.db(0, d::ITARGETSR + 40), 0b11);
-                assert_eq!(t.c(1, c::PMR), 0xE0);
+                assert_eq!(t.gicd_read_byte(0, d::ITARGETSR + 40), 0b11);
+                assert_eq!(t.gicc_read(1, c::PMR), 0xE0);
                 assert_eq!(t.gic.sgi_sources(0, 9), 0b10);
             },
         },
@@ -607,10 +600,10 @@ fn goldens() -> [Golden; 3] {
             config: wide_five_bits(),
             visible: |t| {
                 physical_visible(t);
-                assert_eq!(t.d(0, d::TYPER) & 0x1F, 31);
+                assert_eq!(t.gicd_read(0, d::TYPER) & 0x1F, 31);
                 assert_eq!(t.gic.sgi_sources(1, 9), 0b1000);
                 // BPR 3: 27 taken at 0x10 (bit 0x10 >> 3), then 33 at 0x00.
-                assert_eq!(t.apr(0, 0), 1 << 2 | 1);
+                assert_eq!(t.gicc_apr(0, 0), 1 << 2 | 1);
             },
         },
         Golden {
@@ -618,9 +611,9 @@ fn goldens() -> [Golden; 3] {
             config: Config::qemu_virt(2),
             visible: |t| {
                 physical_visible(t);
-                assert_eq!(t.h(0, gich::lr(0)) >> 28 & 0b11, 0b10, "LR0 active");
-                assert_eq!(t.h(0, gich::lr(1)) & 0x3FF, 3);
-                assert_eq!(t.v(0, c::RPR), 0x20, "LR0 acknowledged at 0x20");
+                assert_eq!(t.gich_read(0, gich::lr(0)) >> 28 & 0b11, 0b10, "LR0 active");
+                assert_eq!(t.gich_read(0, gich::lr(1)) & 0x3FF, 3);
+                assert_eq!(t.gicv_read(0, c::RPR), 0x20, "LR0 acknowledged at 0x20");
                 assert!(t.gic.maintenance(1));
                 assert!(t.gic.is_pending(1, MAINTENANCE_INTID));
             },
@@ -644,16 +637,21 @@ fn golden_snapshots_load_and_save_unchanged() {
         let path = golden_path(g.name);
         if bless {
             let t = build(g.config);
-            std::fs::write(&path, save(&t.gic)).unwrap();
+            std::fs::write(&path, snapshot_bytes(&t.gic)).unwrap();
         }
         let bytes = std::fs::read(&path).unwrap_or_else(|e| {
             panic!("{}: {e}; regenerate with GIC_MODEL_BLESS=1", path.display())
         });
-        let mut t = T::new(g.config);
+        let mut t = TestGic::new(g.config);
         t.gic
             .restore(&bytes)
             .unwrap_or_else(|e| panic!("{}: {e}", g.name));
-        assert_eq!(save(&t.gic), bytes, "{}: re-saved bytes differ", g.name);
+        assert_eq!(
+            snapshot_bytes(&t.gic),
+            bytes,
+            "{}: re-saved bytes differ",
+            g.name
+        );
         (g.visible)(&mut t);
     }
 }

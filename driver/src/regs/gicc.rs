@@ -101,3 +101,11 @@ mod fields {
     ];
 }
 pub use fields::*;
+
+/// GICC_IIDR of a GIC-400 r0p1 (4.4.15; GIC-400 TRM), also its GICV_IIDR
+/// (5.4): Arm (JEP106 0x43B), revision 1, architecture version 2, product
+/// 0x020.
+pub const IIDR_GIC400: u32 = IIDR::ProductID.val(0x020).value
+    | IIDR::ArchitectureVersion.val(2).value
+    | IIDR::Revision.val(1).value
+    | IIDR::Implementer.val(0x43B).value;

@@ -123,3 +123,28 @@ pub use fields::*;
 
 /// ICFGR: bit `2i+1` of the pair for interrupt `i` set means edge-triggered.
 pub const ICFGR_EDGE_BIT: u32 = 0b10;
+
+/// Offset of the GICD_ICFGRn word holding the configuration of interrupt
+/// `n` (16 interrupts per word, 2 bits each), and the interrupt's
+/// edge-triggered bit in that word (4.3.13).
+#[inline(always)]
+pub const fn icfgr_edge(n: u32) -> (usize, u32) {
+    (
+        offset::ICFGR + (n as usize / 16) * 4,
+        ICFGR_EDGE_BIT << (2 * (n % 16)),
+    )
+}
+
+/// GICD_IIDR of a GIC-400 r0p1 (4.3.3; GIC-400 TRM): Arm (JEP106 0x43B),
+/// revision 1, variant 0, product 0x02.
+pub const IIDR_GIC400: u32 = IIDR::ProductID.val(0x02).value
+    | IIDR::Variant.val(0).value
+    | IIDR::Revision.val(1).value
+    | IIDR::Implementer.val(0x43B).value;
+
+/// GICD_PIDR4-7, GICD_PIDR0-3 and GICD_CIDR0-3 of a GIC-400, in offset
+/// order from [`offset::PIDR4`] (4.3.18, 4.3.19): PIDR2 = 0x2B names
+/// architecture version 2; CIDR0-3 are the standard component preamble.
+pub const ID_REGS_GIC400: [u32; 12] = [
+    0x04, 0x00, 0x00, 0x00, 0x90, 0xB4, 0x2B, 0x00, 0x0D, 0xF0, 0x05, 0xB1,
+];

@@ -142,3 +142,45 @@ pub use fields::*;
 pub const fn lr(n: usize) -> usize {
     offset::LR + 4 * n
 }
+
+/// GICH_HCR bits the architecture defines (5.3.1); the rest, \[26:8\], are
+/// reserved: `0xF800_00FF`.
+pub const HCR_DEFINED: u32 = super::field_mask(&HCR::En)
+    | super::field_mask(&HCR::UIE)
+    | super::field_mask(&HCR::LRENPIE)
+    | super::field_mask(&HCR::NPIE)
+    | super::field_mask(&HCR::VGrp0EIE)
+    | super::field_mask(&HCR::VGrp0DIE)
+    | super::field_mask(&HCR::VGrp1EIE)
+    | super::field_mask(&HCR::VGrp1DIE)
+    | super::field_mask(&HCR::EOICount);
+
+/// GICH_VMCR bits the architecture defines (5.3.3).
+pub const VMCR_DEFINED: u32 = super::field_mask(&VMCR::VMGrp0En)
+    | super::field_mask(&VMCR::VMGrp1En)
+    | super::field_mask(&VMCR::VMAckCtl)
+    | super::field_mask(&VMCR::VMFIQEn)
+    | super::field_mask(&VMCR::VMCBPR)
+    | super::field_mask(&VMCR::VEM)
+    | super::field_mask(&VMCR::VMABP)
+    | super::field_mask(&VMCR::VMBP)
+    | super::field_mask(&VMCR::VMPriMask);
+
+/// GICH_LRn bits the architecture defines (5.3.8); \[22:20\] are reserved:
+/// `0xFF8F_FFFF`. PhysicalID covers the HW = 0 layout of the same bits
+/// (CPUID and EOI).
+pub const LR_DEFINED: u32 = super::field_mask(&LR::VirtualID)
+    | super::field_mask(&LR::PhysicalID)
+    | super::field_mask(&LR::Priority)
+    | super::field_mask(&LR::State)
+    | super::field_mask(&LR::Grp1)
+    | super::field_mask(&LR::HW);
+
+/// The state of the virtual interrupt in a GICH_LRn value (LR.State,
+/// 5.3.8). Every 2-bit value names a state.
+#[inline]
+pub fn lr_state(lr: u32) -> LR::State::Value {
+    LR::State
+        .read_as_enum(lr)
+        .unwrap_or(LR::State::Value::Invalid)
+}

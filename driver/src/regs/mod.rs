@@ -28,6 +28,7 @@ pub mod gich;
 
 use core::marker::PhantomData;
 
+use tock_registers::fields::Field;
 pub use tock_registers::interfaces::{ReadWriteable, Readable, Writeable};
 use tock_registers::RegisterLongName;
 
@@ -287,9 +288,16 @@ pub const fn bit_per_irq(base: usize, n: u32) -> (usize, u32) {
     (base + (n as usize / 32) * 4, 1 << (n % 32))
 }
 
+/// The bits a register field covers, in place: its mask shifted to its
+/// position (`field_mask(&gich::LR::State)` is `0x3000_0000`).
+#[inline(always)]
+pub const fn field_mask<R: RegisterLongName>(field: &Field<u32, R>) -> u32 {
+    field.mask << field.shift
+}
+
 #[cfg(test)]
 mod tests {
-    use super::in_order;
+    use super::*;
 
     #[test]
     fn a_register_table_is_in_order_only_without_overlaps_and_within_its_frame() {
@@ -297,5 +305,36 @@ mod tests {
         assert!(!in_order(&[(0, 4), (2, 4)], 0x10), "overlap");
         assert!(!in_order(&[(8, 4), (4, 4)], 0x10), "out of order");
         assert!(!in_order(&[(0, 4), (0x10, 4)], 0x10), "beyond the frame");
+    }
+
+    #[test]
+    fn defined_bit_masks_match_the_manual() {
+        assert_eq!(field_mask(&gich::LR::State), 0x3000_0000);
+        assert_eq!(gich::HCR_DEFINED, 0xF800_00FF);
+        assert_eq!(gich::LR_DEFINED, 0xFF8F_FFFF);
+        assert_eq!(gich::VMCR_DEFINED, 0xF8FC_021F);
+    }
+
+    #[test]
+    fn icfgr_edge_names_bit_2i_plus_1_of_word_n_over_16() {
+        assert_eq!(gicd::icfgr_edge(0), (gicd::offset::ICFGR, 0b10));
+        assert_eq!(gicd::icfgr_edge(31), (gicd::offset::ICFGR + 4, 1 << 31));
+        assert_eq!(gicd::icfgr_edge(40), (gicd::offset::ICFGR + 8, 1 << 17));
+    }
+
+    #[test]
+    fn gic400_identification_values() {
+        assert_eq!(gicd::IIDR_GIC400, 0x0200_143B);
+        assert_eq!(gicc::IIDR_GIC400, 0x0202_143B);
+        assert_eq!(gicd::ID_REGS_GIC400[6], 0x2B);
+    }
+
+    #[test]
+    fn lr_state_decodes_every_state_value() {
+        use gich::LR::State::Value as S;
+        let states = [S::Invalid, S::Pending, S::Active, S::PendingActive];
+        for (n, s) in states.into_iter().enumerate() {
+            assert_eq!(gich::lr_state((n as u32) << 28 | 0x8F_FFFF), s);
+        }
     }
 }

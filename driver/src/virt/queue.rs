@@ -1,7 +1,7 @@
 //! Injection: the driver's record of the list registers it filled, the
 //! queue of interrupts waiting for one, and the placement rules.
 //!
-//! The same logic serves a loaded vCPU (list registers in the GIC, reached
+//! The same logic serves the resident vCPU (list registers in the GIC, reached
 //! through a [`Port`] over the GICH bus) and a saved one (list registers
 //! held in a [`VcpuContext`](super::VcpuContext), exact in memory).
 //!
@@ -44,7 +44,7 @@ use heapless::Vec;
 use super::list_register::{raw, ListRegister};
 use super::maintenance::Completion;
 use super::{bits, low_bits};
-use crate::regs::gich::MAX_LIST_REGISTERS;
+use crate::regs::gich::{LR, MAX_LIST_REGISTERS};
 use crate::Error;
 
 /// Where an injected interrupt went.
@@ -138,6 +138,9 @@ impl<const Q: usize> PendingQueue<Q> {
     }
     pub(crate) fn is_full(&self) -> bool {
         self.entries.is_full()
+    }
+    pub(crate) fn clear(&mut self) {
+        self.entries.clear();
     }
 
     fn order_key(lr: u32, seq: u64) -> u64 {
@@ -255,6 +258,13 @@ impl<const Q: usize> Ledger<Q> {
         self.in_use == 0 && self.queue.is_empty()
     }
 
+    /// Forgets every list register in use and every queued interrupt.
+    pub(crate) fn clear(&mut self) {
+        self.in_use = 0;
+        self.eoi_added = 0;
+        self.queue.clear();
+    }
+
     #[inline(always)]
     fn refresh<P: Port>(&mut self, port: &P, n: usize) -> u32 {
         if let Some(v) = port.fetch(n) {
@@ -277,6 +287,25 @@ impl<const Q: usize> Ledger<Q> {
     fn write_new_lr<P: Port>(&mut self, port: &P, n: usize, v: u32) {
         self.eoi_added &= !(1 << n);
         self.write_lr(port, n, v);
+    }
+
+    /// Records the list-register value `v` in the first register free by
+    /// the record (writing it is the caller's) and returns its index, or
+    /// `None` when none is free. Refuses an interrupt already listed or
+    /// queued.
+    pub(crate) fn try_list(&mut self, avail: u64, v: u32) -> Result<Option<usize>, Error> {
+        if bits(self.in_use).any(|n| raw::same_virtual_id(self.lrs[n], v)) || self.queue.claims(v) {
+            return Err(Error::AlreadyQueued(LR::VirtualID.read(v)));
+        }
+        let free = avail & !self.in_use;
+        if free == 0 {
+            return Ok(None);
+        }
+        let n = free.trailing_zeros() as usize;
+        self.eoi_added &= !(1 << n);
+        self.lrs[n] = v;
+        self.in_use |= 1 << n;
+        Ok(Some(n))
     }
 
     /// Drops from `in_use` the list registers the guest has finished with

@@ -629,6 +629,73 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
         self.set_apr(ctx.apr);
     }
 
+    // ---------------------------------------------------------------
+    // For a virtual GIC that keeps each interrupt's state elsewhere
+    // ---------------------------------------------------------------
+
+    /// Writes `lr` exactly as it is (its state included: an active
+    /// interrupt the guest must still deactivate, or a pending+active one)
+    /// into the first list register free by the driver's record (1 write),
+    /// and returns its index. A virtual GIC whose distributor owns the
+    /// interrupt state re-lists active interrupts this way on every entry;
+    /// pending ones go through [`inject`](Self::inject), which queues and
+    /// arms the refill when the list registers run out.
+    ///
+    /// Fails, changing nothing, with [`Error::NoFreeListRegister`] when the
+    /// record shows every list register in use, with
+    /// [`Error::AlreadyQueued`] when the interrupt (virtual ID, and source
+    /// CPU for a software SGI) is already listed or queued, and with
+    /// [`Error::NoResidentVcpu`] between `save` and `restore`.
+    pub fn list(&mut self, lr: ListRegister) -> Result<usize, Error> {
+        if !self.resident {
+            return Err(Error::NoResidentVcpu);
+        }
+        let v = lr.encode();
+        let n = self
+            .ledger
+            .try_list(self.avail, v)?
+            .ok_or(Error::NoFreeListRegister)?;
+        self.lr(n).set(v);
+        self.sync(false);
+        Ok(n)
+    }
+
+    /// Takes every interrupt of the resident vCPU back from the list
+    /// registers and the queue (KVM's *fold*, on every guest exit): each
+    /// list register in use is read (1 read), handed to `f` with the state
+    /// the guest left it in (invalid once completed), and zeroed (1 write);
+    /// then each queued interrupt is handed to `f` as pending, and UIE and
+    /// NPIE are cleared in GICH_HCR (1 write if either was set). Afterwards
+    /// nothing of the vCPU is in a list register, GICH_APR and GICH_VMCR
+    /// are untouched, and no maintenance condition of the list registers
+    /// stays asserted.
+    ///
+    /// Fails with [`Error::NoResidentVcpu`] between `save` and `restore`.
+    pub fn drain(&mut self, mut f: impl FnMut(ListRegister)) -> Result<(), Error> {
+        if !self.resident {
+            return Err(Error::NoResidentVcpu);
+        }
+        for n in bits(self.ledger.in_use) {
+            let v = if self.live {
+                let v = self.lr(n).get();
+                self.lr(n).set(0);
+                v
+            } else {
+                self.ledger.lrs[n]
+            };
+            self.ledger.lrs[n] = 0;
+            if let Ok(lr) = ListRegister::decode(v) {
+                f(lr);
+            }
+        }
+        for lr in self.ledger.queued() {
+            f(lr);
+        }
+        self.ledger.clear();
+        self.sync(false);
+        Ok(())
+    }
+
     /// [`save`](Self::save) then [`put`](Self::put): everything about the
     /// resident vCPU, as its context.
     pub fn switch_out(&mut self) -> Result<VcpuContext<Q>, Error> {

@@ -25,10 +25,14 @@ pub fn qemu() -> SharedGic {
 
 /// QEMU's virt GIC with one CPU and `list_registers` list registers.
 pub fn qemu_with_list_registers(list_registers: u8) -> SharedGic {
-    let virt = VirtConfig {
+    qemu_with(VirtConfig {
         list_registers,
         ..VirtConfig::QEMU
-    };
+    })
+}
+
+/// QEMU's virt GIC with one CPU and the virtual interface `virt`.
+pub fn qemu_with(virt: VirtConfig) -> SharedGic {
     SharedGic::new(Config::qemu_virt(1).with_virtualization(Some(virt)))
         .expect("valid configuration")
 }

@@ -1,25 +1,37 @@
-//! Helpers shared by the model's integration tests: raw register access by
-//! frame, with the offsets of `gic_driver::regs`.
+//! Helpers shared by the model's integration tests: a [`Gic`] with raw
+//! register access by frame (offsets and fields of `gic_driver::regs`), the
+//! set-up steps several test files need, and list-register values for tests
+//! of one [`VirtualInterface`].
 #![allow(dead_code, unused_imports)]
 
 pub use gic_driver::regs::{gicc, gicd, gich};
 pub use gic_model::{Config, Frame, Gic, Width};
 
-/// A model and short-hand accessors.
-pub struct T {
+/// `gic` saved ([`Gic::save`]) into a buffer of exactly
+/// [`Gic::snapshot_len`] bytes, which it fills.
+pub fn snapshot_bytes(gic: &Gic) -> Vec<u8> {
+    let mut buf = vec![0; gic.snapshot_len()];
+    let n = gic.save(&mut buf).expect("buffer of snapshot_len bytes");
+    assert_eq!(n, buf.len());
+    buf
+}
+
+/// A model under test, with one accessor per frame and access width.
+pub struct TestGic {
     pub gic: Gic,
 }
 
-impl T {
-    pub fn new(config: Config) -> T {
-        T {
+impl TestGic {
+    /// A model of shape `config`, in its reset state.
+    pub fn new(config: Config) -> TestGic {
+        TestGic {
             gic: Gic::new(config).expect("valid config"),
         }
     }
 
     /// 8 priority bits, 4 CPUs, 96 lines, no virtualization.
-    pub fn four_cpus() -> T {
-        T::new(Config {
+    pub fn four_cpus() -> TestGic {
+        TestGic::new(Config {
             cpus: 4,
             lines: 96,
             priority_bits: 8,
@@ -27,114 +39,203 @@ impl T {
         })
     }
 
-    pub fn d(&mut self, cpu: u8, off: usize) -> u32 {
+    /// QEMU's `virt` board with two CPUs and the Virtualization Extensions
+    /// ([`Config::qemu_virt`]).
+    pub fn qemu_virt() -> TestGic {
+        TestGic::new(Config::qemu_virt(2))
+    }
+
+    /// Word read of GICD at `off`, as CPU `cpu`.
+    pub fn gicd_read(&mut self, cpu: u8, off: usize) -> u32 {
         self.gic.read(Frame::Gicd, cpu, off, Width::Word)
     }
-    pub fn dw(&mut self, cpu: u8, off: usize, v: u32) {
+    /// Word write of GICD at `off`, as CPU `cpu`.
+    pub fn gicd_write(&mut self, cpu: u8, off: usize, v: u32) {
         self.gic.write(Frame::Gicd, cpu, off, Width::Word, v)
     }
-    pub fn db(&mut self, cpu: u8, off: usize) -> u32 {
+    /// Byte read of GICD at `off`, as CPU `cpu`.
+    pub fn gicd_read_byte(&mut self, cpu: u8, off: usize) -> u32 {
         self.gic.read(Frame::Gicd, cpu, off, Width::Byte)
     }
-    pub fn dbw(&mut self, cpu: u8, off: usize, v: u8) {
+    /// Byte write of GICD at `off`, as CPU `cpu`.
+    pub fn gicd_write_byte(&mut self, cpu: u8, off: usize, v: u8) {
         self.gic.write(Frame::Gicd, cpu, off, Width::Byte, v as u32)
     }
-    pub fn c(&mut self, cpu: u8, off: usize) -> u32 {
+    /// Word read of CPU `cpu`'s GICC at `off`.
+    pub fn gicc_read(&mut self, cpu: u8, off: usize) -> u32 {
         self.gic.read(Frame::Gicc, cpu, off, Width::Word)
     }
-    pub fn cw(&mut self, cpu: u8, off: usize, v: u32) {
+    /// Word write of CPU `cpu`'s GICC at `off`.
+    pub fn gicc_write(&mut self, cpu: u8, off: usize, v: u32) {
         self.gic.write(Frame::Gicc, cpu, off, Width::Word, v)
     }
-    pub fn h(&mut self, cpu: u8, off: usize) -> u32 {
+    /// Word read of CPU `cpu`'s GICH at `off`.
+    pub fn gich_read(&mut self, cpu: u8, off: usize) -> u32 {
         self.gic.read(Frame::Gich, cpu, off, Width::Word)
     }
-    pub fn hw(&mut self, cpu: u8, off: usize, v: u32) {
+    /// Word write of CPU `cpu`'s GICH at `off`.
+    pub fn gich_write(&mut self, cpu: u8, off: usize, v: u32) {
         self.gic.write(Frame::Gich, cpu, off, Width::Word, v)
     }
-    pub fn v(&mut self, cpu: u8, off: usize) -> u32 {
+    /// Word read of CPU `cpu`'s GICV at `off`.
+    pub fn gicv_read(&mut self, cpu: u8, off: usize) -> u32 {
         self.gic.read(Frame::Gicv, cpu, off, Width::Word)
     }
-    pub fn vw(&mut self, cpu: u8, off: usize, v: u32) {
+    /// Word write of CPU `cpu`'s GICV at `off`.
+    pub fn gicv_write(&mut self, cpu: u8, off: usize, v: u32) {
         self.gic.write(Frame::Gicv, cpu, off, Width::Word, v)
     }
 
-    /// Sets the bit of `id` in a one-bit-per-interrupt register array.
-    pub fn set_bit(&mut self, cpu: u8, base: usize, id: u32) {
+    /// Writes the bit of `id` alone to the one-bit-per-interrupt GICD array
+    /// at `base` (GICD_ISENABLER, GICD_ISPENDR, GICD_ISACTIVER, ...).
+    pub fn set_intid_bit(&mut self, cpu: u8, base: usize, id: u32) {
         let (off, bit) = gic_driver::regs::bit_per_irq(base, id);
-        self.dw(cpu, off, bit);
+        self.gicd_write(cpu, off, bit);
     }
-    pub fn get_bit(&mut self, cpu: u8, base: usize, id: u32) -> bool {
+    /// Reads the bit of `id` in the one-bit-per-interrupt GICD array at `base`.
+    pub fn intid_bit(&mut self, cpu: u8, base: usize, id: u32) -> bool {
         let (off, bit) = gic_driver::regs::bit_per_irq(base, id);
-        self.d(cpu, off) & bit != 0
+        self.gicd_read(cpu, off) & bit != 0
     }
-    pub fn enable(&mut self, cpu: u8, id: u32) {
-        self.set_bit(cpu, gicd::offset::ISENABLER, id)
+    /// Enables `id` (GICD_ISENABLER; CPU `cpu`'s copy for an SGI or PPI).
+    pub fn enable_intid(&mut self, cpu: u8, id: u32) {
+        self.set_intid_bit(cpu, gicd::offset::ISENABLER, id)
     }
-    pub fn pend(&mut self, cpu: u8, id: u32) {
-        self.set_bit(cpu, gicd::offset::ISPENDR, id)
+    /// Makes `id` pending (GICD_ISPENDR).
+    pub fn set_pending(&mut self, cpu: u8, id: u32) {
+        self.set_intid_bit(cpu, gicd::offset::ISPENDR, id)
     }
-    pub fn prio(&mut self, cpu: u8, id: u32, p: u8) {
-        self.dbw(cpu, gicd::offset::IPRIORITYR + id as usize, p)
+    /// Sets the priority of `id` (GICD_IPRIORITYR, byte write).
+    pub fn set_priority(&mut self, cpu: u8, id: u32, p: u8) {
+        self.gicd_write_byte(cpu, gicd::offset::IPRIORITYR + id as usize, p)
     }
-    pub fn target(&mut self, id: u32, mask: u8) {
-        self.dbw(0, gicd::offset::ITARGETSR + id as usize, mask)
+    /// Sets the target CPUs of SPI `id` (GICD_ITARGETSR, byte write).
+    pub fn set_targets(&mut self, id: u32, mask: u8) {
+        self.gicd_write_byte(0, gicd::offset::ITARGETSR + id as usize, mask)
     }
-    pub fn group1(&mut self, cpu: u8, id: u32) {
+    /// Puts `id` in Group 1 (GICD_IGROUPR, read-modify-write).
+    pub fn set_group1(&mut self, cpu: u8, id: u32) {
         let (off, bit) = gic_driver::regs::bit_per_irq(gicd::offset::IGROUPR, id);
-        let v = self.d(cpu, off);
-        self.dw(cpu, off, v | bit);
+        let v = self.gicd_read(cpu, off);
+        self.gicd_write(cpu, off, v | bit);
     }
-    pub fn edge(&mut self, cpu: u8, id: u32) {
-        let off = gicd::offset::ICFGR + (id as usize / 16) * 4;
-        let v = self.d(cpu, off);
-        self.dw(cpu, off, v | gicd::ICFGR_EDGE_BIT << (2 * (id % 16)));
+    /// Makes `id` edge-triggered (GICD_ICFGR, read-modify-write).
+    pub fn set_edge_triggered(&mut self, cpu: u8, id: u32) {
+        let (off, bit) = gicd::icfgr_edge(id);
+        let v = self.gicd_read(cpu, off);
+        self.gicd_write(cpu, off, v | bit);
     }
 
     /// Distributor forwarding both groups; CPU interfaces `0..cpus` with
     /// both groups enabled, AckCtl set, PMR 0xFF, BPR at minimum.
     pub fn enable_all(&mut self) {
         let both = gicd::CTLR::EnableGrp0::SET + gicd::CTLR::EnableGrp1::SET;
-        self.dw(0, gicd::offset::CTLR, both.value);
+        self.gicd_write(0, gicd::offset::CTLR, both.value);
         use gicc::CTLR;
         let ctlr = CTLR::EnableGrp0::SET + CTLR::EnableGrp1::SET + CTLR::AckCtl::SET;
         for cpu in 0..self.gic.config().cpus {
-            self.cw(cpu, gicc::offset::PMR, 0xFF);
-            self.cw(cpu, gicc::offset::BPR, 0);
-            self.cw(cpu, gicc::offset::CTLR, ctlr.value);
+            self.gicc_write(cpu, gicc::offset::PMR, 0xFF);
+            self.gicc_write(cpu, gicc::offset::BPR, 0);
+            self.gicc_write(cpu, gicc::offset::CTLR, ctlr.value);
         }
     }
 
     /// SPI `id` enabled, targeted at CPU 0, at priority `p`, made pending.
     pub fn pending_spi(&mut self, id: u32, p: u8) {
-        self.prio(0, id, p);
-        self.target(id, 1);
-        self.enable(0, id);
-        self.pend(0, id);
+        self.set_priority(0, id, p);
+        self.set_targets(id, 1);
+        self.enable_intid(0, id);
+        self.set_pending(0, id);
     }
 
-    pub fn iar(&mut self, cpu: u8) -> u32 {
-        self.c(cpu, gicc::offset::IAR)
+    /// The guest side of CPU `cpu`'s virtual interface enabled: both groups
+    /// in GICV_CTLR (AckCtl clear), GICV_PMR 0xF8, then GICH_HCR.En set.
+    pub fn enable_virtual_cpu_interface(&mut self, cpu: u8) {
+        use gicc::CTLR;
+        let both = CTLR::EnableGrp0::SET + CTLR::EnableGrp1::SET;
+        self.gicv_write(cpu, gicc::offset::CTLR, both.value);
+        self.gicv_write(cpu, gicc::offset::PMR, 0xF8);
+        self.gich_write(cpu, gich::offset::HCR, gich::HCR::En::SET.value);
     }
-    pub fn eoi(&mut self, cpu: u8, v: u32) {
-        self.cw(cpu, gicc::offset::EOIR, v)
+
+    /// Reads CPU `cpu`'s GICC_IAR (acknowledges).
+    pub fn gicc_iar(&mut self, cpu: u8) -> u32 {
+        self.gicc_read(cpu, gicc::offset::IAR)
     }
-    pub fn dir(&mut self, cpu: u8, v: u32) {
-        self.cw(cpu, gicc::offset::DIR, v)
+    /// Writes CPU `cpu`'s GICC_EOIR.
+    pub fn gicc_eoir(&mut self, cpu: u8, v: u32) {
+        self.gicc_write(cpu, gicc::offset::EOIR, v)
     }
-    pub fn rpr(&mut self, cpu: u8) -> u32 {
-        self.c(cpu, gicc::offset::RPR)
+    /// Writes CPU `cpu`'s GICC_DIR.
+    pub fn gicc_dir(&mut self, cpu: u8, v: u32) {
+        self.gicc_write(cpu, gicc::offset::DIR, v)
     }
-    pub fn hppir(&mut self, cpu: u8) -> u32 {
-        self.c(cpu, gicc::offset::HPPIR)
+    /// Reads CPU `cpu`'s GICC_RPR.
+    pub fn gicc_rpr(&mut self, cpu: u8) -> u32 {
+        self.gicc_read(cpu, gicc::offset::RPR)
     }
-    pub fn apr(&mut self, cpu: u8, n: usize) -> u32 {
-        self.c(cpu, gicc::offset::APR + 4 * n)
+    /// Reads CPU `cpu`'s GICC_HPPIR.
+    pub fn gicc_hppir(&mut self, cpu: u8) -> u32 {
+        self.gicc_read(cpu, gicc::offset::HPPIR)
     }
-    pub fn sgi(&mut self, from: u8, filter: u32, targets: u8, sgi: u32) {
+    /// Reads CPU `cpu`'s GICC_APRn.
+    pub fn gicc_apr(&mut self, cpu: u8, n: usize) -> u32 {
+        self.gicc_read(cpu, gicc::offset::APR + 4 * n)
+    }
+    /// Generates SGI `sgi` from CPU `from` through GICD_SGIR, with target
+    /// list filter `filter` and CPU target list `targets`.
+    pub fn send_sgi(&mut self, from: u8, filter: u32, targets: u8, sgi: u32) {
         use gicd::SGIR;
         let v = SGIR::TargetListFilter.val(filter)
             + SGIR::CPUTargetList.val(targets as u32)
             + SGIR::SGIINTID.val(sgi);
-        self.dw(from, gicd::offset::SGIR, v.value)
+        self.gicd_write(from, gicd::offset::SGIR, v.value)
     }
+}
+
+// ---- one virtual interface, accessed directly -------------------------
+
+pub use gic_model::{VirtConfig, VirtEffect, VirtualInterface};
+use tock_registers::fields::FieldValue;
+
+/// A GICH_LRn value built from fields.
+pub fn lr(fields: FieldValue<u32, gich::LR::Register>) -> u32 {
+    fields.value
+}
+
+/// The fields of a pending HW = 0, Group 0 list register for virtual
+/// `id` at 8-bit `priority` (the LR keeps bits \[7:3\]).
+pub fn pending_lr(id: u32, priority: u32) -> FieldValue<u32, gich::LR::Register> {
+    use gich::LR;
+    LR::VirtualID.val(id) + LR::Priority.val(priority >> 3) + LR::State::Pending
+}
+
+/// The fields of a pending HW = 1, Group 0 list register for virtual `id`
+/// backed by physical `physical`, at 8-bit `priority`.
+pub fn pending_hw_lr(id: u32, physical: u32, priority: u32) -> FieldValue<u32, gich::LR::Register> {
+    use gich::LR;
+    pending_lr(id, priority) + LR::HW::SET + LR::PhysicalID.val(physical)
+}
+
+/// A QEMU-shaped virtual interface with GICH_HCR.En set, both virtual
+/// groups enabled with AckCtl set (GICV_CTLR), and GICV_PMR 0xF8.
+pub fn enabled_virtual_interface() -> VirtualInterface {
+    use gicc::CTLR;
+    let mut vi = VirtualInterface::new(VirtConfig::QEMU);
+    vi.write_gich(gich::offset::HCR, gich::HCR::En::SET.value);
+    vi.write_gicv(
+        gicc::offset::CTLR,
+        (CTLR::EnableGrp0::SET + CTLR::EnableGrp1::SET + CTLR::AckCtl::SET).value,
+    );
+    vi.write_gicv(gicc::offset::PMR, 0xFF);
+    vi
+}
+
+/// The state of a list register as the driver's register definitions
+/// decode it (GICH_LRn.State).
+pub use gich::LR::State::Value as LrState;
+
+/// The state of `vi`'s GICH_LRn.
+pub fn lr_state_of(vi: &VirtualInterface, n: usize) -> LrState {
+    gich::lr_state(vi.lr(n))
 }
