@@ -534,7 +534,7 @@ impl VcpuRecord {
 
     /// Reads a standalone snapshot written by [`to_bytes`](Self::to_bytes), or the
     /// first CPU's record of any snapshot's [`tag::VIRT`] section. As
-    /// strict as the model's `Gic::restore` on the same bytes: the framing
+    /// strict as the model's `Gic::set_from_bytes` on the same bytes: the framing
     /// of every section is checked ([`Reader::new`]), and the VIRT section
     /// must hold exactly its count of well-formed records (1-8; more is
     /// [`SnapshotError::Oversized`], none or trailing bytes

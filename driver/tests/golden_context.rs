@@ -76,7 +76,7 @@ fn golden_vcpu_context_loads_saves_unchanged_and_restores_into_the_model() {
 
     // The model reads the same bytes (skipping the driver's queue section).
     let g = qemu();
-    g.lock().restore_vcpu(0, &bytes).unwrap();
+    g.lock().set_vcpu_from_bytes(0, &bytes).unwrap();
     let guest = CpuInterface::new(g.frame(Frame::Gicv, 0));
     assert_eq!(guest.running_priority(), Priority(0x20));
     assert_eq!(guest.eoi_mode(), EoiMode::Split);

@@ -561,7 +561,7 @@ fn the_driver_eoi_section_is_read_strictly_and_skipped_by_the_model() {
     assert_eq!(VcpuContext::<32>::from_bytes(bytes).unwrap(), ctx);
     // The model reads the architectural state and skips the section.
     let m = qemu_with_list_registers(1);
-    m.lock().restore_vcpu(0, bytes).unwrap();
+    m.lock().set_vcpu_from_bytes(0, bytes).unwrap();
 
     // A bit for a list register not in use, or one that is HW = 1 or has
     // no EOI bit, is refused.

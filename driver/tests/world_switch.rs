@@ -403,7 +403,7 @@ fn context_saved_by_the_driver_restores_into_the_model_and_back() {
     let n = ctx.to_bytes(&mut bytes).unwrap();
 
     let b = qemu();
-    b.lock().restore_vcpu(0, &bytes[..n]).unwrap();
+    b.lock().set_vcpu_from_bytes(0, &bytes[..n]).unwrap();
     assert_eq!(visible_state(&b), before);
     let guest_b = CpuInterface::new(b.frame(Frame::Gicv, 0));
     assert_eq!(guest_b.eoi_mode(), EoiMode::Split, "VMCR travelled");
@@ -413,7 +413,7 @@ fn context_saved_by_the_driver_restores_into_the_model_and_back() {
 
     // Model B -> bytes -> driver on GIC C.
     let mut bytes = [0u8; 512];
-    let n = b.lock().save_vcpu(0, &mut bytes).unwrap();
+    let n = b.lock().vcpu_to_bytes(0, &mut bytes).unwrap();
     let before = visible_state(&b);
     let c = qemu();
     let mut vif_c = hypervisor(&c);
