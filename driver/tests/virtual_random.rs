@@ -63,6 +63,15 @@ fn op() -> impl Strategy<Value = Op> {
 /// First INTID forwarded with HW = 1.
 const FORWARDED: u32 = 60;
 
+/// Software interrupt `id` at `prio`, with EOI maintenance if `eoi`.
+fn software_lr(id: u32, prio: u8, eoi: bool) -> ListRegister {
+    if eoi {
+        software_eoi(id, prio)
+    } else {
+        software(id, prio)
+    }
+}
+
 struct World<'g> {
     gic: &'g SharedGic,
     vif: VirtualInterface<FrameBus<'g>>,
@@ -115,11 +124,19 @@ impl<'g> World<'g> {
         self.waiting.contains_key(&id) || self.is_active(id) || self.ended.contains(&id)
     }
 
-    /// Records a pending state of `id` the driver accepted.
-    fn injected(&mut self, id: u32, prio: u8, eoi: bool) {
-        self.waiting.insert(id, prio);
+    /// The software interrupt `Op::Inject { id, prio, eoi }` names, unless
+    /// it is outstanding.
+    fn new_software(&self, id: u32, prio: u8, eoi: bool) -> Option<ListRegister> {
+        let (id, prio) = (32 + id, prio * 8);
+        (!self.outstanding(id)).then(|| software_lr(id, prio, eoi))
+    }
+
+    /// Records the pending state of `lr` the driver accepted.
+    fn injected(&mut self, lr: ListRegister) {
+        let id = lr.virtual_id().get();
+        self.waiting.insert(id, lr.priority().get());
         self.injected.push(id);
-        if eoi && self.asked.insert(id) {
+        if lr.eoi_maintenance() && self.asked.insert(id) {
             self.lives_asked.push(id);
         }
     }
@@ -182,23 +199,18 @@ impl<'g> World<'g> {
     fn step(&mut self, op: &Op) -> Result<(), TestCaseError> {
         match *op {
             Op::Inject { id, prio, eoi } => {
-                let (id, prio) = (32 + id, prio * 8);
-                if !self.outstanding(id) {
-                    let lr = if eoi {
-                        software_eoi(id, prio)
-                    } else {
-                        software(id, prio)
-                    };
+                if let Some(lr) = self.new_software(id, prio, eoi) {
                     self.vif.inject(lr).unwrap();
-                    self.injected(id, prio, eoi);
+                    self.injected(lr);
                 }
             }
             Op::InjectHw { id, prio } => {
                 let (id, prio) = (FORWARDED + id, prio * 8);
                 if !self.outstanding(id) {
                     self.physical.set_active(self::id(id)).unwrap();
-                    self.vif.inject(hardware(id, id, prio)).unwrap();
-                    self.injected(id, prio, false);
+                    let lr = hardware(id, id, prio);
+                    self.vif.inject(lr).unwrap();
+                    self.injected(lr);
                 }
             }
             Op::Reinject { k, eoi } => {
@@ -210,13 +222,9 @@ impl<'g> World<'g> {
                     .collect();
                 if !again.is_empty() {
                     let (id, prio) = again[k % again.len()];
-                    let lr = if eoi {
-                        software_eoi(id, prio)
-                    } else {
-                        software(id, prio)
-                    };
+                    let lr = software_lr(id, prio, eoi);
                     self.vif.inject(lr).unwrap();
-                    self.injected(id, prio, eoi);
+                    self.injected(lr);
                 }
             }
             Op::Ack => {
@@ -265,17 +273,11 @@ impl<'g> World<'g> {
                 let mut ctx: VcpuContext = self.vif.switch_out().unwrap();
                 prop_assert!(!self.gic.lock().virq(0));
                 prop_assert!(!maintenance(self.gic));
-                if let Some((id, prio, eoi)) = inject {
-                    let (id, prio) = (32 + id, prio * 8);
-                    if !self.outstanding(id) {
-                        let lr = if eoi {
-                            software_eoi(id, prio)
-                        } else {
-                            software(id, prio)
-                        };
-                        ctx.inject(lr).unwrap();
-                        self.injected(id, prio, eoi);
-                    }
+                if let Some(lr) =
+                    inject.and_then(|(id, prio, eoi)| self.new_software(id, prio, eoi))
+                {
+                    ctx.inject(lr).unwrap();
+                    self.injected(lr);
                 }
                 if bytes {
                     ctx = through_bytes(&ctx);
