@@ -20,10 +20,10 @@
 //! |---|---|---|
 //! | [`init`](VirtualInterface::init) | reset, with an empty vCPU resident | writes HCR = 0, every LRn = 0, APR = 0, VMCR = 0 |
 //! | [`inject`](VirtualInterface::inject) | make a virtual interrupt pending for the resident vCPU | writes a free LRn (reads it first if the interrupt is already there); reads ELRSR only when the record shows none free; writes HCR when UIE/NPIE change |
-//! | `list` | a virtual GIC lists an interrupt as it is (active, pending+active) | writes one free LRn |
+//! | [`list`](VirtualInterface::list) | a virtual GIC lists an interrupt as it is (active, pending+active) | writes one free LRn |
 //! | [`refill`](VirtualInterface::refill) | move queued interrupts into free list registers | ELRSR (only if the record shows none free), LRn, HCR |
 //! | [`handle_maintenance`](VirtualInterface::handle_maintenance) | the maintenance interrupt (PPI 9): retire, report, refill | MISR (unless only EOI can fire), EISR, HCR (EOICount on LRENP, VGrp enables, UIE/NPIE), LRn of retired registers |
-//! | `drain` | a virtual GIC takes every listed and queued interrupt back (KVM's *fold*), on every exit | reads and zeroes each LRn in use; HCR if UIE/NPIE were set |
+//! | [`drain`](VirtualInterface::drain) | a virtual GIC takes every listed and queued interrupt back (KVM's *fold*), on every exit | reads and zeroes each LRn in use; HCR if UIE/NPIE were set |
 //! | [`save`](VirtualInterface::save) | the hot half of switching out, on every exit that may switch vCPUs (KVM's `vgic_v2_save_state`): hands out the vCPU's [`VcpuContext`] | reads each LRn in use; reads HCR with LRENPIE; writes HCR = 0 |
 //! | [`restore`](VirtualInterface::restore) | the hot half of switching in, on every entry after a switch (`vgic_v2_restore_state`): takes a context back | writes each LRn in use, zeroes LRs another vCPU left, writes HCR last |
 //! | [`put`](VirtualInterface::put) | the cold half of switching out, when the vCPU leaves this CPU (`vgic_v2_put`) | reads VMCR, APR |
@@ -33,8 +33,8 @@
 //! | [`to_bytes`](VcpuContext::to_bytes), [`from_bytes`](VcpuContext::from_bytes) | a saved context as snapshot bytes (also [`VcpuRecord`](crate::snapshot::VcpuRecord)'s) | none |
 //! | [`to_record`](VcpuContext::to_record), [`from_record`](VcpuContext::from_record) | its architectural part as the model's record | none |
 //!
-//! `list` and `drain` are the operations of a virtual GIC whose distributor
-//! owns the interrupt state (the `gic-vgic` crate).
+//! `list` and `drain` serve a virtual GIC whose distributor owns the
+//! interrupt state (the `gic-vgic` crate: its flush and fold).
 //!
 //! And the states:
 //!
