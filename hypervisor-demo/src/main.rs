@@ -62,9 +62,11 @@ mod defmt_log;
 mod dtb;
 mod exceptions;
 mod guest;
+mod guest_latency;
 mod heap;
 mod inject;
 mod irq;
+mod latency;
 mod loader;
 mod mmio;
 mod psci;
@@ -162,6 +164,7 @@ pub extern "C" fn hypervisor_main() -> ! {
 fn demo(tree: &Fdt) -> Result<(), Failure> {
     let gicd = initialise()?;
     phase1(&gicd)?;
+    latency::physical(&gicd)?;
 
     defmt::info!(
         "phase 2: an EL1 guest whose distributor is the vGIC, its interrupts through list registers"
@@ -172,7 +175,8 @@ fn demo(tree: &Fdt) -> Result<(), Failure> {
     let ram = dtb::ram(tree).map_err(|_| Failure::Boot)?;
     stage_2(ram);
     let stop = run_guest(&mut vm, mpidr);
-    report_guest(&gicd, &vm, stop)
+    report_guest(&gicd, &vm, stop)?;
+    latency::virtual_interrupts(&mut vm, mpidr)
 }
 
 /// Sets up the Distributor and this CPU's interface.
