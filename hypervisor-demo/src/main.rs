@@ -28,6 +28,12 @@
 //! the vGIC must see each completed exactly once; the guest's EOI must have
 //! deactivated the physical timer interrupt.
 //!
+//! After each phase the demo measures interrupt latency ([`latency`]):
+//! 1000 EL2 physical timer interrupts from the timer's compare value to
+//! EL2's IRQ vector, and 1000 virtual SPIs from their injection to the IRQ
+//! vector of a second small guest ([`guest_latency`]), printed as
+//! min/median/max in counter ticks.
+//!
 //! **An external guest** (`guest=ADDR,SIZE`, where `qemu-runner` loaded
 //! it): the hypervisor checks the kernel ([`loader`]), writes the guest's
 //! device tree ([`dtb`]), maps the guest's RAM and devices at stage 2, and
@@ -62,9 +68,11 @@ mod defmt_log;
 mod dtb;
 mod exceptions;
 mod guest;
+mod guest_latency;
 mod heap;
 mod inject;
 mod irq;
+mod latency;
 mod loader;
 mod mmio;
 mod mmu;
@@ -209,6 +217,7 @@ fn vcpu_mpidrs() -> heapless::Vec<u64, { board::MAX_CPUS }> {
 /// stage 2, the guest, and what it saw.
 fn demo(tree: &Fdt, gicd: &'static Distributor<Mmio>) -> Result<(), Failure> {
     phase1(gicd)?;
+    latency::physical(gicd)?;
 
     defmt::info!(
         "phase 2: an EL1 guest whose distributor is the vGIC, its interrupts through list registers"
@@ -227,7 +236,8 @@ fn demo(tree: &Fdt, gicd: &'static Distributor<Mmio>) -> Result<(), Failure> {
     let ram = dtb::ram(tree).map_err(|_| Failure::Boot)?;
     stage_2(ram);
     let stop = run_guest(&vm, &mut cpu, mpidr);
-    report_guest(gicd, &vm, &cpu, stop)
+    report_guest(gicd, &vm, &cpu, stop)?;
+    latency::virtual_interrupts(&vm, &mut cpu, mpidr)
 }
 
 /// The built-in guest's own calls (phase 2).

@@ -503,12 +503,27 @@ impl Vm {
     /// resets, turns itself off, reports (the built-in guests, through the
     /// VM's hypercalls), its watchdog fires, or another CPU ends the run.
     pub fn run(&self, v: u8, cpu: &mut Cpu, vcpu: &mut Vcpu) -> Stop {
+        let hypercall = self.hypercall;
+        self.run_with(v, cpu, vcpu, self.watchdog_us, &mut |vm, v, regs| {
+            hypercall(vm, v, regs)
+        })
+    }
+
+    /// [`run`](Self::run) with this watchdog, and the guest's own calls
+    /// served by `hypercall` instead of the VM's (a measurement that keeps
+    /// state between calls).
+    pub fn run_with(
+        &self,
+        v: u8,
+        cpu: &mut Cpu,
+        vcpu: &mut Vcpu,
+        watchdog_us: Option<u64>,
+        hypercall: &mut dyn FnMut(&Vm, u8, &mut GuestRegs) -> Hypercall,
+    ) -> Stop {
         let Some(slot) = self.slot(v) else {
             return Stop::Unexpected;
         };
-        let deadline = self
-            .watchdog_us
-            .map(|us| timer::now() + timer::ticks_from_micros(us));
+        let deadline = watchdog_us.map(|us| timer::now() + timer::ticks_from_micros(us));
         let recheck = timer::ticks_from_micros(RECHECK_US);
         let stop = loop {
             if self.stopping.load(Ordering::Acquire) {
@@ -562,7 +577,7 @@ impl Vm {
                     cpu.stats.exit(ExitReason::Irq);
                     self.physical_irqs(v, cpu, deadline)
                 }
-                Exit::Sync => self.trap(v, cpu, vcpu.regs_mut()),
+                Exit::Sync => self.trap(v, cpu, vcpu.regs_mut(), hypercall),
                 Exit::Fiq | Exit::SError => {
                     cpu.stats.exit(ExitReason::Unexpected);
                     Some(Stop::Unexpected)
@@ -613,7 +628,13 @@ impl Vm {
     }
 
     /// A synchronous exit: ESR_EL2.EC says which trap.
-    fn trap(&self, v: u8, cpu: &mut Cpu, regs: &mut GuestRegs) -> Option<Stop> {
+    fn trap(
+        &self,
+        v: u8,
+        cpu: &mut Cpu,
+        regs: &mut GuestRegs,
+        hypercall: &mut dyn FnMut(&Vm, u8, &mut GuestRegs) -> Hypercall,
+    ) -> Option<Stop> {
         let esr = ESR_EL2.extract();
         let il = esr.is_set(ESR_EL2::IL);
         let elr = regs.elr;
@@ -622,14 +643,14 @@ impl Vm {
             Some(ESR_EL2::EC::Value::HVC64) => {
                 cpu.stats.exit(ExitReason::Hvc);
                 cpu.first(v, ExitReason::Hvc, elr);
-                self.call(v, cpu, regs)
+                self.call(v, cpu, regs, hypercall)
             }
             // A trapped SMC's preferred return address is the `smc` itself.
             Some(ESR_EL2::EC::Value::SMC64) => {
                 cpu.stats.exit(ExitReason::Smc);
                 cpu.first(v, ExitReason::Smc, elr);
                 regs.elr += 4;
-                self.call(v, cpu, regs)
+                self.call(v, cpu, regs, hypercall)
             }
             Some(ESR_EL2::EC::Value::DataAbortLowerEL) => {
                 let syndrome = [esr.get(), FAR_EL2.get(), HPFAR_EL2.get()];
@@ -655,10 +676,16 @@ impl Vm {
     }
 
     /// An `hvc` or `smc`: PSCI, or the guest's own call.
-    fn call(&self, v: u8, cpu: &mut Cpu, regs: &mut GuestRegs) -> Option<Stop> {
+    fn call(
+        &self,
+        v: u8,
+        cpu: &mut Cpu,
+        regs: &mut GuestRegs,
+        hypercall: &mut dyn FnMut(&Vm, u8, &mut GuestRegs) -> Hypercall,
+    ) -> Option<Stop> {
         let function = regs.x[0] as u32;
         if !psci::is_psci(function) {
-            return match (self.hypercall)(self, v, regs) {
+            return match hypercall(self, v, regs) {
                 Hypercall::Return(x0) => {
                     regs.x[0] = x0;
                     None
