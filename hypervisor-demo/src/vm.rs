@@ -118,7 +118,7 @@ impl<'a> Vm<'a> {
         // this interface uses it.
         let mut vif = VirtualInterface::new(unsafe { Mmio::new(board::GICH_BASE) });
         vif.init();
-        let mut vgic = Vgic::new(VgicConfig::default())?;
+        let vgic = Vgic::new(VgicConfig::default())?;
         for id in FORWARDED {
             vgic.forward(VCPU, id, id)?;
         }
