@@ -214,8 +214,12 @@ pub struct Stats {
     pub forwarded: u64,
     /// Folds (guest exits).
     pub folds: u64,
+    /// Of those, folds that took the lock (something was listed).
+    pub locked_folds: u64,
     /// Flushes (guest entries).
     pub flushes: u64,
+    /// Of those, flushes that took the lock (something gave the vCPU work).
+    pub locked_flushes: u64,
     /// Interrupts written into list registers.
     pub listed: u64,
     /// List registers found completed (invalid) by a fold.

@@ -426,6 +426,7 @@ impl Vgic {
         })
         .map_err(Error::Driver)?;
         let mut inner = self.inner.lock();
+        inner.stats.locked_folds += 1;
         let (out, best) = inner.fold(vcpu, v, &taken);
         flags.listed.store(false, Ordering::Release);
         self.publish(&inner, &best);
@@ -463,6 +464,7 @@ impl Vgic {
             return Ok(Flush::default());
         }
         let mut inner = self.inner.lock();
+        inner.stats.locked_flushes += 1;
         let result = inner.flush(vcpu, v, vif);
         if let Ok(out) = &result {
             inner.stats.listed += out.listed as u64;
@@ -1015,6 +1017,14 @@ impl Inner {
                 if forwarded && self.dist.is_pending(vcpu, id) {
                     write_one(&mut self.dist, vcpu, offset::ICPENDR, id);
                     lr = lr.with_state(LrState::PendingActive);
+                } else if id >= 32
+                    && self.dist.is_pending(vcpu, id)
+                    && (0..self.vcpus()).any(|o| o != vcpu && self.forwards(o, id))
+                {
+                    // Pending again for another vCPU (retargeted): it is
+                    // theirs once this one completes it, so the completion
+                    // must exit (and the fold's kick name them).
+                    lr = lr.with_eoi_maintenance();
                 }
             } else {
                 // Level-sensitive: re-sample on EOI.
