@@ -179,7 +179,7 @@ impl<'g> Smp<'g> {
     /// driver's queue.
     pub fn held(&self, v: u8, vif: &VirtualInterface<Counting<FrameBus<'g>>>) -> Vec<ListRegister> {
         let g = self.gic.lock();
-        let vi = g.virtual_interface(v).unwrap();
+        let vi = g.virtual_cpu_interface(v).unwrap();
         let mut out: Vec<ListRegister> = (0..4)
             .map(|n| ListRegister::decode(vi.lr(n)).unwrap())
             .filter(|lr| lr.state() != LrState::Invalid)
