@@ -370,7 +370,7 @@ pub fn virtual_interrupts(vm: &Vm, cpu: &mut Cpu, mpidr: u64) -> Result<(), Fail
                 // edge-triggered SPI latches it pending) and its fall.
                 let at = timer::now();
                 let id = guest_latency::INTID;
-                let mut vgic = vm.vgic();
+                let vgic = vm.vgic();
                 let raised = vgic
                     .set_line(VCPU, id, true)
                     .and_then(|_| vgic.set_line(VCPU, id, false));

@@ -425,7 +425,7 @@ fn run_guest(vm: &Vm, cpu: &mut Cpu, mpidr: u64) -> Stop {
 /// line gets a rising edge in the vGIC (an edge-triggered SPI latches it
 /// pending) and falls again.
 fn raise_software(vm: &Vm) {
-    let mut vgic = vm.vgic();
+    let vgic = vm.vgic();
     for n in 0..guest::SOFTWARE.len() {
         let id = guest::software_intid(n);
         let raised = vgic
@@ -467,7 +467,7 @@ fn report_guest(gicd: &Distributor<Mmio>, vm: &Vm, cpu: &Cpu, stop: Stop) -> Res
         );
     }
 
-    let vgic = *vm.vgic().stats();
+    let vgic = vm.vgic().stats();
     let s = &cpu.stats;
     defmt::info!(
         "vGIC: {=usize} software interrupts through {=u8} list registers, {=u64} completions",
@@ -530,7 +530,7 @@ fn report_guest(gicd: &Distributor<Mmio>, vm: &Vm, cpu: &Cpu, stop: Stop) -> Res
 /// Whether the guest's distributor (the vGIC's model) is as the guest
 /// programmed it, with nothing left pending or active.
 fn programmed_and_quiet(vm: &Vm) -> bool {
-    let mut dist = vm.vgic().distributor().clone();
+    let mut dist = vm.vgic().distributor();
     let enabled = dist.read(Frame::Gicd, 0, gicd::offset::CTLR, Width::Word) & 1 != 0;
     let software =
         (0..guest::SOFTWARE.len()).map(|n| (guest::software_intid(n), guest::SOFTWARE[n]));

@@ -3,7 +3,8 @@
 //!
 //! The guest's distributor is `gic-vgic`'s [`Vgic`] (the architectural
 //! model of GICD, served from trapped accesses to the unmapped GICD page),
-//! shared by the vCPUs behind a spin lock; each vCPU's CPU interface is the
+//! shared by the vCPUs (it locks its distributor itself, and an exit with
+//! nothing to do takes no lock); each vCPU's CPU interface is the
 //! hardware GICV frame of the physical CPU running it, fed through the
 //! list registers of that CPU's GICH frame, which the driver's
 //! [`VirtualInterface`] manages ([`Cpu`]). Around every guest entry and
@@ -16,8 +17,10 @@
 //! that vCPU's CPU is kicked: the physical SGI [`board::KICK_SGI`] makes
 //! it exit, and its flush lists the interrupt; a vCPU waiting in WFI
 //! (not trapped) wakes the same way. A vCPU marks itself in the guest
-//! before it takes the vGIC's lock to flush, so a kick is never lost: a
-//! writer that finds it not yet in the guest wrote before that flush.
+//! before its flush looks for work, and a writer looks whether it is in
+//! the guest after it gave it work, each with a full barrier between
+//! (SeqCst fences), so at least one of the two sees the other and a kick
+//! is never lost.
 //!
 //! Physical interrupts reach EL2 (HCR_EL2.IMO) while the guest runs:
 //!
@@ -42,7 +45,7 @@
 //! others, which leave their guests and park, gathers their counts and
 //! ends the run ([`run_cpu`]).
 
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use core::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 
 use aarch64_cpu::asm::{barrier, wfi};
 use aarch64_cpu::registers::{
@@ -150,7 +153,7 @@ struct Slot {
 
 /// The VM: its virtual GIC and vCPUs, shared by the CPUs that run them.
 pub struct Vm {
-    vgic: spin::Mutex<Vgic>,
+    vgic: Vgic,
     slots: heapless::Vec<Slot, MAX_CPUS>,
     /// For each vCPU, the PPIs forwarded to it (bit n: INTID n).
     forwarded_ppis: [u32; MAX_CPUS],
@@ -316,7 +319,7 @@ impl Vm {
         watchdog_us: Option<u64>,
     ) -> Result<Self, gic_vgic::Error> {
         let n = mpidrs.len().clamp(1, MAX_CPUS);
-        let mut vgic = Vgic::new(VgicConfig {
+        let vgic = Vgic::new(VgicConfig {
             vcpus: n as u8,
             ..VgicConfig::default()
         })?;
@@ -355,7 +358,7 @@ impl Vm {
             let _ = slots.push(slot);
         }
         Ok(Vm {
-            vgic: spin::Mutex::new(vgic),
+            vgic,
             slots,
             forwarded_ppis,
             uart_forwarded,
@@ -367,9 +370,9 @@ impl Vm {
         })
     }
 
-    /// The virtual GIC, locked.
-    pub fn vgic(&self) -> spin::MutexGuard<'_, Vgic> {
-        self.vgic.lock()
+    /// The virtual GIC.
+    pub fn vgic(&self) -> &Vgic {
+        &self.vgic
     }
 
     /// Readies this CPU to run vCPU `v`: enables in the physical GICD the
@@ -435,6 +438,13 @@ impl Vm {
     /// Kicks the vCPUs in `mask` (one bit each) that are in the guest, but
     /// not `from`, whose own flush comes next anyway.
     fn kick(&self, mask: u8, from: u8) {
+        if mask & !(1 << from) == 0 {
+            return;
+        }
+        // The vGIC gave them work (a flag its flush reads); only now look
+        // whether they are in the guest (the flag they set before that
+        // flush): with a full barrier on both sides one sees the other.
+        fence(Ordering::SeqCst);
         for t in (0..self.vcpus()).filter(|&t| t != from && mask & (1 << t) != 0) {
             if self
                 .slot(t)
@@ -529,11 +539,12 @@ impl Vm {
             if self.stopping.load(Ordering::Acquire) {
                 break Stop::Halted;
             }
-            // Before the flush, under the vGIC's lock: a writer that finds
-            // this vCPU not in the guest wrote before the flush, which
-            // lists what it pended.
+            // Before the flush looks for work, with a full barrier: a
+            // writer that gives this vCPU work after the flush looked
+            // finds it in the guest, and kicks it.
             slot.in_guest.store(true, Ordering::Relaxed);
-            if self.vgic.lock().flush(v, &mut cpu.vif).is_err() {
+            fence(Ordering::SeqCst);
+            if self.vgic.flush(v, &mut cpu.vif).is_err() {
                 break Stop::Unexpected;
             }
             // The EL2 physical timer: the watchdog's deadline, and, while
@@ -555,13 +566,16 @@ impl Vm {
                 // GICH_MISR still says so.
                 cpu.stats.maintenance += 1;
             }
-            let completed = {
-                let mut vgic = self.vgic.lock();
-                if vgic.fold(v, &mut cpu.vif).is_err() {
-                    break Stop::Unexpected;
-                }
-                vgic.stats().completed
+            let Ok(fold) = self.vgic.fold(v, &mut cpu.vif) else {
+                break Stop::Unexpected;
             };
+            for id in fold.deactivate {
+                // Another vCPU cleared the state of a forwarded interrupt
+                // this one had listed: no EOI will deactivate it.
+                let _ = irq::gicd().clear_active(id);
+            }
+            self.kick(fold.kick, v);
+            let completed = self.vgic.stats().completed;
             if completed != cpu.completed_before {
                 // QEMU 7.2 (the reference's deviation 11): when the guest's
                 // EOI deactivates a HW = 1 interrupt whose line is still
@@ -612,7 +626,8 @@ impl Vm {
                 // The fold and the flush around this exit do what they ask
                 // (the maintenance interrupt's refill, the kick's listing).
             } else if self.is_forwarded(v, id) {
-                if self.vgic.lock().physical_fired(v, id).is_ok() {
+                if let Ok(kick) = self.vgic.physical_fired(v, id) {
+                    self.kick(kick, v);
                     return Deactivation::LeaveActive;
                 }
             } else if id == board::EL2_PHYS_TIMER_INTID {
@@ -727,7 +742,7 @@ impl Vm {
         stats.gicd(offset, access.write);
         if access.write {
             let value = access.store_value(regs.read(access.register)) as u32;
-            let effects = self.vgic.lock().write(v, offset, access.width, value);
+            let effects = self.vgic.write(v, offset, access.width, value);
             for id in effects.deactivate {
                 // The guest cleared a forwarded interrupt's virtual state
                 // (ICPENDR, ICACTIVER): no EOI will deactivate it.
@@ -735,7 +750,7 @@ impl Vm {
             }
             self.kick(effects.kick, v);
         } else {
-            let value = self.vgic.lock().read(v, offset, access.width);
+            let value = self.vgic.read(v, offset, access.width);
             regs.write(access.register, access.load_value(value.into()));
         }
     }

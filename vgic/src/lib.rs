@@ -9,20 +9,29 @@
 //! | [`Vgic`] | one VM's virtual GIC: trapped GICD reads and writes, emulated lines, forwarded physical interrupts, fold and flush |
 //! | [`trap::MmioAccess`] | a trapped load or store decoded from ESR_EL2, FAR_EL2 and HPFAR_EL2 |
 //!
-//! A hypervisor's run loop for one vCPU:
+//! A hypervisor's run loop for one vCPU, on the physical CPU that runs it
+//! (`vgic` is shared by every CPU: it is `Sync` and takes `&self`; `gich`
+//! is this CPU's own [`VirtualInterface`](gic_driver::virt::VirtualInterface)):
 //!
 //! ```text
 //! loop {
 //!     vgic.flush(vcpu, &mut gich)?;     // list what is pending (GICH_LRn)
 //!     let exit = enter_guest();
-//!     vgic.fold(vcpu, &mut gich)?;      // take the list registers back
+//!     let f = vgic.fold(vcpu, &mut gich)?;  // take the list registers back
+//!     kick(f.kick); deactivate(f.deactivate);
 //!     match exit {
-//!         DataAbort on the GICD page => vgic.read / vgic.write,
-//!         Irq(forwarded physical) => vgic.physical_fired(vcpu, intid),
+//!         DataAbort on the GICD page => vgic.read, or
+//!             let e = vgic.write(..); kick(e.kick); deactivate(e.deactivate),
+//!         Irq(forwarded physical) => kick(vgic.physical_fired(vcpu, intid)?),
+//!         Irq(the kick SGI) => {}     // the exit was the point
+//!         Wfi => while !vgic.has_pending(vcpu) { wait for a physical IRQ },
 //!         _ => ...
 //!     }
 //! }
 //! ```
+//!
+//! where `kick(mask)` sends a physical SGI to the CPU of every vCPU in
+//! `mask` (but its own) that is running or waiting in WFI.
 //!
 //! No `unsafe`, no allocator, and no panic on any guest access.
 //!
@@ -72,6 +81,74 @@
 //! list register holds an active interrupt, a more urgent pending one waits
 //! in the driver's queue until the guest has completed all but one of them
 //! (GICH_HCR.UIE), where a GIC would let it preempt.
+//!
+//! # Several vCPUs
+//!
+//! The distributor is shared: GICD_TYPER.CPUNumber is `vcpus - 1`,
+//! GICD_ITARGETSR0-7 read as the reading vCPU's own bit, SPI target bits
+//! of absent vCPUs read as zero and ignore writes (word and byte), SPIs go
+//! to the vCPUs their targets name (the first to flush takes a 1-of-N one),
+//! and a pending SPI follows its targets when retargeted. GICD_SGIR pends
+//! an SGI on each target (list, all but self, self) with the writer as its
+//! source; an SGI pending from several sources is listed once per source,
+//! with the source in GICV_IAR.CPUID; GICD_SPENDSGIR and GICD_CPENDSGIR
+//! act on the writer's own per-source bits.
+//!
+//! ## Locking
+//!
+//! The distributor and every vCPU's bookkeeping (what it has listed) are
+//! behind one spin lock (a ticket lock: first come, first served). No call
+//! holds it while it waits for anything but the lock, no call takes another
+//! lock, and no call re-enters the vGIC, so CPUs trapping at once only
+//! queue; do not call the vGIC from an EL2 interrupt handler that can
+//! interrupt a call in progress (run EL2 with IRQs masked). The list
+//! registers are the physical CPU's own and need no lock. What takes the
+//! lock:
+//!
+//! | call | lock |
+//! |---|---|
+//! | [`Vgic::read`], [`write`](Vgic::write), [`set_line`](Vgic::set_line), [`physical_fired`](Vgic::physical_fired), [`forward`](Vgic::forward), [`has_pending`](Vgic::has_pending), [`listed`](Vgic::listed), [`distributor`](Vgic::distributor), [`stats`](Vgic::stats) | always |
+//! | [`Vgic::fold`] | only if the last flush listed something; the list registers are read and cleared before it is taken |
+//! | [`Vgic::flush`] | only if something gave the vCPU work since its last flush (an atomic flag per vCPU, set under the lock by whoever made something pending for it or gave state back to it); held while the list registers are written |
+//!
+//! So an exit with nothing listed and nothing new (a hypercall, a trapped
+//! access to something else, a kick that found nothing) takes no lock.
+//! Each vCPU's fold and flush must run on one CPU at a time (the one
+//! running it).
+//!
+//! ## A vCPU changing what another has listed
+//!
+//! What vCPU A has listed is in A's list registers, which only A's CPU can
+//! reach. A GICD write by vCPU B (or a line, or a forwarded interrupt) on
+//! an interrupt A has listed therefore takes effect in two steps: at once
+//! in the distributor, and in A's list registers at A's next exit, whose
+//! fold applies it. B's result names A in its kick mask, so that this exit
+//! comes promptly. What A's guest did in between (acknowledging or
+//! completing the interrupt) counts as done before B's write.
+//!
+//! | B's write on an interrupt A has listed | at once | at A's next fold |
+//! |---|---|---|
+//! | GICD_ICPENDR | distributor latch cleared; reads as not pending | the pending state A's list register still holds is dropped (not given back), and a forwarded interrupt left with no state is reported in [`Fold::deactivate`] |
+//! | GICD_ICACTIVER | reads as not active | the active state is dropped likewise (A's later EOI of it finds no list register) |
+//! | GICD_ISPENDR, GICD_SGIR (same SGI and source) | distributor pending | merged with the list register's state: still pending there, one delivery; already acknowledged, pending again (delivered again) |
+//! | GICD_ISACTIVER | distributor active | merged; it stays A's to list active |
+//! | GICD_ICENABLER, ISENABLER, IPRIORITYR, ITARGETSR, IGROUPR, ICFGR, GICD_CTLR | the new setting | given back as usual; the next flush lists it (or not, or on another vCPU) under the new setting; an SPI now pending for another vCPU is in [`Fold::kick`] |
+//!
+//! Until A's fold, no other vCPU lists an SPI that A has listed (so it is
+//! never in two vCPUs' list registers); GICD_ISPENDR and GICD_ISACTIVER
+//! reads show it as A's list register was written, with the changes above.
+//!
+//! ## Kicks and WFI
+//!
+//! [`WriteEffects::kick`], the results of [`Vgic::set_line`] and
+//! [`Vgic::physical_fired`], and [`Fold::kick`] name the vCPUs that gained
+//! work: one whose most urgent interrupt to list appeared or changed, or
+//! one that has listed an interrupt the call changed. The hypervisor sends
+//! each of them that is running a physical SGI so that it exits (its fold
+//! and flush then do the work), and wakes each that waits in WFI. A vCPU
+//! trapped in WFI waits while [`Vgic::has_pending`] is false; a kick that
+//! arrives between that check and the wait is a pending physical interrupt,
+//! which ends the wait.
 #![no_std]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -81,7 +158,7 @@ mod vgic;
 
 use core::fmt;
 
-pub use vgic::{Flush, Vgic, VgicConfig, WriteEffects, MAX_FORWARDED};
+pub use vgic::{Flush, Fold, Vgic, VgicConfig, WriteEffects, MAX_FORWARDED};
 
 /// Why a virtual GIC call was refused. Nothing changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,10 +214,18 @@ pub struct Stats {
     pub forwarded: u64,
     /// Folds (guest exits).
     pub folds: u64,
+    /// Of those, folds that took the lock (something was listed).
+    pub locked_folds: u64,
     /// Flushes (guest entries).
     pub flushes: u64,
+    /// Of those, flushes that took the lock (something gave the vCPU work).
+    pub locked_flushes: u64,
     /// Interrupts written into list registers.
     pub listed: u64,
     /// List registers found completed (invalid) by a fold.
     pub completed: u64,
+    /// GICD_ICPENDR and GICD_ICACTIVER changes to an interrupt another
+    /// vCPU had listed, applied at that vCPU's next fold (one per
+    /// interrupt and vCPU).
+    pub deferred: u64,
 }

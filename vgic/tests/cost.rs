@@ -27,7 +27,7 @@ fn measure(n: u32, acked: u32) -> ((u32, u32), (u32, u32)) {
             assert_eq!(guest.ack().unwrap().intid(), s);
         }
     }
-    let mut vgic = m.vgic.borrow_mut();
+    let vgic = m.vgic.borrow_mut();
     let mut vif = m.vif.borrow_mut();
     vif.bus().reset();
     vgic.fold(0, &mut vif).unwrap();
