@@ -79,6 +79,7 @@ mod mmu;
 mod psci;
 mod semihosting;
 mod smp;
+mod smp_guest;
 mod stage2;
 mod stats;
 mod timer;
@@ -237,7 +238,119 @@ fn demo(tree: &Fdt, gicd: &'static Distributor<Mmio>) -> Result<(), Failure> {
     stage_2(ram);
     let stop = run_guest(&vm, &mut cpu, mpidr);
     report_guest(gicd, &vm, &cpu, stop)?;
-    latency::virtual_interrupts(&vm, &mut cpu, mpidr)
+    latency::virtual_interrupts(&vm, &mut cpu, mpidr)?;
+    if smp::count() > 1 {
+        smp_phase()?;
+    }
+    Ok(())
+}
+
+/// How long each vCPU of the SMP guest may run.
+const SMP_TIMEOUT_US: u64 = 10_000_000;
+
+/// Phase 3, with more than one CPU: the SMP guest ([`smp_guest`]) on one
+/// vCPU per CPU, vCPU 0 here; the others start when the guest's vCPU 0
+/// calls PSCI CPU_ON. Ends the run through [`smp_end`] on the CPU whose
+/// vCPU ends it; returns only if the VM cannot be made.
+fn smp_phase() -> Result<(), Failure> {
+    let mpidrs = vcpu_mpidrs();
+    defmt::info!(
+        "phase 3: the SMP guest on {=usize} vCPUs, one per CPU: virtual SGIs between every pair, with each GICD_SGIR filter",
+        mpidrs.len()
+    );
+    let vm = Vm::new(
+        &mpidrs,
+        (smp_guest::entry(), 0),
+        smp_hypercall,
+        smp_end,
+        Some(SMP_TIMEOUT_US),
+    )?;
+    // The guest's accesses do not look in EL2's cache (see run_guest).
+    let (shared, len) = guest::shared_memory();
+    mmu::clean_invalidate_range(shared, len);
+    vm::run_cpu(vm::publish(vm), 0)
+}
+
+/// The SMP guest's own calls.
+fn smp_hypercall(_: &Vm, vcpu: u8, regs: &mut GuestRegs) -> Hypercall {
+    match regs.x[0] {
+        smp_guest::hvc::DONE => Hypercall::Stop(Stop::Done),
+        smp_guest::hvc::FAIL => {
+            defmt::error!("SMP guest: vCPU {=u8} failed: {=u64:#x}", vcpu, regs.x[1]);
+            Hypercall::Stop(Stop::GuestFailed(regs.x[1]))
+        }
+        _ => Hypercall::Return(u64::MAX),
+    }
+}
+
+/// The end of phase 3: what each vCPU received, the counts of every CPU,
+/// the verdict.
+fn smp_end(vm: &Vm, vcpu: u8, stop: Stop, stats: &Stats) -> ! {
+    let (shared, len) = guest::shared_memory();
+    mmu::clean_invalidate_range(shared, len);
+    let n = vcpu_mpidrs().len();
+    let from = |v: usize, s: usize| {
+        (0..n).fold(0u8, |m, src| {
+            m | u8::from(smp_guest::counts(v, s, src) != 0) << src
+        })
+    };
+    let mut mpidrs_ok = true;
+    let mut total = 0usize;
+    let mut others = 0;
+    for v in 0..n {
+        let mpidr = smp_guest::mpidr(v);
+        mpidrs_ok &= mpidr == Some(smp::mpidr(v));
+        total += (0..3)
+            .flat_map(|s| (0..n).map(move |src| smp_guest::counts(v, s, src) as usize))
+            .sum::<usize>();
+        others += smp_guest::others(v);
+        defmt::info!(
+            "SMP: vCPU {=usize} (MPIDR {=u64:#x}) received SGI 1 from vCPUs {=u8:#010b}, SGI 2 from {=u8:#010b}, SGI 3 from {=u8:#010b}",
+            v,
+            mpidr.unwrap_or(u64::MAX),
+            from(v, 0),
+            from(v, 1),
+            from(v, 2),
+        );
+    }
+    let psci = smp_guest::psci_results();
+    let run = verdict::SmpRun {
+        stop,
+        vcpus: n,
+        counts: smp_guest::counts,
+        others,
+        mpidrs_ok,
+        psci,
+    };
+    let result = verdict::smp(&run);
+    if result.is_ok() {
+        defmt::info!(
+            "SMP: {=usize} vCPUs, each SGI received exactly once from each source ({=usize} SGIs, every filter)",
+            n,
+            total
+        );
+        defmt::info!(
+            "SMP: PSCI CPU_ON of a vCPU that is on: {=i64}, of an MPIDR no vCPU has: {=i64}; {=usize} vCPUs started by CPU_ON, off again by CPU_OFF (AFFINITY_INFO)",
+            psci[0],
+            psci[1],
+            n - 1
+        );
+    } else {
+        defmt::error!(
+            "SMP: {=usize} SGIs, {=u32} other interrupts, PSCI {=i64} {=i64} {=i64} {=i64}, stopped by vCPU {=u8}: {}",
+            total,
+            others,
+            psci[0],
+            psci[1],
+            psci[2],
+            psci[3],
+            vcpu,
+            stop
+        );
+    }
+    let _ = vm;
+    stats.log();
+    verdict::report(result)
 }
 
 /// The built-in guest's own calls (phase 2).

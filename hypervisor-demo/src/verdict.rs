@@ -298,3 +298,61 @@ fn each_once_in_priority_order(log: impl Iterator<Item = (IntId, Priority)>) -> 
     }
     seen.iter().all(|&n| n == 1) && timer_seen == 1 && in_order
 }
+
+/// What phase 3 (the SMP guest on every vCPU) observed.
+pub struct SmpRun {
+    /// How the run ended.
+    pub stop: Stop,
+    /// vCPUs.
+    pub vcpus: usize,
+    /// `counts(v, s, src)`: times vCPU v acknowledged SGI `smp_guest::SGIS[s]`
+    /// from vCPU `src`.
+    pub counts: fn(usize, usize, usize) -> u8,
+    /// Interrupts other than those SGIs, over every vCPU.
+    pub others: u32,
+    /// Every vCPU ran and read its own number as MPIDR_EL1 (VMPIDR_EL2 = its
+    /// cpu node's `reg`).
+    pub mpidrs_ok: bool,
+    /// vCPU 0's PSCI results (see `smp_guest::psci_results`).
+    pub psci: [i64; 4],
+}
+
+/// Phase 3 passes when vCPU 0 reported DONE, every vCPU read its own
+/// MPIDR, each vCPU v acknowledged SGI 1 (target list) and SGI 2 (all but
+/// self) exactly once from every other vCPU and never from itself, SGI 3
+/// (self) exactly once from itself and from no other, and nothing else;
+/// and PSCI answered CPU_ON of a vCPU that is on with ALREADY_ON, of an
+/// MPIDR no vCPU has with INVALID_PARAMETERS, started every other vCPU,
+/// and AFFINITY_INFO found them all off after their CPU_OFF.
+pub fn smp(run: &SmpRun) -> Result<(), Failure> {
+    guest_stop(run.stop)?;
+    if !run.mpidrs_ok {
+        return Err(Failure::Exception(
+            "SMP: a vCPU did not run, or read another MPIDR",
+        ));
+    }
+    let each_once = (0..run.vcpus).all(|v| {
+        (0..run.vcpus).all(|src| {
+            let want_others = u8::from(src != v);
+            (run.counts)(v, 0, src) == want_others
+                && (run.counts)(v, 1, src) == want_others
+                && (run.counts)(v, 2, src) == u8::from(src == v)
+        })
+    });
+    if !each_once || run.others != 0 {
+        return Err(Failure::WrongInterrupts(
+            "SMP: not every SGI arrived exactly once from its source",
+        ));
+    }
+    let [own, none, started, off] = run.psci;
+    if own != crate::psci::ret::ALREADY_ON
+        || none != crate::psci::ret::INVALID_PARAMETERS
+        || started != 0
+        || off != run.vcpus as i64 - 1
+    {
+        return Err(Failure::Exception(
+            "SMP: PSCI CPU_ON or AFFINITY_INFO answered otherwise",
+        ));
+    }
+    Ok(())
+}
