@@ -7,15 +7,26 @@
 //! ```text
 //! qemu-runner [--timeout SECS] [--qemu PATH] [--expect LINE]... [--verbose] [--gdb[=PORT]] <ELF>
 //! qemu-runner --build [...]        # build hypervisor-demo first and boot it
+//! qemu-runner [...] --guest FILE [--initrd FILE] [--append ARGS] [--smp N] [--memory MIB] <ELF>
+//! qemu-runner initramfs --busybox FILE --output FILE
+//! qemu-runner check-linux [LOG]
 //! ```
+//!
+//! With `--guest`, the hypervisor boots that guest (see [`guest`] for where
+//! it and its initrd go); the two subcommands build and check the Linux
+//! guest of `scripts/demo linux` ([`initramfs`], [`linux_check`]).
 //!
 //! Exit statuses: see [`verdict::EXIT_STATUS_HELP`] (also in `--help`).
 #![deny(missing_docs)]
 
 mod console;
 mod demo_build;
+mod guest;
+mod initramfs;
+mod linux_check;
 mod logs;
 mod qemu;
+mod tools;
 mod verdict;
 
 use std::path::{Path, PathBuf};
@@ -38,7 +49,8 @@ const DEFAULT_TIMEOUT_SECS: u64 = 60;
 /// Boots an EL2 ELF under qemu-system-aarch64 (virt board, GICv2,
 /// virtualization=on, semihosting) and exits with the status it reports.
 #[derive(Debug, Parser)]
-#[command(version, about, long_about = None, after_help = verdict::EXIT_STATUS_HELP)]
+#[command(version, about, long_about = None, after_help = verdict::EXIT_STATUS_HELP,
+          args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 struct Cli {
     /// Kill QEMU and fail (status 124) after this many seconds
     /// [default: 60; none with --gdb].
@@ -69,9 +81,17 @@ struct Cli {
           default_missing_value = DEFAULT_GDB_PORT)]
     gdb: Option<u16>,
 
+    /// The guest, the board's CPUs and memory.
+    #[command(flatten)]
+    board: guest::BoardOptions,
+
     /// The ELF to boot.
     #[arg(value_name = "ELF", required_unless_present = "build")]
     elf: Option<PathBuf>,
+
+    /// A subcommand for the Linux guest instead of a boot.
+    #[command(subcommand)]
+    tool: Option<tools::Tool>,
 }
 
 impl Cli {
@@ -139,6 +159,11 @@ fn check_elf(elf: &Path) -> Result<()> {
 }
 
 fn run(cli: &Cli) -> Result<u8> {
+    if let Some(tool) = &cli.tool {
+        return tools::run(tool);
+    }
+    // The guest's files are checked first: a wrong path fails at once.
+    let guest = cli.board.prepare()?;
     let qemu = qemu::find(cli.qemu.as_deref(), std::env::var_os("PATH").as_deref())?;
     let version = qemu::probe_version(&qemu)?;
     let elf = match &cli.elf {
@@ -165,12 +190,21 @@ fn run(cli: &Cli) -> Result<u8> {
     let options = qemu::Options {
         gdb: cli.gdb,
         log_socket: Some(log_socket.clone()),
+        memory_mib: cli.board.memory,
+        smp: cli.board.smp,
+        extra: match &guest {
+            Some(guest) => guest.qemu_args()?,
+            None => Vec::new(),
+        },
     };
     let args = qemu::args(&elf, &options);
     if cli.verbose {
         match version {
             Some(v) => eprintln!("qemu-runner: QEMU {v}"),
             None => eprintln!("qemu-runner: QEMU of unknown version (its --version printed none)"),
+        }
+        for line in guest.iter().flat_map(guest::Guest::describe) {
+            eprintln!("qemu-runner: {line}");
         }
         eprintln!("qemu-runner: {}", qemu::command_line(&qemu, &args));
         if logs.is_none() {
@@ -211,7 +245,10 @@ fn run(cli: &Cli) -> Result<u8> {
     console.finish();
     let output = console.expect_text();
     let missing = verdict::missing_lines(&output, &cli.expect);
-    let verdict = verdict::verdict(ending, &missing);
+    let verdict = match &guest {
+        Some(_) => verdict::guest_verdict(ending, &missing),
+        None => verdict::verdict(ending, &missing),
+    };
     eprintln!("qemu-runner: {}", verdict.message);
     Ok(verdict.code)
 }
@@ -307,6 +344,98 @@ mod tests {
     }
 
     #[test]
+    fn guest_options_parse_and_default_to_one_cpu_and_512_mib() {
+        let cli = parse(&["demo.elf"]).unwrap();
+        assert_eq!((cli.board.smp, cli.board.memory), (1, 512));
+        assert_eq!(cli.board.guest, None);
+        let cli = parse(&[
+            "--build",
+            "--guest",
+            "Image",
+            "--initrd",
+            "initrd.gz",
+            "--append",
+            "console=ttyAMA0 panic=-1",
+            "--smp",
+            "2",
+            "--memory",
+            "1024",
+        ])
+        .unwrap();
+        assert!(cli.build);
+        assert_eq!(cli.board.guest, Some(PathBuf::from("Image")));
+        assert_eq!(cli.board.initrd, Some(PathBuf::from("initrd.gz")));
+        assert_eq!(
+            cli.board.append.as_deref(),
+            Some("console=ttyAMA0 panic=-1")
+        );
+        assert_eq!((cli.board.smp, cli.board.memory), (2, 1024));
+        // A command line that starts with a dash is the guest's, not ours.
+        let cli = parse(&["--guest", "g", "--append", "-x", "e"]).unwrap();
+        assert_eq!(cli.board.append.as_deref(), Some("-x"));
+    }
+
+    #[test]
+    fn initrd_and_append_need_a_guest() {
+        assert!(parse(&["--initrd", "initrd.gz", "demo.elf"]).is_err());
+        assert!(parse(&["--append", "console=ttyAMA0", "demo.elf"]).is_err());
+    }
+
+    #[test]
+    fn smp_is_one_to_eight_and_memory_positive() {
+        assert!(parse(&["--smp", "8", "x"]).is_ok());
+        for bad in [
+            ["--smp", "0"],
+            ["--smp", "9"],
+            ["--memory", "0"],
+            ["--memory", "lots"],
+        ] {
+            assert!(parse(&[bad[0], bad[1], "x"]).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn subcommands_need_no_elf() {
+        let cli = parse(&["initramfs", "--busybox", "bb", "--output", "out.gz"]).unwrap();
+        assert_eq!(
+            cli.tool,
+            Some(tools::Tool::Initramfs {
+                busybox: PathBuf::from("bb"),
+                output: PathBuf::from("out.gz"),
+            })
+        );
+        let cli = parse(&["check-linux", "boot.log", "--cpus", "1"]).unwrap();
+        assert_eq!(
+            cli.tool,
+            Some(tools::Tool::CheckLinux {
+                log: Some(PathBuf::from("boot.log")),
+                cpus: Some(1),
+            })
+        );
+        assert!(
+            parse(&["initramfs"]).is_err(),
+            "--busybox and --output are required"
+        );
+    }
+
+    #[test]
+    fn a_missing_guest_fails_before_qemu_is_looked_for() {
+        let cli = parse(&[
+            "--qemu",
+            "/nonexistent/qemu",
+            "--guest",
+            "/nonexistent/Image",
+            "x",
+        ])
+        .unwrap();
+        let message = format!("{:#}", run(&cli).unwrap_err());
+        assert!(
+            message.contains("the guest file /nonexistent/Image does not exist"),
+            "{message}"
+        );
+    }
+
+    #[test]
     fn verbose_has_a_short_form() {
         assert!(parse(&["-v", "x"]).unwrap().verbose);
         assert!(parse(&["--verbose", "x"]).unwrap().verbose);
@@ -316,7 +445,7 @@ mod tests {
     fn help_lists_every_exit_status() {
         use clap::CommandFactory;
         let help = Cli::command().render_long_help().to_string();
-        for status in ["0 ", "1 ", "1-5,101", "124", "125", "128+N"] {
+        for status in ["0 ", "1 ", "1-5,101", "6 ", "124", "125", "128+N"] {
             assert!(help.contains(&format!("\n  {status}")), "{status}: {help}");
         }
         assert!(help.contains("--gdb[=<PORT>]"), "{help}");

@@ -28,7 +28,7 @@ pub const DEBIAN_PACKAGE: &str = "qemu-system-arm";
 const LOG_CHARDEV: &str = "hvlog";
 
 /// How to start QEMU, beyond the board itself.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
     /// Start halted with the gdb stub listening on this local TCP port.
     pub gdb: Option<u16>,
@@ -36,10 +36,30 @@ pub struct Options {
     /// hypervisor's defmt frames) to the Unix socket the runner listens on
     /// at this path, instead of QEMU's stderr.
     pub log_socket: Option<PathBuf>,
+    /// RAM, in MiB (`-m`; `--memory`).
+    pub memory_mib: u64,
+    /// CPUs (`-smp`; `--smp`).
+    pub smp: u32,
+    /// More arguments, placed before `-kernel`: an external guest's
+    /// loaders and `-append` (see [`crate::guest::Guest::qemu_args`]).
+    pub extra: Vec<OsString>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            gdb: None,
+            log_socket: None,
+            memory_mib: crate::guest::DEFAULT_MEMORY_MIB,
+            smp: 1,
+            extra: Vec::new(),
+        }
+    }
 }
 
 /// The board the demo is built for: QEMU's `virt` machine with EL2
-/// (`virtualization=on`) and a GICv2, one Cortex-A57, 128 MiB of RAM.
+/// (`virtualization=on`) and a GICv2, [`Options::smp`] Cortex-A57s and
+/// [`Options::memory_mib`] MiB of RAM (`-smp`, `-m`).
 ///
 /// * `-nographic -serial stdio -monitor none`: the PL011 UART is QEMU's
 ///   standard output and nothing else is; standard input is not read.
@@ -61,10 +81,6 @@ pub fn args(elf: &Path, options: &Options) -> Vec<OsString> {
         "virt,virtualization=on,gic-version=2",
         "-cpu",
         "cortex-a57",
-        "-smp",
-        "1",
-        "-m",
-        "128M",
         "-nographic",
         "-serial",
         "stdio",
@@ -76,6 +92,15 @@ pub fn args(elf: &Path, options: &Options) -> Vec<OsString> {
     .iter()
     .map(OsString::from)
     .collect();
+    args.splice(
+        4..4,
+        [
+            "-smp".into(),
+            options.smp.to_string().into(),
+            "-m".into(),
+            format!("{}M", options.memory_mib).into(),
+        ],
+    );
     args.push("-semihosting-config".into());
     match &options.log_socket {
         Some(path) => {
@@ -93,6 +118,7 @@ pub fn args(elf: &Path, options: &Options) -> Vec<OsString> {
         args.push("-gdb".into());
         args.push(format!("tcp:127.0.0.1:{port}").into());
     }
+    args.extend(options.extra.iter().cloned());
     args.push("-kernel".into());
     args.push(elf.as_os_str().to_owned());
     args
@@ -483,6 +509,27 @@ mod tests {
     }
 
     #[test]
+    fn args_give_the_memory_and_cpus_asked_for_and_the_guest_before_the_kernel() {
+        let plain = args(Path::new("demo"), &Options::default());
+        let joined = strings(&plain).join(" ");
+        assert!(joined.contains(" -smp 1 -m 512M "), "{joined}");
+        let options = Options {
+            memory_mib: 1024,
+            smp: 2,
+            extra: vec!["-append".into(), "guest=0x44200000,0x10 --".into()],
+            ..Options::default()
+        };
+        let args = args(Path::new("hv.elf"), &options);
+        let args = strings(&args);
+        let joined = args.join(" ");
+        assert!(joined.contains(" -smp 2 -m 1024M "), "{joined}");
+        assert_eq!(
+            args[args.len() - 4..],
+            ["-append", "guest=0x44200000,0x10 --", "-kernel", "hv.elf"]
+        );
+    }
+
+    #[test]
     fn args_route_the_uart_to_stdout_without_a_monitor() {
         let args = args(Path::new("demo"), &Options::default());
         let joined = strings(&args).join(" ");
@@ -495,7 +542,7 @@ mod tests {
     fn gdb_starts_halted_with_the_stub_on_the_loopback_port() {
         let options = Options {
             gdb: Some(4321),
-            log_socket: None,
+            ..Options::default()
         };
         let args = args(Path::new("demo"), &options);
         let args = strings(&args);
@@ -795,8 +842,8 @@ mod tests {
     #[test]
     fn args_send_the_semihosting_console_to_the_log_socket() {
         let options = Options {
-            gdb: None,
             log_socket: Some(PathBuf::from("/tmp/a,b/log.sock")),
+            ..Options::default()
         };
         let args = args(Path::new("demo"), &options);
         let args = strings(&args);

@@ -9,20 +9,27 @@ pub const TIMED_OUT: u8 = 124;
 pub const RUNNER_FAILED: u8 = 125;
 /// Exit status when the demo exited 0 but an `--expect`ed line is missing.
 pub const EXPECTATION_FAILED: u8 = 1;
+/// The hypervisor's status when a guest (`--guest`) asked for PSCI
+/// SYSTEM_RESET (SYSTEM_OFF is 0).
+pub const GUEST_RESET_STATUS: i32 = 6;
 
 /// Every exit status of the runner, as `--help` shows it (and the README
 /// repeats it: a test keeps the two in step).
 pub const EXIT_STATUS_HELP: &str = "\
 Exit status:
-  0       the demo exited 0 and printed every --expect'ed line
+  0       the demo exited 0 and printed every --expect'ed line; with
+          --guest: the guest powered off (PSCI SYSTEM_OFF) and every
+          --expect'ed line was printed
   1       the demo exited 0 but an --expect'ed line is missing
   1-5,101 the demo's own failure status, passed through: 1 wrong or repeated
           interrupts, 2 interrupts missing before the demo's deadline,
           3 unexpected exception, 4 not started at EL2, 5 the GIC driver
           refused a call, 101 a panic (any other status also passes through)
+  6       with --guest: the guest reset the machine (PSCI SYSTEM_RESET)
   124     the time limit (--timeout) ran out and the runner killed QEMU
   125     the runner could not run: QEMU missing or older than 7.2, the ELF
-          missing, the build (--build) failed, a bad option
+          missing, the build (--build) failed, a bad option, a --guest or
+          --initrd file missing, unreadable or too big for --memory
   128+N   QEMU was killed by signal N";
 
 /// The runner's exit status and what it means.
@@ -44,6 +51,7 @@ pub fn describe_demo_status(code: i32) -> &'static str {
         3 => "unexpected exception",
         4 => "not started at EL2",
         5 => "the GIC driver refused a call",
+        GUEST_RESET_STATUS => "the guest reset the machine (PSCI SYSTEM_RESET)",
         101 => "panic",
         _ => "unknown status",
     }
@@ -106,6 +114,47 @@ pub fn verdict(ending: Ending, missing: &[&str]) -> Verdict {
             ),
         },
     }
+}
+
+/// [`verdict`] for a run with `--guest`: status 0 is the guest's power-off
+/// (PSCI SYSTEM_OFF), [`GUEST_RESET_STATUS`] its reset, and a time-out is
+/// a guest that neither powered off nor reset.
+pub fn guest_verdict(ending: Ending, missing: &[&str]) -> Verdict {
+    let mut v = verdict(ending, missing);
+    match ending {
+        Ending::Exited(0) if missing.is_empty() => {
+            v.message = "the guest powered off (PSCI SYSTEM_OFF): status 0 (success)".into()
+        }
+        Ending::Exited(0) => {
+            v.message = v.message.replacen(
+                "demo exited with status 0",
+                "the guest powered off (PSCI SYSTEM_OFF)",
+                1,
+            )
+        }
+        Ending::Exited(GUEST_RESET_STATUS) => {
+            v.message = v.message.replacen(
+                &format!(
+                    "demo failed with status {GUEST_RESET_STATUS} ({})",
+                    describe_demo_status(GUEST_RESET_STATUS)
+                ),
+                &format!(
+                    "the guest reset the machine (PSCI SYSTEM_RESET): status {GUEST_RESET_STATUS}"
+                ),
+                1,
+            )
+        }
+        Ending::Exited(_) => v.message = v.message.replacen("demo failed", "hypervisor failed", 1),
+        Ending::TimedOut(_) => {
+            v.message = v.message.replacen(
+                "the demo never exited",
+                "the guest neither powered off nor reset",
+                1,
+            )
+        }
+        Ending::Signalled(_) => {}
+    }
+    v
 }
 
 #[cfg(test)]
@@ -178,6 +227,40 @@ mod tests {
         assert_eq!(
             missing_lines(output, &expected),
             ["verdict", "received SGI 4 from CPU 0"]
+        );
+    }
+
+    #[test]
+    fn a_guest_power_off_is_success_and_its_reset_is_status_6() {
+        let v = guest_verdict(Ending::Exited(0), &[]);
+        assert_eq!(v.code, 0);
+        assert!(v.message.contains("PSCI SYSTEM_OFF"), "{}", v.message);
+        let v = guest_verdict(Ending::Exited(GUEST_RESET_STATUS), &[]);
+        assert_eq!(v.code, 6);
+        assert_eq!(
+            v.message,
+            "the guest reset the machine (PSCI SYSTEM_RESET): status 6"
+        );
+        let v = guest_verdict(Ending::Exited(3), &[]);
+        assert_eq!(v.code, 3);
+        assert_eq!(
+            v.message,
+            "hypervisor failed with status 3 (unexpected exception)"
+        );
+        let v = guest_verdict(Ending::Exited(0), &["gic-toolkit: init reached"]);
+        assert_eq!(v.code, EXPECTATION_FAILED);
+        assert!(
+            v.message
+                .starts_with("the guest powered off (PSCI SYSTEM_OFF); expected line"),
+            "{}",
+            v.message
+        );
+        let v = guest_verdict(Ending::TimedOut(Duration::from_secs(9)), &[]);
+        assert_eq!(v.code, TIMED_OUT);
+        assert!(
+            v.message.contains("neither powered off nor reset"),
+            "{}",
+            v.message
         );
     }
 

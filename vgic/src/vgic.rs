@@ -4,6 +4,7 @@
 //! each vCPU. The rules it keeps are in the [crate docs](crate).
 
 use gic_driver::bus::RegisterBus;
+use gic_driver::regs::bit_per_irq;
 use gic_driver::regs::gicd::{offset, CTLR};
 use gic_driver::virt::{Injection, ListRegister, LrState, VirtualInterface};
 use gic_driver::{Group, IntId, Priority};
@@ -645,33 +646,28 @@ fn group(group1: bool) -> Group {
 /// Writes 1 to the bit of `id` in the set-or-clear register array at
 /// `base` (GICD_ISPENDR, ICPENDR, ISACTIVER, ICACTIVER), as `vcpu`.
 fn write_one(dist: &mut Gic, vcpu: u8, base: usize, id: u32) {
+    let (offset, bit) = bit_per_irq(base, id);
+    dist.write(Frame::Gicd, vcpu, offset, Width::Word, bit);
+}
+
+/// Writes 1 to SGI `sgi`'s bit for `source` in the per-source byte array
+/// at `base` (GICD_SPENDSGIR sets it, GICD_CPENDSGIR clears it), as `vcpu`.
+fn write_sgi_source(dist: &mut Gic, vcpu: u8, base: usize, sgi: u32, source: u8) {
     dist.write(
         Frame::Gicd,
         vcpu,
-        base + 4 * (id / 32) as usize,
-        Width::Word,
-        1 << (id % 32),
+        base + sgi as usize,
+        Width::Byte,
+        1 << (source % 8),
     );
 }
 
 /// Sets SGI `sgi`'s pending bit from `source` on `vcpu` (GICD_SPENDSGIR).
 fn set_sgi_source(dist: &mut Gic, vcpu: u8, sgi: u32, source: u8) {
-    dist.write(
-        Frame::Gicd,
-        vcpu,
-        offset::SPENDSGIR + sgi as usize,
-        Width::Byte,
-        1 << (source % 8),
-    );
+    write_sgi_source(dist, vcpu, offset::SPENDSGIR, sgi, source)
 }
 
 /// Clears SGI `sgi`'s pending bit from `source` on `vcpu` (GICD_CPENDSGIR).
 fn clear_sgi_source(dist: &mut Gic, vcpu: u8, sgi: u32, source: u8) {
-    dist.write(
-        Frame::Gicd,
-        vcpu,
-        offset::CPENDSGIR + sgi as usize,
-        Width::Byte,
-        1 << (source % 8),
-    );
+    write_sgi_source(dist, vcpu, offset::CPENDSGIR, sgi, source)
 }
