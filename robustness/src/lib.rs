@@ -16,6 +16,7 @@
 //! [`world_switch`], so a rename touches one file.
 #![forbid(unsafe_code)]
 
+pub mod costs;
 pub mod driver_api;
 pub mod input;
 pub mod model_bus;
