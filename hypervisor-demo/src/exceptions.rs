@@ -23,8 +23,6 @@
 //! exception on the UART and ends the run with a failure status.
 
 use core::arch::global_asm;
-use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, Ordering};
 
 use aarch64_cpu::asm::barrier;
 use aarch64_cpu::registers::{
@@ -141,13 +139,21 @@ extern "C" {
 /// EL2 whatever the guest's PSTATE.I, and the virtual IRQ and FIQ (here the
 /// GIC's virtual CPU interface output) are taken at EL1 instead: IMO/FMO
 /// are what enable virtual interrupts at all. RW declares that EL1 (the
-/// guest) runs in AArch64. Stage 2 (HCR_EL2.VM) is turned on later, by
+/// guest) runs in AArch64. TSC traps the guest's SMC instructions to EL2
+/// (its PSCI calls on that conduit; there is no EL3 behind it). WFI and
+/// WFE are not trapped (TWI = TWE = 0): a guest waiting for an interrupt
+/// sleeps in the CPU, which any physical or virtual interrupt wakes. Stage
+/// 2 (HCR_EL2.VM) is turned on later, by
 /// [`stage2::enable`](crate::stage2::enable).
 pub fn install() {
     let vectors = core::ptr::addr_of!(el2_vectors) as u64;
     VBAR_EL2.set(vectors);
     HCR_EL2.write(
-        HCR_EL2::RW::EL1IsAarch64 + HCR_EL2::IMO::SET + HCR_EL2::FMO::SET + HCR_EL2::AMO::SET,
+        HCR_EL2::RW::EL1IsAarch64
+            + HCR_EL2::IMO::SET
+            + HCR_EL2::FMO::SET
+            + HCR_EL2::AMO::SET
+            + HCR_EL2::TSC::SET,
     );
     barrier::isb(barrier::SY);
 }
@@ -162,51 +168,6 @@ pub fn unmask_irqs() {
 pub fn mask_irqs() {
     DAIF.modify(DAIF::I::Masked);
     barrier::isb(barrier::SY);
-}
-
-/// A value shared between the hypervisor's code and its interrupt handler,
-/// reached only with IRQs masked.
-///
-/// The demo runs on one CPU (the others are parked at boot), so masking
-/// IRQs makes [`with`](Self::with) exclusive: no handler can run in the
-/// middle. A nested `with` (from inside `f`) would alias the value; a flag,
-/// read and written with plain loads and stores, turns that into a panic.
-pub struct IrqLocked<T> {
-    busy: AtomicBool,
-    value: UnsafeCell<T>,
-}
-
-// SAFETY: `with` hands out the value only with IRQs masked on the only
-// running CPU and never twice at once (see the type's documentation), so
-// sharing the cell is like moving the value between contexts: T: Send.
-unsafe impl<T: Send> Sync for IrqLocked<T> {}
-
-impl<T> IrqLocked<T> {
-    /// A cell holding `value`.
-    pub const fn new(value: T) -> Self {
-        IrqLocked {
-            busy: AtomicBool::new(false),
-            value: UnsafeCell::new(value),
-        }
-    }
-
-    /// Runs `f` on the value with IRQs masked (restoring PSTATE.I after).
-    pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
-        let daif = DAIF.get();
-        mask_irqs();
-        assert!(
-            !self.busy.load(Ordering::Relaxed),
-            "IrqLocked::with re-entered"
-        );
-        self.busy.store(true, Ordering::Relaxed);
-        // SAFETY: IRQs are masked on the only running CPU and `busy` was
-        // clear, so no other reference to the value exists until `busy` is
-        // cleared again below.
-        let result = f(unsafe { &mut *self.value.get() });
-        self.busy.store(false, Ordering::Relaxed);
-        DAIF.set(daif);
-        result
-    }
 }
 
 /// Called by the vector table for an IRQ taken at EL2, with IRQs masked.

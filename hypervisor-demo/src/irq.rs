@@ -1,11 +1,12 @@
-//! Handling physical interrupts at EL2 through the GIC's CPU interface, and
-//! recording what arrived for [`main`](crate::hypervisor_main) to check.
+//! Handling physical interrupts at EL2 through the GIC's CPU interface in
+//! phase 1, and recording what arrived for [`main`](crate::hypervisor_main)
+//! to check.
 //!
 //! EL2's CPU interface runs in split EOI mode (GICC_CTLR.EOImode = 1):
-//! GICC_EOIR only drops the running priority, GICC_DIR deactivates. The
-//! handler does both for every interrupt it handles itself, and only the
-//! first for the guest's timer, which it forwards to the guest with HW = 1:
-//! the guest's EOI deactivates it ([`vgic`]).
+//! GICC_EOIR only drops the running priority, GICC_DIR deactivates. This
+//! handler does both for every interrupt; while a guest runs, the run loop
+//! takes the physical interrupts itself and leaves the forwarded ones
+//! active for the guest to deactivate ([`vm`](crate::vm)).
 
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
@@ -13,7 +14,7 @@ use gic_driver::bus::Mmio;
 use gic_driver::{Acknowledged, CpuInterface, Deactivation};
 
 use crate::verdict::{self, Failure};
-use crate::{board, timer, vgic};
+use crate::{board, timer};
 
 /// This CPU's GIC CPU interface. It is a `static` so that the IRQ handler,
 /// which the vector table calls with no arguments, can reach it.
@@ -43,21 +44,13 @@ static RECEIVED: [AtomicU32; CAPACITY] = [const { AtomicU32::new(0) }; CAPACITY]
 /// [`CAPACITY`]. Published with release ordering after the entry is written.
 static COUNT: AtomicUsize = AtomicUsize::new(0);
 
-/// The IRQ handler, called from the vector table (phase 1) or from the
-/// guest's run loop after an IRQ exit (phase 2).
+/// The IRQ handler, called from the vector table for an IRQ taken at EL2
+/// (phase 1).
 ///
-/// Acknowledges each pending interrupt (GICC_IAR) and handles it:
-///
-/// * the maintenance interrupt (INTID 25): the driver refills the list
-///   registers ([`vgic::on_maintenance`]); the handler leaves it low;
-/// * the guest's virtual timer (INTID 27): forwarded to the guest
-///   ([`vgic::forward_vtimer`]) and left active;
-/// * anything else is recorded for `main` to check; the EL2 timer's
-///   level-triggered line is lowered first, or it would fire again at once.
-///
-/// [`CpuInterface::handle_pending_with`] then writes GICC_EOIR (priority
-/// drop) for each, and GICC_DIR (deactivation) for everything but the
-/// forwarded timer.
+/// Acknowledges each pending interrupt (GICC_IAR) and records it for
+/// `main` to check; the EL2 timer's level-triggered line is lowered first,
+/// or it would fire again at once. [`CpuInterface::handle_pending_with`]
+/// then writes GICC_EOIR (priority drop) and GICC_DIR (deactivation).
 pub fn handle() {
     let mut handled = 0;
     GICC.handle_pending_with(|ack| {
@@ -65,18 +58,10 @@ pub fn handle() {
         if handled >= STORM_LIMIT {
             storm(ack);
         }
-        let id = ack.intid();
-        if id == board::MAINTENANCE_INTID {
-            vgic::on_maintenance();
-        } else if id == board::VIRT_TIMER_INTID {
-            vgic::forward_vtimer();
-            return Deactivation::LeaveActive;
-        } else {
-            if id == board::EL2_PHYS_TIMER_INTID {
-                timer::disarm();
-            }
-            record(ack);
+        if ack.intid() == board::EL2_PHYS_TIMER_INTID {
+            timer::disarm();
         }
+        record(ack);
         Deactivation::Deactivate
     });
 }

@@ -1,70 +1,102 @@
 //! A tiny EL2 hypervisor for QEMU's `virt` board that drives the GICv2 with
-//! `gic-driver`, and runs a tiny EL1 guest that receives virtual interrupts
-//! through list registers only.
+//! `gic-driver`, gives its guest a virtual GIC whose distributor is the
+//! architectural model (`gic-vgic`), and boots either its own tiny EL1
+//! guest or an unmodified arm64 kernel such as Debian's Linux.
 //!
 //! Run it with `scripts/demo` (or `cargo demo`). It boots at EL2 ([`boot`]),
-//! installs its exception vectors ([`exceptions`]), sets up the GIC
-//! Distributor and its CPU interface (split EOI mode) at the addresses of
-//! QEMU's board ([`board`]), then runs two phases. This file tells the
-//! story in that order; [`verdict`] holds the checks that decide it.
+//! installs its exception vectors ([`exceptions`]), reads QEMU's device
+//! tree ([`dtb`]) and its command line ([`cmdline`]) from it, sets up the
+//! GIC Distributor and its CPU interface (split EOI mode) at the addresses
+//! of QEMU's board ([`board`]), then does one of two things. This file
+//! tells the story in that order; [`verdict`] holds the checks that decide
+//! the built-in demo.
 //!
-//! Phase 1, EL2 alone: two interrupts must arrive through the GIC, in order:
+//! **The built-in demo** (no `guest=` argument). Phase 1, EL2 alone: two
+//! interrupts must arrive through the GIC, in order:
 //!
 //! 1. SGI 3, sent by this CPU to itself through GICD_SGIR;
 //! 2. PPI 10 (INTID 26), raised by the EL2 physical timer ([`timer`]) a few
 //!    milliseconds later.
 //!
 //! Phase 2, a guest at EL1 ([`guest`]) behind stage-2 translation
-//! ([`stage2`]), run by [`vcpu`]: before it starts, the hypervisor injects
-//! 8 virtual SPIs of mixed priorities into 4 list registers through the
-//! driver's `VirtualInterface` ([`vgic`]), refilling them on the
-//! maintenance interrupt; the guest's virtual timer is forwarded with
+//! ([`stage2`]), run by [`vm`] on a [`vcpu`]: the guest programs its
+//! distributor, which is the vGIC, through trapped accesses ([`mmio`]);
+//! the hypervisor then raises 8 virtual SPIs of mixed priorities in the
+//! vGIC, which reach the guest through QEMU's 4 list registers by priority,
+//! refilled around each exit; the guest's virtual timer is forwarded with
 //! HW = 1. The guest must see the 8 in priority order and its timer once;
-//! every software interrupt must be reported completed exactly once; the
-//! guest's EOI must have deactivated the physical timer interrupt.
+//! the vGIC must see each completed exactly once; the guest's EOI must have
+//! deactivated the physical timer interrupt.
 //!
-//! The IRQ handler ([`irq`]) acknowledges and ends each physical interrupt
-//! through the driver's [`CpuInterface`](gic_driver::CpuInterface). The
-//! verdict ([`verdict`]) leaves QEMU as its exit status via semihosting
-//! ([`semihosting`]): 0 when everything arrived as expected.
+//! **An external guest** (`guest=ADDR,SIZE`, where `qemu-runner` loaded
+//! it): the hypervisor checks the kernel ([`loader`]), writes the guest's
+//! device tree ([`dtb`]), maps the guest's RAM and devices at stage 2, and
+//! enters the kernel at EL1 with x0 = its device tree. It serves PSCI
+//! ([`psci`]) and the vGIC, forwards the timers and the UART, injects an
+//! external abort for an access to nothing ([`inject`]), and leaves with
+//! the guest's status when it powers off, after logging what it handled
+//! ([`stats`]).
 //!
 //! The hypervisor logs with defmt ([`defmt_log`]): its frames travel on
 //! the semihosting console, which `qemu-runner` decodes with this ELF's
-//! `.defmt` table, while the UART ([`uart`]) stays the guest's console.
-//! `DEFMT_LOG` picks the level at build time (`info` by default).
+//! `.defmt` table, while the UART ([`uart`]) stays the guest's console
+//! (the built-in guest's and an external one's). `DEFMT_LOG` picks the
+//! level at build time (`info` by default).
+//!
+//! Either way the run ends with an exit status through semihosting
+//! ([`semihosting`]): 0 when the demo passed or the guest powered off.
 #![no_std]
 #![no_main]
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![deny(missing_docs)]
+
+extern crate alloc;
 
 // First: its macros are used by the modules below.
 #[macro_use]
 mod asm;
 mod board;
 mod boot;
+mod cmdline;
 mod defmt_log;
+mod dtb;
 mod exceptions;
 mod guest;
+mod heap;
+mod inject;
 mod irq;
+mod loader;
+mod mmio;
+mod psci;
 mod semihosting;
 mod stage2;
+mod stats;
 mod timer;
 mod uart;
 mod vcpu;
 mod verdict;
-mod vgic;
+mod vm;
+
+use core::fmt;
 
 use aarch64_cpu::asm::barrier;
 use aarch64_cpu::registers::{CurrentEL, Readable};
+use fdt::Fdt;
 use gic_driver::bus::Mmio;
+use gic_driver::regs::gicd;
 use gic_driver::{
     Acknowledged, CpuInterfaceConfig, Distributor, DistributorConfig, EoiMode, IntId, IntIdKind,
     SgiTarget,
 };
+use gic_model::{Frame, Width};
 
+use crate::cmdline::BootArgs;
+use crate::dtb::Region;
 use crate::semihosting::status;
-use crate::vcpu::{ExitCounts, Stop, Vcpu};
+use crate::stats::{ExitReason, Stats};
+use crate::vcpu::Vcpu;
 use crate::verdict::{Failure, ForwardedTimer, GuestRun};
+use crate::vm::{Hypercall, Stop, Vm};
 
 /// The SGI the demo sends to itself.
 const DEMO_SGI: IntId = match IntId::sgi(3) {
@@ -78,7 +110,7 @@ const TIMER_DELAY_US: u64 = 5_000;
 const DEADLINE_US: u64 = 1_000_000;
 /// How long to keep listening after both arrived, to catch any that repeat.
 const LINGER_US: u64 = 2_000;
-/// How long the guest may run before the hypervisor gives up on it.
+/// How long the built-in guest may run before the hypervisor gives up on it.
 const GUEST_TIMEOUT_US: u64 = 2_000_000;
 
 /// The Rust entry point, called by [`boot`] on the boot CPU with a stack and
@@ -98,23 +130,49 @@ pub extern "C" fn hypervisor_main() -> ! {
         semihosting::exit(status::NOT_AT_EL2);
     }
     exceptions::install();
+    heap::init();
 
-    verdict::report(run())
+    // QEMU's device tree, at the start of RAM, and the command line in it.
+    let tree = match dtb::qemu_tree() {
+        Ok(tree) => tree,
+        Err(e) => {
+            defmt::error!(
+                "{}: QEMU writes it only for an ELF linked at or above {=usize:#x}",
+                defmt::Display2Format(&e),
+                board::HYPERVISOR_BASE
+            );
+            verdict::report(Err(Failure::Boot))
+        }
+    };
+    let args = match BootArgs::parse(dtb::bootargs(&tree)) {
+        Ok(args) => args,
+        Err(e) => {
+            defmt::error!("{}", defmt::Display2Format(&e));
+            verdict::report(Err(Failure::Boot))
+        }
+    };
+    match args.guest {
+        None => verdict::report(demo(&tree)),
+        Some(file) => external_guest(&tree, file, &args),
+    }
 }
 
-/// The whole demo: initialise the GIC, phase 1 at EL2 alone, then phase 2:
-/// stage 2, inject, run the guest, report what it saw.
-fn run() -> Result<(), Failure> {
+/// The built-in demo: initialise the GIC, phase 1 at EL2 alone, then
+/// phase 2: the vGIC, stage 2, the guest, and what it saw.
+fn demo(tree: &Fdt) -> Result<(), Failure> {
     let gicd = initialise()?;
     phase1(&gicd)?;
 
-    defmt::info!("phase 2: an EL1 guest that gets interrupts only through list registers");
-    let irqs_before = irq::count();
-    virtual_interface(&gicd)?;
-    stage_2();
-    vgic::inject_software()?;
-    let (stop, exits) = run_guest();
-    report_guest(&gicd, stop, exits, irqs_before)
+    defmt::info!(
+        "phase 2: an EL1 guest whose distributor is the vGIC, its interrupts through list registers"
+    );
+    let mpidr = dtb::boot_cpu_mpidr(tree);
+    let mut vm = Vm::new(&gicd, mpidr)?;
+    virtual_interface(&vm);
+    let ram = dtb::ram(tree).map_err(|_| Failure::Boot)?;
+    stage_2(ram);
+    let stop = run_guest(&mut vm, mpidr);
+    report_guest(&gicd, &vm, stop)
 }
 
 /// Sets up the Distributor and this CPU's interface.
@@ -207,33 +265,32 @@ fn phase1(gicd: &Distributor<Mmio>) -> Result<(), Failure> {
     verdict::phase1(arrived, DEMO_SGI, this_cpu, irq::received(), irq::count())
 }
 
-/// Sets up the virtual interface (GICH) and the physical interrupts behind
-/// it: the maintenance interrupt and the guest's timer.
-fn virtual_interface(gicd: &Distributor<Mmio>) -> Result<(), Failure> {
-    let vtr = vgic::init(gicd)?;
+/// Shows the virtual interface (GICH) and what the VM forwards to it.
+fn virtual_interface(vm: &Vm) {
+    let vtr = vm.virtual_interface();
     defmt::info!(
-        "GICH: {=u8} list registers, {=u8} priority bits; maintenance interrupt {}, guest timer {} enabled at EL2",
+        "GICH: {=u8} list registers, {=u8} priority bits; maintenance interrupt {}; forwarded with HW=1: {}",
         vtr.list_registers,
         vtr.priority_bits,
         board::MAINTENANCE_INTID,
-        board::VIRT_TIMER_INTID,
+        vm::FORWARDED,
     );
     defmt::debug!("{}", vtr);
-    Ok(())
 }
 
-/// Turns on stage-2 translation, the guest's view of memory.
-fn stage_2() {
-    let s2 = stage2::enable();
+/// Turns on stage-2 translation with `ram` as guest RAM.
+fn stage_2(ram: Region) {
+    let s2 = stage2::enable(ram);
     defmt::info!(
-        "stage 2 on: VTCR_EL2 {=u64:#x} (4 KiB granule, 32-bit IPA, walk from level 1), VTTBR_EL2 {=u64:#x} (VMID {})",
+        "stage 2 on: VTCR_EL2 {=u64:#x} (4 KiB granule, 32-bit IPA, walk from level 1), VTTBR_EL2 {=u64:#x} (VMID {=u64})",
         s2.vtcr,
         s2.vttbr,
         stage2::VMID,
     );
     defmt::info!(
-        "guest map: RAM {=usize:#010x} (1 GiB, Normal), UART {=usize:#010x}, GICC {=usize:#010x} -> GICV {=usize:#010x} (Device), GICD {=usize:#010x} unmapped",
-        board::RAM_BASE,
+        "guest map: RAM {=u64:#010x}-{=u64:#010x} (2 MiB blocks, Normal), UART {=usize:#010x}, GICC {=usize:#010x} -> GICV {=usize:#010x} (Device), GICD {=usize:#010x} trapped to the vGIC",
+        s2.ram.base,
+        s2.ram.end(),
         board::UART_BASE,
         board::GICC_BASE,
         board::GICV_BASE,
@@ -241,30 +298,41 @@ fn stage_2() {
     );
 }
 
-/// Runs the guest until it reports, fails or times out.
-fn run_guest() -> (Stop, ExitCounts) {
-    let mut vcpu = Vcpu::new(guest::entry(), guest::stack_top());
+/// Runs the built-in guest until it reports, fails or times out.
+fn run_guest(vm: &mut Vm, mpidr: u64) -> Stop {
+    let mut vcpu = Vcpu::new(guest::entry(), 0, guest::stack_top(), mpidr);
     defmt::info!(
         "entering the guest: ELR_EL2 {=u64:#x}, SPSR_EL2 {=u64:#x} (EL1h, DAIF masked), SP_EL1 {=u64:#x}",
         vcpu.regs().elr,
         vcpu.regs().spsr,
         guest::stack_top(),
     );
-    let stop = vcpu.run_until_stopped(GUEST_TIMEOUT_US);
-    let exits = vcpu.exits;
+    let stop = vm.run(&mut vcpu, Some(GUEST_TIMEOUT_US), |vm, regs| {
+        match regs.x[0] {
+            guest::hvc::READY => {
+                raise_software(vm);
+                Hypercall::Return(0)
+            }
+            guest::hvc::DONE => Hypercall::Stop(Stop::Done),
+            guest::hvc::FAIL => Hypercall::Stop(Stop::GuestFailed(regs.x[1])),
+            // Unknown call: -1 in x0, as SMCCC does.
+            _ => Hypercall::Return(u64::MAX),
+        }
+    });
     let how = match stop {
         Stop::Done => "reported DONE",
         Stop::GuestFailed(_) => "reported a failure",
-        Stop::Unexpected => "was stopped",
         Stop::Timeout => "timed out",
+        _ => "was stopped",
     };
+    let s = &vm.stats;
     defmt::info!(
-        "guest {=str} after {=u32} exits to EL2 (physical IRQ {=u32}, stage-2 abort {=u32}, HVC {=u32})",
+        "guest {=str} after {=u32} exits to EL2 (physical IRQ {=u32}, GICD access {=u32}, HVC {=u32})",
         how,
-        exits.irqs + exits.gicd_accesses + exits.hvcs,
-        exits.irqs,
-        exits.gicd_accesses,
-        exits.hvcs
+        s.total_exits(),
+        s.exits(ExitReason::Irq),
+        s.exits(ExitReason::GicdAccess),
+        s.exits(ExitReason::Hvc),
     );
     if let Stop::GuestFailed(esr) = stop {
         defmt::error!(
@@ -272,18 +340,33 @@ fn run_guest() -> (Stop, ExitCounts) {
             esr
         );
     }
-    (stop, exits)
+    stop
+}
+
+/// The guest has programmed its distributor: each software interrupt's
+/// line gets a rising edge in the vGIC (an edge-triggered SPI latches it
+/// pending) and falls again.
+fn raise_software(vm: &mut Vm) {
+    for n in 0..guest::SOFTWARE.len() {
+        let id = guest::software_intid(n);
+        let raised = vm
+            .vgic
+            .set_line(0, id, true)
+            .and_then(|_| vm.vgic.set_line(0, id, false));
+        if raised.is_err() {
+            defmt::error!("the vGIC refused to raise {}", id);
+        }
+    }
+    defmt::info!(
+        "raised vINTIDs {=u32}-{=u32} in the vGIC (edge-triggered): pending, to be listed by priority",
+        guest::software_intid(0).get(),
+        guest::software_intid(guest::SOFTWARE.len() - 1).get()
+    );
 }
 
 /// Shows what the guest received and what the hypervisor saw meanwhile,
-/// and hands both to the verdict. `irqs_before` is [`irq::count`] before
-/// the guest ran.
-fn report_guest(
-    gicd: &Distributor<Mmio>,
-    stop: Stop,
-    exits: ExitCounts,
-    irqs_before: usize,
-) -> Result<(), Failure> {
+/// and hands both to the verdict.
+fn report_guest(gicd: &Distributor<Mmio>, vm: &Vm, stop: Stop) -> Result<(), Failure> {
     verdict::guest_stop(stop)?;
 
     for (id, priority) in guest::log() {
@@ -306,15 +389,23 @@ fn report_guest(
         );
     }
 
-    let (stats, idle) = vgic::stats();
+    let vgic = vm.vgic.stats();
+    let s = &vm.stats;
     defmt::info!(
-        "maintenance: {=u32} interrupts, {=u32} completions, {=usize} refills",
-        stats.maintenance_irqs,
-        stats.completions(),
-        stats.refills
+        "vGIC: {=usize} software interrupts through {=u8} list registers, {=u64} completions",
+        guest::SOFTWARE.len(),
+        vm.virtual_interface().list_registers,
+        vgic.completed,
+    );
+    defmt::info!(
+        "vGIC: {=u64} listed, {=u64} folds, {=u64} flushes; {=u32} maintenance interrupts",
+        vgic.listed,
+        vgic.folds,
+        vgic.flushes,
+        s.maintenance
     );
     let timer = ForwardedTimer {
-        forwards: stats.vtimer_forwards,
+        forwards: s.irqs_of(board::VIRT_TIMER_INTID.get()),
         active: gicd.is_active(board::VIRT_TIMER_INTID)?,
         pending: gicd.is_pending(board::VIRT_TIMER_INTID)?,
     };
@@ -332,15 +423,124 @@ fn report_guest(
             timer.pending,
         );
     }
+    s.log();
 
+    // The EL2 physical timer is the hypervisor's own (watchdog, re-check).
+    let other_irqs = s.irqs_total()
+        - s.irqs_of(board::MAINTENANCE_INTID.get())
+        - s.irqs_of(board::EL2_PHYS_TIMER_INTID.get())
+        - s.irqs_of(board::VIRT_TIMER_INTID.get());
+    let injected = s.exits(ExitReason::DataAbort)
+        + s.exits(ExitReason::InstructionAbort)
+        + s.exits(ExitReason::OtherTrap);
     verdict::phase2(GuestRun {
         log: guest::log(),
-        stats,
-        idle,
+        programmed_and_quiet: programmed_and_quiet(vm),
+        completions: vgic.completed,
+        idle: vm.interface_idle(),
         timer,
-        other_irqs: irq::count() - irqs_before,
-        gicd_accesses: exits.gicd_accesses,
+        other_irqs,
+        gicd_accesses: (
+            s.gicd_total(),
+            s.gicd_refused + vgic.unsupported_accesses as u32,
+        ),
+        injected,
+        probes: guest::probes(),
     })
+}
+
+/// Whether the guest's distributor (the vGIC's model) is as the guest
+/// programmed it, with nothing left pending or active.
+fn programmed_and_quiet(vm: &Vm) -> bool {
+    let mut dist = vm.vgic.distributor().clone();
+    let enabled = dist.read(Frame::Gicd, 0, gicd::offset::CTLR, Width::Word) & 1 != 0;
+    let software =
+        (0..guest::SOFTWARE.len()).map(|n| (guest::software_intid(n), guest::SOFTWARE[n]));
+    let timer = [(board::VIRT_TIMER_INTID, guest::TIMER_PRIORITY.get())];
+    enabled
+        && software.chain(timer).all(|(id, priority)| {
+            let id = id.get();
+            dist.is_enabled(0, id)
+                && dist.priority(0, id) == Some(priority)
+                && !dist.is_pending(0, id)
+                && !dist.is_active(0, id)
+        })
+}
+
+/// Boots the external guest whose kernel file is `file`, and ends the run
+/// with its status.
+fn external_guest(tree: &Fdt, file: Region, args: &BootArgs) -> ! {
+    match boot_external(tree, file, args) {
+        Ok((stop, stats)) => {
+            let (what, code) = match stop {
+                Stop::SystemOff => ("powered off (PSCI SYSTEM_OFF)", status::SUCCESS),
+                Stop::SystemReset => ("asked for a reset (PSCI SYSTEM_RESET)", status::GUEST_RESET),
+                Stop::CpuOff => (
+                    "turned its only vCPU off (PSCI CPU_OFF)",
+                    status::UNEXPECTED_EXCEPTION,
+                ),
+                _ => (
+                    "was stopped: an exit the hypervisor cannot handle",
+                    status::UNEXPECTED_EXCEPTION,
+                ),
+            };
+            defmt::info!("the guest {=str}", what);
+            stats.log();
+            semihosting::exit(code)
+        }
+        Err(failure) => verdict::report(Err(failure)),
+    }
+}
+
+/// Checks and places the external guest, then runs it until it stops;
+/// returns how, and the hypervisor's counts as text.
+fn boot_external(tree: &Fdt, file: Region, args: &BootArgs) -> Result<(Stop, Stats), Failure> {
+    let ram = dtb::ram(tree).map_err(|e| boot_error(&e))?;
+    let guest_ram = Region {
+        base: board::GUEST_RAM_BASE as u64,
+        size: ram.end().saturating_sub(board::GUEST_RAM_BASE as u64),
+    };
+    let kernel = loader::inspect(file, args.initrd, guest_ram).map_err(|e| boot_error(&e))?;
+    let mpidr = dtb::boot_cpu_mpidr(tree);
+
+    // The guest's device tree, at the start of its RAM.
+    // SAFETY: GUEST_DTB..+GUEST_DTB_SIZE is guest RAM (checked above to be
+    // inside the board's RAM) that no kernel or initrd overlaps (checked by
+    // `loader::inspect`), and nothing else in the hypervisor uses it.
+    let out = unsafe {
+        core::slice::from_raw_parts_mut(board::GUEST_DTB as *mut u8, board::GUEST_DTB_SIZE)
+    };
+    let guest_tree = dtb::GuestTree {
+        ram: guest_ram,
+        vcpu_mpidr: mpidr,
+        bootargs: args.guest_args,
+        initrd: args.initrd,
+    };
+    let dtb_size = dtb::write_guest_tree(tree, &guest_tree, out).map_err(|e| boot_error(&e))?;
+
+    let gicd = initialise()?;
+    let mut vm = Vm::new(&gicd, mpidr)?;
+    let s2 = stage2::enable(guest_ram);
+    defmt::info!(
+        "guest: {} at {=u64:#x} (entry), RAM {=u64:#x}-{=u64:#x}, device tree {=usize:#x} ({=usize} bytes), initrd {}; PSCI on HVC/SMC",
+        defmt::Debug2Format(&kernel.format),
+        kernel.entry,
+        s2.ram.base,
+        s2.ram.end(),
+        board::GUEST_DTB,
+        dtb_size,
+        defmt::Display2Format(&Initrd(args.initrd)),
+    );
+    let mut vcpu = Vcpu::new(kernel.entry, board::GUEST_DTB as u64, 0, mpidr);
+    // The guest's own calls: none beyond PSCI.
+    let stop = vm.run(&mut vcpu, None, |_, _| Hypercall::Return(u64::MAX));
+    Ok((stop, vm.stats))
+}
+
+/// Prints why the guest cannot start.
+fn boot_error(e: &dyn fmt::Display) -> Failure {
+    defmt::error!("cannot start the guest: {}", defmt::Display2Format(e));
+    Failure::Boot
 }
 
 /// Polls until `count` interrupts have been handled or `timeout_us` passed;
@@ -375,6 +575,18 @@ impl defmt::Format for Describe {
             }
             (IntIdKind::Spi, _) => defmt::write!(f, "SPI {=u32} (INTID {=u32})", n - 32, n),
             (IntIdKind::Special, _) => defmt::write!(f, "special INTID {=u32}", n),
+        }
+    }
+}
+
+/// Prints an initrd's place, or "none".
+struct Initrd(Option<Region>);
+
+impl fmt::Display for Initrd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(r) => write!(f, "{:#x}-{:#x}", r.base, r.end()),
+            None => f.write_str("none"),
         }
     }
 }

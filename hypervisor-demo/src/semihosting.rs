@@ -29,19 +29,23 @@ const ADP_STOPPED_APPLICATION_EXIT: u64 = 0x20026;
 
 /// Exit statuses of the demo, as seen by the runner.
 pub mod status {
-    /// Every expected interrupt arrived, in order.
+    /// Every expected interrupt arrived, in order; or an external guest
+    /// powered off (PSCI SYSTEM_OFF).
     pub const SUCCESS: u32 = 0;
     /// Interrupts arrived, but not the expected ones or not in order.
     pub const WRONG_INTERRUPTS: u32 = 1;
     /// Not every expected interrupt arrived before the deadline.
     pub const TIMEOUT: u32 = 2;
-    /// An exception other than an IRQ was taken, or the guest exited in a
-    /// way the hypervisor does not handle.
+    /// An exception other than an IRQ was taken, the guest exited in a
+    /// way the hypervisor does not handle (or turned its only vCPU off),
+    /// or an external guest could not be started.
     pub const UNEXPECTED_EXCEPTION: u32 = 3;
     /// The demo did not start at EL2 (QEMU without `virtualization=on`).
     pub const NOT_AT_EL2: u32 = 4;
     /// The GIC could not be set up.
     pub const GIC_ERROR: u32 = 5;
+    /// An external guest asked for a reset (PSCI SYSTEM_RESET).
+    pub const GUEST_RESET: u32 = 6;
     /// A Rust panic.
     pub const PANIC: u32 = 101;
 }

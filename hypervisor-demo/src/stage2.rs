@@ -15,16 +15,24 @@
 //! | 0x0800_0000 (its GICD) | 4 KiB | nothing: any access is a stage-2 fault, taken to EL2 | |
 //! | 0x0801_0000 (its GICC) | 8 KiB | 0x0804_0000, the physical GICV frame | Device-nGnRE, XN |
 //! | 0x0900_0000 | 4 KiB | the PL011 UART (same address) | Device-nGnRE, XN |
-//! | 0x4000_0000 | 1 GiB | guest RAM (same address; one level-1 block) | Normal write-back |
+//! | guest RAM (same address) | the RAM given | itself, in 2 MiB blocks | Normal write-back |
 //!
-//! The hypervisor and the guest are one image, so "guest RAM" includes the
-//! hypervisor: fine for a demo, not for isolation.
+//! Everything else is unmapped: an access there is a stage-2 fault taken to
+//! EL2, which serves the GICD page through the vGIC and injects an external
+//! abort for the rest ([`mmio`](crate::mmio)).
+//!
+//! Guest RAM is what [`enable`] is given: for an external guest, RAM from
+//! [`board::GUEST_RAM_BASE`] to the end of the board's RAM, never the
+//! hypervisor's; for the built-in guest, which is part of the hypervisor's
+//! image, all of RAM (the hypervisor included: fine for a demo, not for
+//! isolation).
 //!
 //! The tables are static and page-aligned (no allocator): a level-1 table
-//! (4 entries used, 1 GiB each), the level-2 table of the first GiB (2 MiB
-//! entries), and two level-3 tables (4 KiB pages) for the GIC and UART
-//! regions. They are filled at run time because they hold their own
-//! addresses, which only the linker knows.
+//! (4 entries used, 1 GiB each), the level-2 table of the first GiB (the
+//! devices), three level-2 tables for RAM (2 MiB blocks, up to the end of
+//! the 32-bit IPA space), and two level-3 tables (4 KiB pages) for the GIC
+//! and UART regions. They are filled at run time because they hold their
+//! own addresses, which only the linker knows.
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -36,6 +44,7 @@ use tock_registers::register_bitfields;
 use gic_driver::regs::gicc;
 
 use crate::board;
+use crate::dtb::Region;
 
 /// The VMID tagging the guest's TLB entries (VTTBR_EL2.VMID).
 pub const VMID: u64 = 1;
@@ -50,8 +59,8 @@ const GICV: u64 = board::GICV_BASE as u64;
 const GUEST_GICD: u64 = board::GICD_BASE as u64;
 /// The PL011 UART, mapped at its own address.
 const UART: u64 = board::UART_BASE as u64;
-/// Guest RAM: 1 GiB from the start of QEMU virt's RAM, identity-mapped.
-const RAM: u64 = board::RAM_BASE as u64;
+/// The end of the 32-bit IPA space (VTCR_EL2.T0SZ = 32).
+const IPA_END: u64 = 1 << 32;
 
 /// log2 of the translation granule, 4 KiB.
 const PAGE_SHIFT: u32 = 12;
@@ -172,6 +181,8 @@ impl Table {
 static LEVEL1: Table = Table::new();
 /// IPAs 0 to 1 GiB, in 2 MiB entries.
 static LEVEL2_LOW: Table = Table::new();
+/// IPAs 1 GiB to 4 GiB (RAM), in 2 MiB blocks, one table per GiB.
+static LEVEL2_RAM: [Table; 3] = [const { Table::new() }; 3];
 /// IPAs 0x0800_0000 to 0x081F_FFFF (the GIC), in 4 KiB pages.
 static LEVEL3_GIC: Table = Table::new();
 /// IPAs 0x0900_0000 to 0x091F_FFFF (the UART), in 4 KiB pages.
@@ -182,19 +193,36 @@ const fn index(ipa: u64, span: u64) -> usize {
     ((ipa / span) % 512) as usize
 }
 
-/// The values written to the stage-2 control registers.
+/// The values written to the stage-2 control registers, and the RAM mapped.
 pub struct Stage2 {
     /// VTCR_EL2 as written.
     pub vtcr: u64,
     /// VTTBR_EL2 as written.
     pub vttbr: u64,
+    /// The guest RAM mapped: `ram` rounded in to 2 MiB blocks, cut at the
+    /// end of the IPA space.
+    pub ram: Region,
 }
 
-/// Builds the tables, points VTTBR_EL2 at them, invalidates stale TLB
-/// entries and turns stage 2 on (HCR_EL2.VM). Call with no guest running.
-pub fn enable() -> Stage2 {
-    // Guest RAM: one 1 GiB block at level 1, identity-mapped.
-    LEVEL1.set(index(RAM, L1_SPAN), block(RAM, normal_memory()));
+/// Builds the tables with `ram` as guest RAM (identity-mapped in 2 MiB
+/// blocks), points VTTBR_EL2 at them, invalidates stale TLB entries and
+/// turns stage 2 on (HCR_EL2.VM). Call once, with no guest running.
+pub fn enable(ram: Region) -> Stage2 {
+    let first = ram.base.div_ceil(L2_SPAN) * L2_SPAN;
+    let last = (ram.end().min(IPA_END) / L2_SPAN * L2_SPAN).max(first);
+    for (gib, table) in (1..).zip(&LEVEL2_RAM) {
+        let span = gib * L1_SPAN..(gib + 1) * L1_SPAN;
+        let mut used = false;
+        for pa in (first..last).step_by(L2_SPAN as usize) {
+            if span.contains(&pa) {
+                table.set(index(pa, L2_SPAN), block(pa, normal_memory()));
+                used = true;
+            }
+        }
+        if used {
+            LEVEL1.link(index(span.start, L1_SPAN), table);
+        }
+    }
     // The first GiB holds the devices: down to level 2, then level 3.
     LEVEL1.link(index(0, L1_SPAN), &LEVEL2_LOW);
     LEVEL2_LOW.link(index(GUEST_GICD, L2_SPAN), &LEVEL3_GIC);
@@ -245,5 +273,9 @@ pub fn enable() -> Stage2 {
     Stage2 {
         vtcr: vtcr.value,
         vttbr: vttbr.value,
+        ram: Region {
+            base: first,
+            size: last - first,
+        },
     }
 }

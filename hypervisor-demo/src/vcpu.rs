@@ -13,26 +13,17 @@
 //! virtual timer, ...) stay in the CPU across exits: the hypervisor never
 //! uses EL1, and there is only one guest.
 //!
-//! [`Vcpu::run_until_stopped`] is the run loop: physical interrupts go to
-//! [`irq::handle`](crate::irq::handle) (the maintenance interrupt, the
-//! guest's timer), hypercalls (`hvc #0`, ESR_EL2.EC = 0x16) end the run,
-//! and accesses to the guest's unmapped GICD page (stage-2 data aborts,
-//! EC = 0x24) are emulated as read-as-zero / write-ignored.
+//! The run loop that handles the exits is [`vm`](crate::vm)'s.
 
 use core::arch::global_asm;
 use core::mem::offset_of;
 
 use aarch64_cpu::asm::barrier;
 use aarch64_cpu::registers::{
-    Readable, Writeable, CNTHCTL_EL2, CNTVOFF_EL2, CNTV_CTL_EL0, ESR_EL2, FAR_EL2, HPFAR_EL2,
-    SCTLR_EL1, SPSR_EL2, SP_EL1,
+    Readable, Writeable, CNTHCTL_EL2, CNTVOFF_EL2, CNTV_CTL_EL0, MIDR_EL1, SCTLR_EL1, SPSR_EL2,
+    SP_EL1, VMPIDR_EL2,
 };
 use tock_registers::register_bitfields;
-use tock_registers::LocalRegisterCopy;
-
-use gic_driver::regs::gicd;
-
-use crate::{board, guest, timer};
 
 /// The guest's registers while it is not running.
 #[repr(C)]
@@ -153,7 +144,7 @@ extern "C" {
 }
 
 /// Why the guest stopped running (one per vector entry).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, defmt::Format)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// A synchronous exception: a trap (ESR_EL2 says which).
     Sync,
@@ -165,37 +156,19 @@ pub enum Exit {
     SError,
 }
 
-/// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stop {
-    /// The guest called `hvc #0` with [`guest::hvc::DONE`].
-    Done,
-    /// The guest called `hvc #0` with [`guest::hvc::FAIL`]; the value is
-    /// its ESR_EL1 (it took an exception it did not expect).
-    GuestFailed(u64),
-    /// An exit the hypervisor cannot handle (already reported on the UART).
-    Unexpected,
-    /// The watchdog fired before the guest finished.
-    Timeout,
-}
-
-/// How often the guest exited, by cause.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ExitCounts {
-    /// Physical interrupts.
-    pub irqs: u32,
-    /// Hypercalls.
-    pub hvcs: u32,
-    /// Emulated accesses to the guest's GICD page.
-    pub gicd_accesses: u32,
-}
-
 /// A virtual CPU: the guest's registers between runs.
 pub struct Vcpu {
     regs: GuestRegs,
-    /// Exits so far.
-    pub exits: ExitCounts,
 }
+
+/// SPSR_EL2 of a guest entered at EL1 using SP_EL1 ("EL1h") with every
+/// exception masked (D, A, I, F): the guest's first entry, and the PSTATE
+/// of an exception injected into it.
+pub const GUEST_ENTRY_SPSR: u64 = SPSR_EL2::M::EL1h.value
+    | SPSR_EL2::D::Masked.value
+    | SPSR_EL2::A::Masked.value
+    | SPSR_EL2::I::Masked.value
+    | SPSR_EL2::F::Masked.value;
 
 register_bitfields! {u64,
     /// The SCTLR_EL1 bits that are RES1 in Armv8.0 and that aarch64-cpu does
@@ -215,52 +188,23 @@ register_bitfields! {u64,
         /// EOS: exception return is context synchronizing.
         EOS OFFSET(11) NUMBITS(1) [],
     ],
-    /// ESR_EL2.ISS of a Data Abort (Arm ARM D17.2.37, "ISS encoding for an
-    /// exception from a Data Abort"). Bits 23:14 are valid only with ISV set.
-    DATA_ABORT_ISS [
-        /// ISV: SAS, SSE, SRT, SF and AR hold a valid syndrome for the access.
-        ISV OFFSET(24) NUMBITS(1) [],
-        /// SAS: the access size, 2^SAS bytes.
-        SAS OFFSET(22) NUMBITS(2) [
-            Byte = 0b00,
-            Halfword = 0b01,
-            Word = 0b10,
-            Doubleword = 0b11,
-        ],
-        /// SSE: a load sign-extends the value.
-        SSE OFFSET(21) NUMBITS(1) [],
-        /// SRT: the register transferred, Xt or Wt (31: XZR).
-        SRT OFFSET(16) NUMBITS(5) [],
-        /// SF: the register is 64 bits wide (Xt), else 32 (Wt).
-        SF OFFSET(15) NUMBITS(1) [],
-        /// AR: the access has acquire or release semantics.
-        AR OFFSET(14) NUMBITS(1) [],
-        /// FnV: FAR_EL2 is not valid.
-        FNV OFFSET(10) NUMBITS(1) [],
-        /// EA: external abort type.
-        EA OFFSET(9) NUMBITS(1) [],
-        /// CM: a cache maintenance instruction faulted.
-        CM OFFSET(8) NUMBITS(1) [],
-        /// S1PTW: the fault was on a stage-2 access of a stage-1 table walk.
-        S1PTW OFFSET(7) NUMBITS(1) [],
-        /// WnR: the access was a write.
-        WNR OFFSET(6) NUMBITS(1) [],
-        /// DFSC: the data fault status code.
-        DFSC OFFSET(0) NUMBITS(6) [],
-    ],
 }
 
-/// HPFAR_EL2.FIPA holds bits 47:12 of the faulting IPA, whatever the
-/// translation granule; FAR_EL2 supplies bits 11:0.
-const FIPA_SHIFT: u32 = 12;
-
 impl Vcpu {
-    /// A vCPU that starts at `entry` in EL1h with every exception masked
-    /// and SP_EL1 = `stack_top`, and resets the EL1 state it relies on.
-    pub fn new(entry: u64, stack_top: u64) -> Self {
-        // The guest's stack pointer, and its system control register: MMU
-        // (M), caches (C, I) and alignment checks (A) off, little-endian,
-        // with the bits that are RES1 in Armv8.0 set.
+    /// A vCPU that starts at `entry` in EL1h with every exception masked,
+    /// with `x0` in x0 (x1-x30 zero) and SP_EL1 = `stack_top`, and resets
+    /// the EL1 state a guest may rely on at entry (Linux's booting.rst):
+    ///
+    /// * SCTLR_EL1: MMU (M), caches (C, I) and alignment checks (A) off,
+    ///   little-endian, the bits that are RES1 in Armv8.0 set;
+    /// * the timers: the guest reads both counters and programs both EL1
+    ///   timers without trapping (CNTHCTL_EL2.EL1PCTEN and EL1PCEN), its
+    ///   virtual counter equals the physical one (CNTVOFF_EL2 = 0), and its
+    ///   virtual timer starts disabled;
+    /// * VMPIDR_EL2 = `mpidr` (what the guest reads as MPIDR_EL1: its cpu
+    ///   node's `reg` in the device tree, with bit 31 RES1) and VPIDR_EL2 =
+    ///   MIDR_EL1.
+    pub fn new(entry: u64, x0: u64, stack_top: u64, mpidr: u64) -> Self {
         SP_EL1.set(stack_top);
         let sctlr = SCTLR_EL1::M::Disable
             + SCTLR_EL1::A::Disable
@@ -275,37 +219,39 @@ impl Vcpu {
             + SCTLR_EL1_RES1::TSCXT::SET
             + SCTLR_EL1_RES1::EOS::SET;
         SCTLR_EL1.set(sctlr.value | res1.value);
-        // The guest's timers: it may read the physical counter
-        // (CNTHCTL_EL2.EL1PCTEN) but not program the physical timer
-        // (EL1PCEN = 0: such accesses trap). The virtual timer is the
-        // guest's own; its counter equals the physical one (CNTVOFF_EL2 =
-        // 0); it starts disabled.
-        CNTHCTL_EL2.write(CNTHCTL_EL2::EL1PCTEN::SET + CNTHCTL_EL2::EL1PCEN::CLEAR);
+        CNTHCTL_EL2.write(CNTHCTL_EL2::EL1PCTEN::SET + CNTHCTL_EL2::EL1PCEN::SET);
         CNTVOFF_EL2.set(0);
         CNTV_CTL_EL0.write(CNTV_CTL_EL0::ENABLE::CLEAR);
+        VMPIDR_EL2.set(MPIDR_RES1 | mpidr);
+        // aarch64-cpu 11 does not define VPIDR_EL2.
+        // SAFETY: writing VPIDR_EL2 only changes what EL1 reads as
+        // MIDR_EL1; it touches no memory.
+        unsafe {
+            core::arch::asm!("msr vpidr_el2, {}", in(reg) MIDR_EL1.get(), options(nomem, nostack))
+        };
         barrier::isb(barrier::SY);
+        let mut x = [0; 31];
+        x[0] = x0;
         Vcpu {
             regs: GuestRegs {
-                x: [0; 31],
+                x,
                 elr: entry,
-                // Return to EL1 using SP_EL1 ("EL1h"), every exception masked.
-                spsr: (SPSR_EL2::M::EL1h
-                    + SPSR_EL2::D::Masked
-                    + SPSR_EL2::A::Masked
-                    + SPSR_EL2::I::Masked
-                    + SPSR_EL2::F::Masked)
-                    .value,
+                spsr: GUEST_ENTRY_SPSR,
                 fpcr: 0,
                 fpsr: 0,
                 q: [0; 32],
             },
-            exits: ExitCounts::default(),
         }
     }
 
     /// The guest's registers.
     pub fn regs(&self) -> &GuestRegs {
         &self.regs
+    }
+
+    /// The guest's registers, to change before it resumes.
+    pub fn regs_mut(&mut self) -> &mut GuestRegs {
+        &mut self.regs
     }
 
     /// Runs the guest until its next exit.
@@ -322,124 +268,22 @@ impl Vcpu {
             _ => Exit::SError,
         }
     }
+}
 
-    /// Runs the guest, handling its exits, until it reports (or fails, or
-    /// `timeout_us` passes: the EL2 physical timer is the watchdog, so even
-    /// a guest that never exits is interrupted).
-    pub fn run_until_stopped(&mut self, timeout_us: u64) -> Stop {
-        let deadline = timer::now() + timer::ticks_from_micros(timeout_us);
-        timer::arm_in(timer::ticks_from_micros(timeout_us));
-        let stop = loop {
-            match self.run() {
-                Exit::Irq => {
-                    self.exits.irqs += 1;
-                    crate::irq::handle();
-                    if timer::now() >= deadline {
-                        break Stop::Timeout;
-                    }
-                }
-                Exit::Sync => {
-                    if let Some(stop) = self.handle_trap() {
-                        break stop;
-                    }
-                }
-                other => {
-                    defmt::error!(
-                        "unexpected guest exit: {}, ELR_EL2 {=u64:#x}",
-                        other,
-                        self.regs.elr
-                    );
-                    break Stop::Unexpected;
-                }
-            }
-        };
-        timer::disarm();
-        stop
+/// MPIDR_EL1 bit 31 is RES1.
+const MPIDR_RES1: u64 = 1 << 31;
+
+impl GuestRegs {
+    /// General-purpose register `n` as an instruction reads it: x0-x30,
+    /// and 31 is XZR (zero).
+    pub fn read(&self, n: u8) -> u64 {
+        self.x.get(n as usize).copied().unwrap_or(0)
     }
 
-    /// Handles a synchronous exit; `Some` when the run must end.
-    fn handle_trap(&mut self) -> Option<Stop> {
-        let esr = ESR_EL2.extract();
-        match esr.read_as_enum(ESR_EL2::EC) {
-            // HVC from AArch64: x0 is the call. ELR_EL2 already points
-            // after the `hvc`.
-            Some(ESR_EL2::EC::Value::HVC64) => {
-                self.exits.hvcs += 1;
-                match self.regs.x[0] {
-                    guest::hvc::DONE => Some(Stop::Done),
-                    guest::hvc::FAIL => Some(Stop::GuestFailed(self.regs.x[1])),
-                    _ => {
-                        // Unknown call: return -1 in x0, as SMCCC does.
-                        self.regs.x[0] = u64::MAX;
-                        None
-                    }
-                }
-            }
-            Some(ESR_EL2::EC::Value::DataAbortLowerEL) => {
-                self.data_abort(LocalRegisterCopy::new(esr.read(ESR_EL2::ISS)))
-            }
-            _ => {
-                defmt::error!(
-                    "unexpected trap from the guest: ESR_EL2 {=u64:#010x} (EC {=u64:#04x}), ELR_EL2 {=u64:#x}, FAR_EL2 {=u64:#x}",
-                    esr.get(),
-                    esr.read(ESR_EL2::EC),
-                    self.regs.elr,
-                    FAR_EL2.get()
-                );
-                Some(Stop::Unexpected)
-            }
+    /// Writes general-purpose register `n`; writes to 31 (XZR) are ignored.
+    pub fn write(&mut self, n: u8, value: u64) {
+        if let Some(x) = self.x.get_mut(n as usize) {
+            *x = value;
         }
-    }
-
-    /// A stage-2 data abort. The faulting IPA is HPFAR_EL2.FIPA (bits 47:12
-    /// of the IPA) plus the page offset from FAR_EL2 (the guest's virtual
-    /// address, equal to the IPA with its stage 1 off). Accesses to the
-    /// guest's GICD page are emulated as read-as-zero / write-ignored: the
-    /// guest learns it has no distributor to program, and its interrupts
-    /// come from the hypervisor's list registers alone. Anything else ends
-    /// the run.
-    fn data_abort(
-        &mut self,
-        iss: LocalRegisterCopy<u64, DATA_ABORT_ISS::Register>,
-    ) -> Option<Stop> {
-        let far = FAR_EL2.get();
-        let hpfar = HPFAR_EL2.get();
-        let ipa = (HPFAR_EL2.read(HPFAR_EL2::FIPA) << FIPA_SHIFT) | (far & ((1 << FIPA_SHIFT) - 1));
-        let gicd_base = board::GICD_BASE as u64;
-        let in_gicd = (gicd_base..gicd_base + gicd::offset::FRAME_SIZE as u64).contains(&ipa);
-        if !in_gicd || !iss.is_set(DATA_ABORT_ISS::ISV) {
-            defmt::error!(
-                "unexpected stage-2 abort: IPA {=u64:#x}, ESR_EL2 {=u64:#010x}, FAR_EL2 {=u64:#x}, HPFAR_EL2 {=u64:#x}, ELR_EL2 {=u64:#x}",
-                ipa,
-                ESR_EL2.get(),
-                far,
-                hpfar,
-                self.regs.elr
-            );
-            return Some(Stop::Unexpected);
-        }
-        let write = iss.is_set(DATA_ABORT_ISS::WNR);
-        let size = 1 << iss.read(DATA_ABORT_ISS::SAS);
-        let reg = iss.read(DATA_ABORT_ISS::SRT) as usize;
-        // Read as zero into Xt (register 31 is XZR: nothing to write). Zero
-        // is zero whether SSE sign-extends it and SF makes it Xt or Wt.
-        if !write && reg < 31 {
-            self.regs.x[reg] = 0;
-        }
-        // Resume after the access (ESR_EL2.IL = 1: a 4-byte instruction).
-        self.regs.elr += 4;
-        self.exits.gicd_accesses += 1;
-        defmt::info!(
-            "stage-2 abort: guest {=str} of {=u64} bytes at IPA {=u64:#010x} (GICD + {=u64:#x}; ESR_EL2 {=u64:#010x}, FAR_EL2 {=u64:#x}, HPFAR_EL2 {=u64:#x}): emulated as {=str}",
-            if write { "write" } else { "read" },
-            size,
-            ipa,
-            ipa - gicd_base,
-            ESR_EL2.get(),
-            far,
-            hpfar,
-            if write { "write-ignored" } else { "read-as-zero" },
-        );
-        None
     }
 }

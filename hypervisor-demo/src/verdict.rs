@@ -13,19 +13,26 @@
 //! * it acknowledged each of the 8 software interrupts exactly once, in
 //!   priority order (all were pending before it unmasked IRQs), each at the
 //!   priority it was injected with, and its timer exactly once;
-//! * the maintenance interrupt reported each software interrupt completed
-//!   exactly once, nothing else completed, and the virtual interface is
-//!   idle (nothing queued, every list register empty);
+//! * the vGIC's folds found each of those 9 list registers completed
+//!   exactly once, and the virtual interface is idle (nothing queued,
+//!   every list register empty);
 //! * the timer was forwarded once and the guest's EOI deactivated the
 //!   physical interrupt (neither active nor pending now);
-//! * no other physical interrupt arrived, and the guest touched its GICD
-//!   page exactly once.
+//! * the guest programmed its distributor through the vGIC: it is enabled,
+//!   the software interrupts and the timer are enabled at their
+//!   priorities, and none of them is left pending or active;
+//! * the guest's probes got the architecture's answers: a halfword GICD
+//!   read reads zero (RAZ), a GICD load pair (no syndrome) and a load from
+//!   an IPA with nothing behind it each take a synchronous external abort
+//!   (ESR_EL1 0x96000010) at their address; exactly those two accesses
+//!   were refused and those two aborts injected;
+//! * no other physical interrupt arrived.
 
 use gic_driver::{Acknowledged, IntId, Priority};
 
 use crate::semihosting::{self, status};
-use crate::vcpu::Stop;
-use crate::{board, irq, vgic};
+use crate::vm::Stop;
+use crate::{board, guest, irq};
 
 /// Why the demo failed, with the exit status that reports it.
 pub enum Failure {
@@ -40,6 +47,16 @@ pub enum Failure {
     /// The IRQ handler gave up after [`irq::STORM_LIMIT`] interrupts; the
     /// last one had this INTID.
     Storm(IntId),
+    /// The virtual GIC refused a call.
+    Vgic(gic_vgic::Error),
+    /// An external guest could not be started.
+    Boot,
+}
+
+impl From<gic_vgic::Error> for Failure {
+    fn from(e: gic_vgic::Error) -> Self {
+        Failure::Vgic(e)
+    }
 }
 
 impl From<gic_driver::Error> for Failure {
@@ -52,7 +69,8 @@ impl Failure {
     /// The exit status that reports this failure to the runner.
     fn status(&self) -> u32 {
         match self {
-            Failure::Gic(_) => status::GIC_ERROR,
+            Failure::Gic(_) | Failure::Vgic(_) => status::GIC_ERROR,
+            Failure::Boot => status::UNEXPECTED_EXCEPTION,
             Failure::Timeout(_) => status::TIMEOUT,
             Failure::WrongInterrupts(_) | Failure::Storm(_) => status::WRONG_INTERRUPTS,
             Failure::Exception(_) => status::UNEXPECTED_EXCEPTION,
@@ -64,6 +82,8 @@ impl defmt::Format for Failure {
     fn format(&self, f: defmt::Formatter) {
         match self {
             Failure::Gic(e) => defmt::write!(f, "the GIC driver refused a call: {}", e),
+            Failure::Vgic(e) => defmt::write!(f, "the virtual GIC refused a call: {}", e),
+            Failure::Boot => defmt::write!(f, "the guest could not be started"),
             Failure::Timeout(why) | Failure::WrongInterrupts(why) | Failure::Exception(why) => {
                 defmt::write!(f, "{=str}", why)
             }
@@ -140,8 +160,8 @@ pub fn guest_stop(stop: Stop) -> Result<(), Failure> {
     match stop {
         Stop::Done => Ok(()),
         Stop::GuestFailed(_) => Err(Failure::Exception("the guest took an unexpected exception")),
-        Stop::Unexpected => Err(Failure::Exception("unexpected exit from the guest")),
         Stop::Timeout => Err(Failure::Timeout("the guest did not report in time")),
+        _ => Err(Failure::Exception("unexpected exit from the guest")),
     }
 }
 
@@ -149,7 +169,7 @@ pub fn guest_stop(stop: Stop) -> Result<(), Failure> {
 /// the hypervisor sees it after the guest's run.
 #[derive(Clone, Copy)]
 pub struct ForwardedTimer {
-    /// How often the IRQ handler forwarded it.
+    /// How often it was taken at EL2 and forwarded.
     pub forwards: u32,
     /// Whether the physical INTID is still active in the Distributor.
     pub active: bool,
@@ -170,34 +190,63 @@ pub struct GuestRun<L> {
     /// The guest's log: each virtual interrupt it acknowledged, with the
     /// running priority it saw.
     pub log: L,
-    /// What the maintenance interrupts and the timer forwarding did.
-    pub stats: vgic::Stats,
+    /// Whether the guest's distributor is as it programmed it: enabled,
+    /// the software interrupts and the timer enabled at their priorities,
+    /// none of them pending or active any more.
+    pub programmed_and_quiet: bool,
+    /// List registers the vGIC's folds found completed.
+    pub completions: u64,
     /// Whether the virtual interface is idle: nothing queued, every list
     /// register empty.
     pub idle: bool,
     /// The forwarded timer's physical interrupt.
     pub timer: ForwardedTimer,
-    /// Physical interrupts, other than the maintenance interrupt and the
-    /// forwarded timer, that the hypervisor handled during the run.
-    pub other_irqs: usize,
-    /// Trapped accesses to the guest's GICD page.
-    pub gicd_accesses: u32,
+    /// Physical interrupts, other than the maintenance interrupt, the EL2
+    /// physical timer (the hypervisor's) and the forwarded timer, that the
+    /// hypervisor took during the run.
+    pub other_irqs: u32,
+    /// Trapped accesses to the guest's GICD page, and of those the ones the
+    /// vGIC could not serve (a width GICD does not allow, no syndrome).
+    pub gicd_accesses: (u32, u32),
+    /// Exceptions the hypervisor injected into the guest.
+    pub injected: u32,
+    /// What the guest's probes of unservable accesses saw.
+    pub probes: guest::Probes,
 }
+
+/// ESR_EL1 of the synchronous external abort the hypervisor injects for a
+/// data access from EL1: EC 0x25 (data abort, same EL), IL, FSC 0b010000.
+pub const INJECTED_DATA_ABORT: u64 = 0x25 << 26 | 1 << 25 | 0b01_0000;
+/// The probes' accesses the vGIC cannot serve: a halfword read (RAZ) and a
+/// load pair without a syndrome (an abort).
+const REFUSED: u32 = 2;
+/// The probes' aborts: the GICD load pair, the unmapped IPA.
+const INJECTED: u32 = 2;
+
+impl guest::Probes {
+    /// Each probe saw what the architecture says: the halfword read as
+    /// zero; both loads took a synchronous external abort at their
+    /// address.
+    pub fn as_architected(&self) -> bool {
+        self.halfword == 0
+            && self.pair == (INJECTED_DATA_ABORT, board::GICD_BASE as u64)
+            && self.unmapped == (INJECTED_DATA_ABORT, guest::UNMAPPED_IPA)
+    }
+}
+
+/// Every interrupt the guest gets: the software ones and its timer.
+pub const COMPLETIONS: u64 = guest::SOFTWARE.len() as u64 + 1;
 
 /// Phase 2, then: what the guest received and what the hypervisor saw.
 pub fn phase2(run: GuestRun<impl Iterator<Item = (IntId, Priority)>>) -> Result<(), Failure> {
-    if let Some(e) = run.stats.error {
-        return Err(Failure::Gic(e));
-    }
     if !each_once_in_priority_order(run.log) {
         return Err(Failure::WrongInterrupts(
             "the guest did not get each interrupt once, in priority order",
         ));
     }
-    let stats = &run.stats;
-    if stats.completed.iter().any(|&n| n != 1) || stats.stray_completions != 0 || !run.idle {
+    if run.completions != COMPLETIONS || !run.idle {
         return Err(Failure::WrongInterrupts(
-            "maintenance did not complete each software interrupt exactly once",
+            "the vGIC did not see each interrupt completed exactly once",
         ));
     }
     if !run.timer.deactivated_by_guest() {
@@ -205,19 +254,30 @@ pub fn phase2(run: GuestRun<impl Iterator<Item = (IntId, Priority)>>) -> Result<
             "the forwarded timer was not deactivated by the guest",
         ));
     }
-    if run.other_irqs != 0 || run.gicd_accesses != 1 {
+    let (accesses, refused) = run.gicd_accesses;
+    if !run.programmed_and_quiet || accesses == 0 || refused != REFUSED {
         return Err(Failure::WrongInterrupts(
-            "unexpected physical interrupts or GICD accesses during the guest's run",
+            "the guest's distributor was not programmed through the vGIC, or interrupts were left in it",
+        ));
+    }
+    if !run.probes.as_architected() || run.injected != INJECTED {
+        return Err(Failure::Exception(
+            "an access the vGIC cannot serve, or to nothing, was not answered as the architecture says",
+        ));
+    }
+    if run.other_irqs != 0 {
+        return Err(Failure::WrongInterrupts(
+            "unexpected physical interrupts during the guest's run",
         ));
     }
     Ok(())
 }
 
 /// Whether `log` holds each software interrupt once, at the priority it
-/// was injected with, in strictly rising priority value (most urgent
-/// first), and the virtual timer once, anywhere.
+/// was given, in strictly rising priority value (most urgent first), and
+/// the virtual timer once, anywhere.
 fn each_once_in_priority_order(log: impl Iterator<Item = (IntId, Priority)>) -> bool {
-    let mut seen = [0u32; vgic::SOFTWARE.len()];
+    let mut seen = [0u32; guest::SOFTWARE.len()];
     let mut timer_seen = 0;
     let mut in_order = true;
     let mut last: Option<Priority> = None;
@@ -226,10 +286,10 @@ fn each_once_in_priority_order(log: impl Iterator<Item = (IntId, Priority)>) -> 
             timer_seen += 1;
             continue;
         }
-        match (0..seen.len()).find(|&n| vgic::software_intid(n) == id) {
+        match (0..seen.len()).find(|&n| guest::software_intid(n) == id) {
             Some(n) => {
                 seen[n] += 1;
-                in_order &= priority.get() == vgic::SOFTWARE[n];
+                in_order &= priority.get() == guest::SOFTWARE[n];
             }
             None => in_order = false,
         }

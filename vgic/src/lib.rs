@@ -47,6 +47,10 @@
 //! | SGI, HW = 0 | one source's pending bit (GICD_CPENDSGIR), active | that source's bit if still pending; active, with its source |
 //! | forwarded, HW = 1 | the pending latch set by [`Vgic::physical_fired`], active | as edge-triggered; an LR the guest completed has deactivated the physical interrupt |
 //!
+//! An SPI a vCPU sets active with GICD_ISACTIVER is that vCPU's, as one
+//! it acknowledged: listed active, so that its EOI (or GICV_DIR)
+//! deactivates it. SGIs and PPIs are banked, so always the vCPU's own.
+//!
 //! An interrupt is listed at most once: an SGI pending from several
 //! sources is listed one source at a time, with the EOI bit so that its
 //! completion brings the next. Level-sensitive interrupts carry the EOI bit
@@ -57,7 +61,11 @@
 //! and always for HW = 1 (whose list register cannot be pending+active),
 //! the pending state stays in the distributor and a later flush lists it.
 //! A HW = 1 completion raises no maintenance interrupt, so that is at the
-//! next exit.
+//! next exit. When the driver holds back the pending half of a
+//! pending+active interrupt in its queue (its list register stays active),
+//! [`Vgic::fold`] takes back both: the pending state goes to the
+//! distributor, and the interrupt stays active on the vCPU, listed again by
+//! the next flush so that the guest's EOI finds it.
 //!
 //! Limits: at most as many active interrupts as list registers are listed
 //! (the others wait in the distributor, see [`Vgic::flush`]); while every

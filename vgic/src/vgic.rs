@@ -85,7 +85,8 @@ struct VcpuState {
     /// Level-sensitive interrupts listed while their GICD_ISPENDR latch
     /// was set: the latch goes back if the guest has not taken them.
     latched: IntIdSet,
-    /// SPIs this vCPU has acknowledged and not deactivated.
+    /// SPIs this vCPU has acknowledged, or set active through
+    /// GICD_ISACTIVER, and not deactivated.
     active_spis: IntIdSet,
     /// For each SGI active on this vCPU, the source the guest acknowledged.
     active_sgi_source: [u8; 16],
@@ -200,8 +201,18 @@ impl Vgic {
             return effects;
         };
         let before = self.pending_mask();
+        // A GICD_ISACTIVER word of SPIs, and what was active in it.
+        let spi_active_word = offset
+            .checked_sub(offset::ISACTIVER)
+            .map(|o| o / 4)
+            .filter(|n| (1..32).contains(n))
+            .map(|n| (n, self.dist.active_word(vcpu, n)));
         self.dist.write(Frame::Gicd, vcpu, offset, w, value);
         self.forget_inactive_spis();
+        if let Some((n, was)) = spi_active_word {
+            let now = self.dist.active_word(vcpu, n);
+            self.adopt_spis_set_active(vcpu, n, now & !was);
+        }
         for f in self.forwarded.iter_mut() {
             if f.physical_active
                 && !self.dist.is_pending(f.vcpu, f.virtual_id)
@@ -246,6 +257,24 @@ impl Vgic {
         self.vcpus
             .get(vcpu as usize)
             .is_some_and(|s| self.dist.highest_pending_except(vcpu, &s.listed).is_some())
+    }
+
+    /// SPIs of word `n` that `vcpu` made active through GICD_ISACTIVER
+    /// (bits `set`) become its own to list, as if it had acknowledged
+    /// them, so that its EOI or GICV_DIR can deactivate them (the virtual
+    /// CPU interface deactivates only what a list register holds). An SPI
+    /// another vCPU already holds stays with it.
+    fn adopt_spis_set_active(&mut self, vcpu: u8, n: usize, set: u32) {
+        for bit in (0..32).filter(|b| set & (1 << b) != 0) {
+            let id = n as u32 * 32 + bit;
+            let held = self
+                .vcpus
+                .iter()
+                .any(|s| s.active_spis.contains(id) || s.listed.contains(id));
+            if let Some(s) = self.vcpus.get_mut(vcpu as usize).filter(|_| !held) {
+                s.active_spis.insert(id);
+            }
+        }
     }
 
     /// SPIs a guest deactivated through GICD_ICACTIVER are no longer any
@@ -370,13 +399,25 @@ impl Vgic {
         })
         .map_err(Error::Driver)?;
         self.stats.folds += 1;
-        for lr in taken {
-            self.give_back(vcpu, v, lr);
+        for lr in taken.iter() {
+            // The driver may hold back the pending half of a pending+active
+            // interrupt in its queue while its list register stays active:
+            // that pending entry does not end the active state.
+            let active_elsewhere = taken.iter().any(|o| {
+                o.virtual_id() == lr.virtual_id()
+                    && o.source_cpu() == lr.source_cpu()
+                    && matches!(o.state(), LrState::Active | LrState::PendingActive)
+            });
+            self.give_back(vcpu, v, *lr, active_elsewhere);
         }
         Ok(())
     }
 
-    fn give_back(&mut self, vcpu: u8, v: usize, lr: ListRegister) {
+    /// Moves the state `lr` holds back into the distributor.
+    /// `active_elsewhere`: another entry of the same interrupt taken back
+    /// with it is active (a held-back pair), so a pending-only `lr` leaves
+    /// the interrupt active on `vcpu`.
+    fn give_back(&mut self, vcpu: u8, v: usize, lr: ListRegister, active_elsewhere: bool) {
         let id = lr.virtual_id().get();
         let state = lr.state();
         let pending = matches!(state, LrState::Pending | LrState::PendingActive);
@@ -407,7 +448,7 @@ impl Vgic {
                 }
             }
         } else {
-            if let Some(s) = self.vcpus.get_mut(v) {
+            if let Some(s) = self.vcpus.get_mut(v).filter(|_| !active_elsewhere) {
                 s.active_spis.remove(id);
             }
             if state == LrState::Invalid {
@@ -443,7 +484,7 @@ impl Vgic {
         let mut out = Flush::default();
         self.stats.flushes += 1;
         // Active interrupts first: banked ones from the distributor, SPIs
-        // this vCPU acknowledged.
+        // this vCPU acknowledged or set active.
         let Some(s) = self.vcpus.get(v) else {
             return Ok(out);
         };
@@ -466,11 +507,11 @@ impl Vgic {
                 // the rest wait, active, in the distributor. Its state goes
                 // back there (it was taken out for the list register).
                 Err(gic_driver::Error::NoFreeListRegister) => {
-                    self.give_back(vcpu, v, lr);
+                    self.give_back(vcpu, v, lr, false);
                     break;
                 }
                 Err(e) => {
-                    self.give_back(vcpu, v, lr);
+                    self.give_back(vcpu, v, lr, false);
                     return Err(Error::Driver(e));
                 }
             }
@@ -490,7 +531,7 @@ impl Vgic {
                 Ok(_) => out.listed += 1,
                 Err(e) => {
                     // Nothing was placed: give the state back.
-                    self.give_back(vcpu, v, lr);
+                    self.give_back(vcpu, v, lr, false);
                     return Err(Error::Driver(e));
                 }
             }

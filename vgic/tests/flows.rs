@@ -543,3 +543,143 @@ fn the_list_registers_hold_what_the_guest_sees_between_exits() {
     m.plain_exit();
     assert!(m.listed(&m.vif.borrow()).is_empty());
 }
+
+/// IHI 0048B 5.4.2, 4.4.5: the virtual CPU interface deactivates only an
+/// interrupt in a list register, so one the guest acknowledged stays listed
+/// active until its EOI. The driver may hold back the pending half of a
+/// pending+active interrupt in its queue behind a more urgent one (its list
+/// register stays active): folding that pair gives back an active list
+/// register and a pending queued entry, and the pending one must not make
+/// the vGIC forget that the guest has it active.
+#[test]
+fn an_acknowledged_interrupt_whose_pending_half_is_held_back_stays_listed_until_its_eoi() {
+    let g = physical_gic();
+    let m = Machine::new(&g);
+    let guest = Guest::boot(&m);
+    guest.gicd.set_trigger(id(20), Trigger::Edge).unwrap();
+    guest.gicd.set_active(id(20)).unwrap();
+    guest.gicd.enable_interrupt(id(40)).unwrap();
+    edge_spi(&guest, 38);
+    guest.gicd.set_pending(id(38)).unwrap();
+    let a = guest.ack().unwrap();
+    assert_eq!(a.intid(), id(38));
+    guest.gicd.set_priority(id(38), Priority(0xA8)).unwrap();
+    // 38 pending again while active: pending+active.
+    m.exit(|v| {
+        v.set_line(0, id(38), true).unwrap();
+        v.set_line(0, id(38), false).unwrap();
+    });
+    // Three more urgent ones: every list register taken (20 active, 38
+    // pending+active, SGIs 1 and 2), 40 queued, 38's pending half held back.
+    m.trapped_write(offset::SPENDSGIR + 2, AccessWidth::Byte, 1);
+    guest.gicd.send_sgi(id(1), SgiTarget::SelfOnly).unwrap();
+    m.set_line(40, true);
+    let held = m.listed(&m.vif.borrow());
+    assert!(
+        held.iter()
+            .any(|lr| lr.virtual_id() == id(38) && lr.state() == LrState::Active),
+        "38's list register active: {held:?}"
+    );
+    // An exit folds the pair and flushes again.
+    m.plain_exit();
+    assert!(
+        m.listed(&m.vif.borrow())
+            .iter()
+            .any(|lr| lr.virtual_id() == id(38) && lr.state() != LrState::Pending),
+        "38 still listed active"
+    );
+    guest.eoi(a);
+    m.plain_exit();
+    assert!(
+        !guest.gicd.is_active(id(38)).unwrap(),
+        "deactivated by its EOI"
+    );
+    assert!(guest.gicd.is_pending(id(38)).unwrap(), "and pending again");
+    guest.gicd.clear_active(id(20)).unwrap();
+    m.set_line(40, false);
+    assert_eq!(guest.take_all(), [1, 2, 38]);
+}
+
+/// IHI 0048B 5.3.8: a HW = 1 list register can be neither pending+active
+/// nor carry the EOI bit (bit 19 is PhysicalID\[9\]), so the guest's EOI of a
+/// forwarded interrupt pending again raises no maintenance interrupt. Its
+/// pending state waits in the distributor, and the next exit lists it,
+/// ahead of anything less urgent.
+#[test]
+fn a_forwarded_interrupt_pending_again_at_its_eoi_is_listed_by_the_next_exit_first() {
+    let g = physical_gic();
+    let m = Machine::new(&g);
+    let guest = Guest::boot(&m);
+    let timer = id(VTIMER);
+    m.host_dist.enable_interrupt(timer).unwrap();
+    m.vgic.borrow_mut().forward(0, timer, timer).unwrap();
+    guest.gicd.set_priority(timer, Priority(0)).unwrap();
+    guest.gicd.enable_interrupt(timer).unwrap();
+    guest.gicd.set_pending(timer).unwrap();
+    let a = guest.ack().unwrap();
+    assert_eq!(a.intid(), timer);
+    // The physical timer fires while the virtual one is active: EL2 takes
+    // it, and the virtual interrupt is pending and active.
+    g.lock().set_line(0, VTIMER, true).unwrap();
+    assert_eq!(m.service(), 1);
+    g.lock().set_line(0, VTIMER, false).unwrap();
+    assert!(guest.gicd.is_pending(timer).unwrap() && guest.gicd.is_active(timer).unwrap());
+    guest.gicd.send_sgi(id(1), SgiTarget::SelfOnly).unwrap();
+    let exits = m.exits.get();
+    guest.eoi(a);
+    assert_eq!(m.exits.get(), exits, "a HW = 1 completion does not exit");
+    assert!(
+        m.vgic.borrow().distributor().is_pending(0, VTIMER),
+        "the pending state waits in the distributor"
+    );
+    assert!(m
+        .listed(&m.vif.borrow())
+        .iter()
+        .all(|lr| lr.virtual_id() != timer));
+    m.plain_exit();
+    assert_eq!(guest.take_all(), [VTIMER, 1], "the timer first");
+    m.plain_exit();
+    assert!(vdist_idle(&m, VTIMER));
+    assert!(!m.host_dist.is_active(timer).unwrap());
+}
+
+/// IHI 0048B 4.3.3, 5.4.2: GICD_ISACTIVER makes an SPI active, and the
+/// guest's EOI deactivates it; its virtual CPU interface deactivates only
+/// what a list register holds, so the vGIC lists an SPI the guest set
+/// active, as it does one the guest acknowledged (it leaves active
+/// interrupts unlisted only when they outnumber the list registers).
+#[test]
+fn an_spi_set_active_through_gicd_isactiver_is_listed_so_the_guests_eoi_deactivates_it() {
+    let g = physical_gic();
+    let m = Machine::new(&g);
+    let guest = Guest::boot(&m);
+    edge_spi(&guest, 33);
+    m.set_line(33, true);
+    let a = guest.ack().unwrap();
+    assert_eq!(a.intid(), id(33));
+    guest.gicd.clear_active(id(33)).unwrap();
+    guest.gicd.set_active(id(33)).unwrap();
+    assert!(
+        m.listed(&m.vif.borrow())
+            .iter()
+            .any(|lr| lr.virtual_id() == id(33) && lr.state() == LrState::Active),
+        "listed active"
+    );
+    guest.eoi(a);
+    m.plain_exit();
+    assert!(
+        !guest.gicd.is_active(id(33)).unwrap(),
+        "deactivated by the EOI"
+    );
+    assert!(vdist_idle(&m, 33));
+
+    // Set active without an acknowledge, then cleared: not listed again.
+    guest.gicd.set_active(id(34)).unwrap();
+    assert!(m
+        .listed(&m.vif.borrow())
+        .iter()
+        .any(|lr| lr.virtual_id() == id(34)));
+    guest.gicd.clear_active(id(34)).unwrap();
+    assert!(m.listed(&m.vif.borrow()).is_empty());
+    assert!(vdist_idle(&m, 34));
+}

@@ -109,6 +109,10 @@ struct Run<'m, 'g> {
     delivered: Vec<u32>,
     /// GICD_CTLR forwards (both groups).
     forwarding: bool,
+    /// The guest ended the forwarded timer while it was pending again, and
+    /// this was the exit count then: until the next exit its pending state
+    /// is in the distributor, not in GICV (see [`Run::ack`]).
+    timer_pending_after_eoi: Option<u32>,
 }
 
 impl<'m, 'g> Run<'m, 'g> {
@@ -140,6 +144,7 @@ impl<'m, 'g> Run<'m, 'g> {
             stack: Vec::new(),
             delivered: Vec::new(),
             forwarding: true,
+            timer_pending_after_eoi: None,
         }
     }
 
@@ -152,6 +157,7 @@ impl<'m, 'g> Run<'m, 'g> {
     }
 
     fn ack(&mut self) -> Result<(), TestCaseError> {
+        let exits = self.guest.m.exits.get();
         let Some(a) = self.guest.ack() else {
             return Ok(());
         };
@@ -167,11 +173,21 @@ impl<'m, 'g> Run<'m, 'g> {
         if is_sgi(n) {
             prop_assert_eq!(a.source_cpu(), Some(0));
         }
-        if let Some((&o, _)) = self
-            .refs
-            .iter()
-            .find(|(&o, ro)| o != n && ro.eligible(o, true) && ro.priority < r.priority)
-        {
+        // A forwarded (HW = 1) interrupt made pending again while active
+        // cannot be listed pending+active, and its list register cannot ask
+        // for an EOI maintenance interrupt (IHI 0048B 5.3.8: with HW = 1,
+        // bit 19 is PhysicalID[9] and deactivation goes to the physical
+        // GIC). So the guest's EOI of it exits to nobody: its pending state
+        // waits in the distributor until the next exit lists it (the
+        // vGIC's crate docs). Until then GICV does not have it, and a less
+        // urgent interrupt already listed is rightly presented first.
+        let timer_not_in_gicv = self.timer_pending_after_eoi == Some(exits);
+        if let Some((&o, _)) = self.refs.iter().find(|(&o, ro)| {
+            o != n
+                && !(o == VTIMER && timer_not_in_gicv)
+                && ro.eligible(o, true)
+                && ro.priority < r.priority
+        }) {
             return Err(TestCaseError::fail(format!(
                 "INTID {n} (priority {:#x}) delivered before INTID {o} ({:#x})",
                 r.priority, self.refs[&o].priority
@@ -280,6 +296,10 @@ impl<'m, 'g> Run<'m, 'g> {
             Op::Ack => self.ack()?,
             Op::Eoi => {
                 if let Some(a) = self.stack.pop() {
+                    let n = a.intid().get();
+                    if n == VTIMER && self.refs[&n].pending(n) {
+                        self.timer_pending_after_eoi = Some(m.exits.get());
+                    }
                     self.guest.eoi(a);
                     self.r(a.intid().get()).active = false;
                 }
