@@ -41,7 +41,7 @@ fn mutated_golden() -> impl Strategy<Value = Vec<u8>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 160, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 400, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn model_bus_keeps_derived_registers_maintenance_acknowledge_and_snapshot_invariants(
@@ -66,7 +66,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 200, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn snapshot_readers_leave_the_model_unchanged_on_error_and_round_trip_what_loads(
@@ -78,6 +78,17 @@ proptest! {
 
 #[test]
 fn every_golden_file_loads_in_some_reader_and_the_harness_accepts_it() {
+    for g in &GOLDEN[..3] {
+        let loads = readers::configs()
+            .into_iter()
+            .filter(|&c| readers::busy_model(c).restore(g).is_ok())
+            .count();
+        assert!(
+            loads >= 1,
+            "a model golden file loads into one of the shapes"
+        );
+    }
+    assert!(gic_robustness::world_switch::context_from_bytes::<32>(GOLDEN[3]).is_ok());
     for g in GOLDEN {
         readers::run(g);
     }
