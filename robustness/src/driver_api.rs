@@ -131,12 +131,15 @@ pub fn run(data: &[u8]) {
         .collect();
     let mut contexts: Vec<VcpuContext<Q>> = (0..3).map(|_| VcpuContext::new()).collect();
     let mut acks: Vec<(usize, bool, Acknowledged)> = Vec::new();
-    if inp.bool() {
+    if !inp.u8().is_multiple_of(4) {
         gicd[0].init(&DistributorConfig::default());
         gicd[0].enable();
         for c in 0..cpus as usize {
             let _ = gicc[c].init(&CpuInterfaceConfig::default());
-            let _ = gicv[c].init(&CpuInterfaceConfig::default());
+            let _ = gicv[c].init(&CpuInterfaceConfig {
+                priority_mask: Priority(0xF8),
+                ..CpuInterfaceConfig::default()
+            });
             gich[c].init();
         }
     }
@@ -146,7 +149,7 @@ pub fn run(data: &[u8]) {
         }
         let c = (inp.u8() % cpus) as usize;
         let d = &gicd[c];
-        match inp.u8() % 40 {
+        match inp.u8() % 46 {
             0 => {
                 let cfg = DistributorConfig {
                     priority: priority(&mut inp),
@@ -279,9 +282,29 @@ pub fn run(data: &[u8]) {
                     }
                 }
             }
+            40..=45 => {
+                // The guest on GICV: takes its most urgent interrupt and
+                // maybe ends it, or ends its latest one.
+                if inp.bool() {
+                    if let Some(ack) = gicv[c].acknowledge() {
+                        acks.push((c, true, ack));
+                    }
+                } else if let Some(i) = acks.iter().rposition(|a| a.0 == c && a.1) {
+                    let (_, _, ack) = acks.remove(i);
+                    gicv[c].end_of_interrupt(ack);
+                }
+            }
             19..=39 => {
                 let k = inp.u8() as usize % contexts.len();
-                virtual_call(&mut inp, &gic, &mut gich[c], &mut contexts, k, lines);
+                virtual_call(
+                    &mut inp,
+                    &gic,
+                    c as u8,
+                    &mut gich[c],
+                    &mut contexts,
+                    k,
+                    lines,
+                );
             }
             _ => {}
         }
@@ -291,6 +314,7 @@ pub fn run(data: &[u8]) {
 fn virtual_call<B: RegisterBus>(
     inp: &mut Input<'_>,
     gic: &SharedGic,
+    cpu: u8,
     vif: &mut VirtualInterface<B, Q>,
     contexts: &mut [VcpuContext<Q>],
     k: usize,
@@ -315,6 +339,16 @@ fn virtual_call<B: RegisterBus>(
         8 | 9 => {
             let s = vif.handle_maintenance();
             let _ = (s.is_spurious(), s.completed.len());
+            if vif.is_loaded() {
+                let g = gic.lock();
+                assert!(
+                    !g.maintenance(cpu),
+                    "maintenance still asserted after handle_maintenance: {s:?}, MISR {:#x}, HCR {:#x}, LRs {:x?}",
+                    g.virtual_interface(cpu).map_or(0, |v| v.misr()),
+                    g.virtual_interface(cpu).map_or(0, |v| v.hcr()),
+                    g.virtual_interface(cpu).map(|v| (0..v.config().list_registers as usize).map(|n| v.lr(n)).collect::<Vec<_>>()),
+                );
+            }
         }
         10 => {
             let mut n = 0;
