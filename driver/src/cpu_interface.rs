@@ -6,8 +6,7 @@ use tock_registers::interfaces::{Readable, Writeable};
 use tock_registers::LocalRegisterCopy;
 
 use crate::bus::RegisterBus;
-use crate::regs::gicc::{offset, APR_COUNT, BPR, CTLR, IAR, PMR, RPR};
-use crate::regs::Reg;
+use crate::regs::gicc::{self, APR_COUNT, BPR, CTLR, IAR, PMR, RPR};
 use crate::{Error, IntId, Priority};
 
 /// How an interrupt is completed (GICC_CTLR.EOImode).
@@ -131,10 +130,6 @@ impl<B: RegisterBus> CpuInterface<B> {
         &self.bus
     }
 
-    fn ctlr(&self) -> Reg<'_, B, CTLR::Register> {
-        Reg::new(&self.bus, offset::CTLR)
-    }
-
     /// Sets the priority mask and binary point, clears the active
     /// priorities (GICC_APRn), then enables the interface per `config`
     /// (GICC_CTLR, keeping the bypass bits).
@@ -142,15 +137,18 @@ impl<B: RegisterBus> CpuInterface<B> {
         if config.binary_point > 7 {
             return Err(Error::InvalidBinaryPoint(config.binary_point));
         }
-        Reg::<_, PMR::Register>::new(&self.bus, offset::PMR)
+        gicc::PMR
+            .on(&self.bus)
             .write(PMR::Priority.val(config.priority_mask.get() as u32));
-        Reg::<_, BPR::Register>::new(&self.bus, offset::BPR)
+        gicc::BPR
+            .on(&self.bus)
             .write(BPR::BinaryPoint.val(config.binary_point as u32));
         for n in 0..APR_COUNT {
-            self.bus.write32(offset::APR + 4 * n, 0);
+            gicc::APR.nth(n).on(&self.bus).set(0);
         }
-        let bypass = self.ctlr().read(CTLR::Bypass);
-        self.ctlr().write(
+        let ctlr = gicc::CTLR.on(&self.bus);
+        let bypass = ctlr.read(CTLR::Bypass);
+        ctlr.write(
             CTLR::Bypass.val(bypass)
                 + CTLR::EnableGrp0.val(config.group0 as u32)
                 + CTLR::EnableGrp1.val(config.group1 as u32)
@@ -165,13 +163,13 @@ impl<B: RegisterBus> CpuInterface<B> {
     /// bypass bits, so EnableGrp0/1, AckCtl, FIQEn, CBPR and EOImode are
     /// cleared too ([`init`](Self::init) sets them again).
     pub fn disable(&self) {
-        let bypass = self.ctlr().read(CTLR::Bypass);
-        self.ctlr().write(CTLR::Bypass.val(bypass));
+        let ctlr = gicc::CTLR.on(&self.bus);
+        ctlr.write(CTLR::Bypass.val(ctlr.read(CTLR::Bypass)));
     }
 
     /// The EOI mode in force (GICC_CTLR.EOImode).
     pub fn eoi_mode(&self) -> EoiMode {
-        if self.ctlr().is_set(CTLR::EOImode) {
+        if gicc::CTLR.on(&self.bus).is_set(CTLR::EOImode) {
             EoiMode::Split
         } else {
             EoiMode::Combined
@@ -183,7 +181,7 @@ impl<B: RegisterBus> CpuInterface<B> {
     /// the spurious ID 1023, or 1022 (a Group 1 interrupt with AckCtl clear).
     #[inline]
     pub fn acknowledge(&self) -> Option<Acknowledged> {
-        let ack = Acknowledged(self.bus.read32(offset::IAR));
+        let ack = Acknowledged(gicc::IAR.on(&self.bus).get());
         (!ack.intid().is_special()).then_some(ack)
     }
 
@@ -191,13 +189,13 @@ impl<B: RegisterBus> CpuInterface<B> {
     /// priority and, in combined mode, deactivates it.
     #[inline]
     pub fn end_of_interrupt(&self, ack: Acknowledged) {
-        self.bus.write32(offset::EOIR, ack.raw());
+        gicc::EOIR.on(&self.bus).set(ack.raw());
     }
 
     /// Deactivates `ack` (writes GICC_DIR). Only meaningful in split mode.
     #[inline]
     pub fn deactivate(&self, ack: Acknowledged) {
-        self.bus.write32(offset::DIR, ack.raw());
+        gicc::DIR.on(&self.bus).set(ack.raw());
     }
 
     /// Acknowledges every pending interrupt in turn, calls `handler` for
@@ -256,25 +254,26 @@ impl<B: RegisterBus> CpuInterface<B> {
 
     /// The running priority (GICC_RPR): 0xFF when no interrupt is active.
     pub fn running_priority(&self) -> Priority {
-        Priority(Reg::<_, RPR::Register>::new(&self.bus, offset::RPR).read(RPR::Priority) as u8)
+        Priority(gicc::RPR.on(&self.bus).read(RPR::Priority) as u8)
     }
 
     /// The highest-priority pending interrupt (GICC_HPPIR), without
     /// acknowledging it; `None` when it reads as a special ID.
     pub fn highest_pending(&self) -> Option<Acknowledged> {
-        let v = Acknowledged(self.bus.read32(offset::HPPIR));
+        let v = Acknowledged(gicc::HPPIR.on(&self.bus).get());
         (!v.intid().is_special()).then_some(v)
     }
 
     /// Sets the priority mask (GICC_PMR).
     pub fn set_priority_mask(&self, mask: Priority) {
-        Reg::<_, PMR::Register>::new(&self.bus, offset::PMR)
+        gicc::PMR
+            .on(&self.bus)
             .write(PMR::Priority.val(mask.get() as u32));
     }
 
     /// The priority mask (GICC_PMR), with unimplemented bits read as zero.
     pub fn priority_mask(&self) -> Priority {
-        Priority(Reg::<_, PMR::Register>::new(&self.bus, offset::PMR).read(PMR::Priority) as u8)
+        Priority(gicc::PMR.on(&self.bus).read(PMR::Priority) as u8)
     }
 
     /// Sets the binary point (GICC_BPR), 0-7. The GIC may raise it to its minimum.
@@ -282,19 +281,20 @@ impl<B: RegisterBus> CpuInterface<B> {
         if bpr > 7 {
             return Err(Error::InvalidBinaryPoint(bpr));
         }
-        Reg::<_, BPR::Register>::new(&self.bus, offset::BPR)
+        gicc::BPR
+            .on(&self.bus)
             .write(BPR::BinaryPoint.val(bpr as u32));
         Ok(())
     }
 
     /// The binary point (GICC_BPR).
     pub fn binary_point(&self) -> u8 {
-        Reg::<_, BPR::Register>::new(&self.bus, offset::BPR).read(BPR::BinaryPoint) as u8
+        gicc::BPR.on(&self.bus).read(BPR::BinaryPoint) as u8
     }
 
     /// GICC_CTLR as a field-accessible copy.
     pub fn control(&self) -> LocalRegisterCopy<u32, CTLR::Register> {
-        LocalRegisterCopy::new(self.ctlr().get())
+        LocalRegisterCopy::new(gicc::CTLR.on(&self.bus).get())
     }
 }
 
@@ -303,6 +303,7 @@ mod tests {
     use core::cell::Cell;
 
     use super::*;
+    use crate::regs::gicc::offset;
 
     /// A frame that reads every register as 0, as an absent CPU's GICV
     /// frame or a GICV without the Virtualization Extensions may: GICC_IAR

@@ -4,8 +4,7 @@
 use tock_registers::interfaces::{Readable, Writeable};
 
 use crate::bus::RegisterBus;
-use crate::regs::gicd::{offset, CTLR, ICFGR_EDGE_BIT, IIDR, SGIR, TYPER};
-use crate::regs::{bit_per_irq, Reg};
+use crate::regs::gicd::{self, BitArray, CTLR, ICFGR_EDGE_BIT, SGIR, TYPER};
 use crate::{CpuMask, Error, Group, IntId, Priority, SgiTarget, Trigger};
 
 /// What GICD_TYPER, GICD_IIDR and a priority probe say about this GIC.
@@ -71,15 +70,16 @@ impl<B: RegisterBus> Distributor<B> {
     /// Reads the GIC's shape (GICD_TYPER, GICD_IIDR) and probes the
     /// implemented priority bits on the caller's SGI 0 (restoring it).
     pub fn new(bus: B) -> Self {
-        let typer = Reg::<_, TYPER::Register>::new(&bus, offset::TYPER);
+        let typer = gicd::TYPER.on(&bus);
         let lines = (32 * (typer.read(TYPER::ITLinesNumber) + 1)).min(IntId::SPECIAL_START);
         let cpus = typer.read(TYPER::CPUNumber) as u8 + 1;
         let security_extensions = typer.is_set(TYPER::SecurityExtn);
-        let iidr = Reg::<_, IIDR::Register>::new(&bus, offset::IIDR).get();
-        let saved = bus.read8(offset::IPRIORITYR);
-        bus.write8(offset::IPRIORITYR, 0xFF);
-        let implemented_priority = bus.read8(offset::IPRIORITYR);
-        bus.write8(offset::IPRIORITYR, saved);
+        let iidr = gicd::IIDR.on(&bus).get();
+        let sgi0 = gicd::IPRIORITYR.on(&bus, 0);
+        let saved = sgi0.get();
+        sgi0.set(0xFF);
+        let implemented_priority = sgi0.get();
+        sgi0.set(saved);
         Distributor {
             bus,
             info: DistributorInfo {
@@ -103,10 +103,6 @@ impl<B: RegisterBus> Distributor<B> {
         &self.bus
     }
 
-    fn ctlr(&self) -> Reg<'_, B, CTLR::Register> {
-        Reg::new(&self.bus, offset::CTLR)
-    }
-
     /// Puts the shared state in a known order, on the boot CPU: forwarding
     /// off, every SPI disabled, not pending, not active, at `config`'s
     /// priority, trigger and group, and targeted at the calling CPU; then the
@@ -114,7 +110,7 @@ impl<B: RegisterBus> Distributor<B> {
     /// Forwarding stays off: call [`enable`](Self::enable) when ready.
     pub fn init(&self, config: &DistributorConfig) {
         self.disable();
-        let own = self.bus.read8(offset::ITARGETSR);
+        let own = gicd::ITARGETSR.on(&self.bus, 0).get();
         let group_word = match config.group {
             Group::Group0 => 0,
             Group::Group1 => u32::MAX,
@@ -127,17 +123,17 @@ impl<B: RegisterBus> Distributor<B> {
         // Rounded up: with 1020 lines the last word holds INTIDs 992-1019.
         let words = (self.info.lines as usize).div_ceil(32);
         for w in 1..words {
-            self.bus.write32(offset::ICENABLER + 4 * w, u32::MAX);
-            self.bus.write32(offset::ICPENDR + 4 * w, u32::MAX);
-            self.bus.write32(offset::ICACTIVER + 4 * w, u32::MAX);
-            self.bus.write32(offset::IGROUPR + 4 * w, group_word);
+            gicd::ICENABLER.nth(w).on(&self.bus).set(u32::MAX);
+            gicd::ICPENDR.nth(w).on(&self.bus).set(u32::MAX);
+            gicd::ICACTIVER.nth(w).on(&self.bus).set(u32::MAX);
+            gicd::IGROUPR.nth(w).on(&self.bus).set(group_word);
         }
         for w in 2..(self.info.lines as usize).div_ceil(16) {
-            self.bus.write32(offset::ICFGR + 4 * w, cfg_word);
+            gicd::ICFGR.nth(w).on(&self.bus).set(cfg_word);
         }
         for id in IntId::SPI_START as usize..self.info.lines as usize {
-            self.bus.write8(offset::IPRIORITYR + id, prio);
-            self.bus.write8(offset::ITARGETSR + id, own);
+            gicd::IPRIORITYR.on(&self.bus, id).set(prio);
+            gicd::ITARGETSR.on(&self.bus, id).set(own);
         }
         self.init_cpu(config);
     }
@@ -147,20 +143,20 @@ impl<B: RegisterBus> Distributor<B> {
     /// every source cleared, `config`'s priority and group. Each CPU calls it
     /// once at start-up ([`init`](Self::init) does it for the boot CPU).
     pub fn init_cpu(&self, config: &DistributorConfig) {
-        self.bus.write32(offset::ICENABLER, 0xFFFF_0000);
-        self.bus.write32(offset::ICPENDR, u32::MAX);
-        self.bus.write32(offset::ICACTIVER, u32::MAX);
+        gicd::ICENABLER.nth(0).on(&self.bus).set(0xFFFF_0000);
+        gicd::ICPENDR.nth(0).on(&self.bus).set(u32::MAX);
+        gicd::ICACTIVER.nth(0).on(&self.bus).set(u32::MAX);
         for sgi in 0..16 {
-            self.bus.write8(offset::CPENDSGIR + sgi, 0xFF);
+            gicd::CPENDSGIR.on(&self.bus, sgi).set(0xFF);
         }
         let group_word = match config.group {
             Group::Group0 => 0,
             Group::Group1 => u32::MAX,
         };
-        self.bus.write32(offset::IGROUPR, group_word);
+        gicd::IGROUPR.nth(0).on(&self.bus).set(group_word);
         let prio = config.priority.get() & self.info.implemented_priority;
         for id in 0..IntId::SPI_START as usize {
-            self.bus.write8(offset::IPRIORITYR + id, prio);
+            gicd::IPRIORITYR.on(&self.bus, id).set(prio);
         }
     }
 
@@ -168,18 +164,19 @@ impl<B: RegisterBus> Distributor<B> {
     /// Without the Security Extensions the register holds only the two
     /// group enables, so this is one write, with no lock.
     pub fn enable(&self) {
-        self.ctlr()
+        gicd::CTLR
+            .on(&self.bus)
             .write(CTLR::EnableGrp0::SET + CTLR::EnableGrp1::SET);
     }
 
     /// Stops forwarding any interrupt (GICD_CTLR = 0; one write, no lock).
     pub fn disable(&self) {
-        self.ctlr().set(0);
+        gicd::CTLR.on(&self.bus).set(0);
     }
 
     /// Whether the Distributor forwards Group 0 and Group 1 (GICD_CTLR).
     pub fn is_enabled(&self) -> (bool, bool) {
-        let c = self.ctlr();
+        let c = gicd::CTLR.on(&self.bus);
         (c.is_set(CTLR::EnableGrp0), c.is_set(CTLR::EnableGrp1))
     }
 
@@ -198,20 +195,20 @@ impl<B: RegisterBus> Distributor<B> {
         }
     }
 
-    fn write_bit(&self, base: usize, id: IntId) -> Result<(), Error> {
-        let (off, bit) = bit_per_irq(base, self.check(id)?);
-        self.bus.write32(off, bit);
+    fn write_bit(&self, array: BitArray, id: IntId) -> Result<(), Error> {
+        let (reg, bit) = array.bit(self.check(id)?);
+        reg.on(&self.bus).set(bit);
         Ok(())
     }
 
-    fn read_bit(&self, base: usize, id: IntId) -> Result<bool, Error> {
-        let (off, bit) = bit_per_irq(base, self.check(id)?);
-        Ok(self.bus.read32(off) & bit != 0)
+    fn read_bit(&self, array: BitArray, id: IntId) -> Result<bool, Error> {
+        let (reg, bit) = array.bit(self.check(id)?);
+        Ok(reg.on(&self.bus).get() & bit != 0)
     }
 
     /// Enables forwarding of `id` (GICD_ISENABLER). SGIs are always enabled.
     pub fn enable_interrupt(&self, id: IntId) -> Result<(), Error> {
-        self.write_bit(offset::ISENABLER, id)
+        self.write_bit(gicd::ISENABLER, id)
     }
 
     /// Disables forwarding of `id` (GICD_ICENABLER). SGIs cannot be disabled
@@ -220,12 +217,12 @@ impl<B: RegisterBus> Distributor<B> {
         if id.is_sgi() {
             return Err(Error::IsAnSgi(id.get()));
         }
-        self.write_bit(offset::ICENABLER, id)
+        self.write_bit(gicd::ICENABLER, id)
     }
 
     /// Whether `id` is enabled (GICD_ISENABLER).
     pub fn is_interrupt_enabled(&self, id: IntId) -> Result<bool, Error> {
-        self.read_bit(offset::ISENABLER, id)
+        self.read_bit(gicd::ISENABLER, id)
     }
 
     /// Makes `id` pending (GICD_ISPENDR). SGIs are made pending with
@@ -234,37 +231,37 @@ impl<B: RegisterBus> Distributor<B> {
         if id.is_sgi() {
             return Err(Error::IsAnSgi(id.get()));
         }
-        self.write_bit(offset::ISPENDR, id)
+        self.write_bit(gicd::ISPENDR, id)
     }
 
     /// Clears the pending state of `id` (GICD_ICPENDR; for SGIs,
     /// GICD_CPENDSGIR for every source CPU).
     pub fn clear_pending(&self, id: IntId) -> Result<(), Error> {
         if id.is_sgi() {
-            self.bus.write8(offset::CPENDSGIR + id.get() as usize, 0xFF);
+            gicd::CPENDSGIR.on(&self.bus, id.get() as usize).set(0xFF);
             return Ok(());
         }
-        self.write_bit(offset::ICPENDR, id)
+        self.write_bit(gicd::ICPENDR, id)
     }
 
     /// Whether `id` is pending (GICD_ISPENDR).
     pub fn is_pending(&self, id: IntId) -> Result<bool, Error> {
-        self.read_bit(offset::ISPENDR, id)
+        self.read_bit(gicd::ISPENDR, id)
     }
 
     /// Whether `id` is active (GICD_ISACTIVER).
     pub fn is_active(&self, id: IntId) -> Result<bool, Error> {
-        self.read_bit(offset::ISACTIVER, id)
+        self.read_bit(gicd::ISACTIVER, id)
     }
 
     /// Makes `id` active (GICD_ISACTIVER), as when restoring saved state.
     pub fn set_active(&self, id: IntId) -> Result<(), Error> {
-        self.write_bit(offset::ISACTIVER, id)
+        self.write_bit(gicd::ISACTIVER, id)
     }
 
     /// Clears the active state of `id` (GICD_ICACTIVER).
     pub fn clear_active(&self, id: IntId) -> Result<(), Error> {
-        self.write_bit(offset::ICACTIVER, id)
+        self.write_bit(gicd::ICACTIVER, id)
     }
 
     /// Sets the priority of `id` with a byte write to GICD_IPRIORITYR, so no
@@ -277,15 +274,16 @@ impl<B: RegisterBus> Distributor<B> {
                 implemented: self.info.implemented_priority,
             });
         }
-        self.bus
-            .write8(offset::IPRIORITYR + n as usize, priority.get());
+        gicd::IPRIORITYR
+            .on(&self.bus, n as usize)
+            .set(priority.get());
         Ok(())
     }
 
     /// The priority of `id` (GICD_IPRIORITYR).
     pub fn priority(&self, id: IntId) -> Result<Priority, Error> {
         let n = self.check(id)?;
-        Ok(Priority(self.bus.read8(offset::IPRIORITYR + n as usize)))
+        Ok(Priority(gicd::IPRIORITYR.on(&self.bus, n as usize).get()))
     }
 
     /// Routes SPI `id` to the CPUs in `targets` (byte write to GICD_ITARGETSR).
@@ -297,8 +295,9 @@ impl<B: RegisterBus> Distributor<B> {
             return Err(Error::NotAnSpi(n));
         }
         let targets = targets.check(self.info.cpus)?;
-        self.bus
-            .write8(offset::ITARGETSR + n as usize, targets.bits());
+        gicd::ITARGETSR
+            .on(&self.bus, n as usize)
+            .set(targets.bits());
         Ok(())
     }
 
@@ -308,20 +307,21 @@ impl<B: RegisterBus> Distributor<B> {
     /// and this says so without reading anything.
     pub fn targets(&self, id: IntId) -> Result<CpuMask, Error> {
         let n = self.check(id)?;
-        Ok(self.read_targets(offset::ITARGETSR + n as usize))
+        Ok(self.read_targets(n as usize))
     }
 
     /// The calling CPU's own interface mask (GICD_ITARGETSR0 reads it; CPU 0
     /// on a GIC with one CPU interface).
     pub fn this_cpu(&self) -> CpuMask {
-        self.read_targets(offset::ITARGETSR)
+        self.read_targets(0)
     }
 
-    fn read_targets(&self, off: usize) -> CpuMask {
+    /// GICD_ITARGETSR byte `n`, or CPU 0 on a GIC with one CPU interface.
+    fn read_targets(&self, n: usize) -> CpuMask {
         if self.info.cpus == 1 {
             CpuMask::from_bits(1)
         } else {
-            CpuMask::from_bits(self.bus.read8(off))
+            CpuMask::from_bits(gicd::ITARGETSR.on(&self.bus, n).get())
         }
     }
 
@@ -333,24 +333,21 @@ impl<B: RegisterBus> Distributor<B> {
         if id.is_sgi() {
             return Err(Error::IsAnSgi(n));
         }
-        let off = offset::ICFGR + (n as usize / 16) * 4;
+        let reg = gicd::ICFGR.nth(n as usize / 16).on(&self.bus);
         let bit = ICFGR_EDGE_BIT << (2 * (n % 16));
         let _g = self.rmw.lock();
-        let v = self.bus.read32(off);
-        self.bus.write32(
-            off,
-            match trigger {
-                Trigger::Edge => v | bit,
-                Trigger::Level => v & !bit,
-            },
-        );
+        let v = reg.get();
+        reg.set(match trigger {
+            Trigger::Edge => v | bit,
+            Trigger::Level => v & !bit,
+        });
         Ok(())
     }
 
     /// Whether `id` is level- or edge-triggered (GICD_ICFGR).
     pub fn trigger(&self, id: IntId) -> Result<Trigger, Error> {
         let n = self.check(id)?;
-        let v = self.bus.read32(offset::ICFGR + (n as usize / 16) * 4);
+        let v = gicd::ICFGR.nth(n as usize / 16).on(&self.bus).get();
         Ok(if v & (ICFGR_EDGE_BIT << (2 * (n % 16))) != 0 {
             Trigger::Edge
         } else {
@@ -360,22 +357,20 @@ impl<B: RegisterBus> Distributor<B> {
 
     /// Puts `id` in `group` (GICD_IGROUPR, under the lock).
     pub fn set_group(&self, id: IntId, group: Group) -> Result<(), Error> {
-        let (off, bit) = bit_per_irq(offset::IGROUPR, self.check(id)?);
+        let (reg, bit) = gicd::IGROUPR.bit(self.check(id)?);
+        let reg = reg.on(&self.bus);
         let _g = self.rmw.lock();
-        let v = self.bus.read32(off);
-        self.bus.write32(
-            off,
-            match group {
-                Group::Group1 => v | bit,
-                Group::Group0 => v & !bit,
-            },
-        );
+        let v = reg.get();
+        reg.set(match group {
+            Group::Group1 => v | bit,
+            Group::Group0 => v & !bit,
+        });
         Ok(())
     }
 
     /// The group of `id` (GICD_IGROUPR).
     pub fn group(&self, id: IntId) -> Result<Group, Error> {
-        Ok(if self.read_bit(offset::IGROUPR, id)? {
+        Ok(if self.read_bit(gicd::IGROUPR, id)? {
             Group::Group1
         } else {
             Group::Group0
@@ -397,7 +392,8 @@ impl<B: RegisterBus> Distributor<B> {
             SgiTarget::AllOthers => SGIR::TargetListFilter::AllOthers,
             SgiTarget::SelfOnly => SGIR::TargetListFilter::SelfOnly,
         };
-        Reg::<_, SGIR::Register>::new(&self.bus, offset::SGIR)
+        gicd::SGIR
+            .on(&self.bus)
             .write(fields + SGIR::SGIINTID.val(sgi.get()));
         Ok(())
     }
@@ -408,7 +404,7 @@ impl<B: RegisterBus> Distributor<B> {
             return Err(Error::NotAnSgi(sgi.get()));
         }
         Ok(CpuMask::from_bits(
-            self.bus.read8(offset::SPENDSGIR + sgi.get() as usize),
+            gicd::SPENDSGIR.on(&self.bus, sgi.get() as usize).get(),
         ))
     }
 }

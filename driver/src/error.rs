@@ -82,12 +82,13 @@ pub enum Error {
     /// Every list register is in use (GICH_LRn), so an interrupt that must
     /// be listed as it is (for example an active one) has no place.
     NoFreeListRegister,
-    /// The virtual interface holds no vCPU: it was saved and nothing was
-    /// restored since.
-    NoVcpuLoaded,
-    /// A vCPU is already loaded: restoring would lose the interrupts the
-    /// loaded one holds (save it first), or the context is the one loaded.
-    VcpuLoaded,
+    /// No vCPU is resident on the virtual interface: it was saved and
+    /// nothing was restored since.
+    NoResidentVcpu,
+    /// The vCPU resident on the virtual interface still holds interrupts
+    /// (in list registers or queued): restoring another would lose them.
+    /// Save it first.
+    VcpuResident,
     /// A saved context could not be decoded.
     Snapshot(crate::snapshot::SnapshotError),
 }
@@ -142,9 +143,9 @@ impl fmt::Display for Error {
                 "queue entry {position} holds virtual INTID {intid} with another HW setting or physical ID"
             ),
             Error::NoFreeListRegister => f.write_str("every list register is in use"),
-            Error::NoVcpuLoaded => f.write_str("no vCPU is loaded on the virtual interface"),
-            Error::VcpuLoaded => f.write_str(
-                "a vCPU is already loaded on the virtual interface (or this context is the one loaded)",
+            Error::NoResidentVcpu => f.write_str("no vCPU is resident on the virtual interface"),
+            Error::VcpuResident => f.write_str(
+                "the vCPU resident on the virtual interface still holds interrupts: save it first",
             ),
             Error::Snapshot(e) => write!(f, "saved context: {e}"),
         }

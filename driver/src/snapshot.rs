@@ -11,7 +11,7 @@
 //! add sections without breaking older readers, and optional state (the
 //! virtualization extensions) travels in a section written only when it
 //! exists. Derived registers (GICH_EISR, GICH_ELRSR, GICH_MISR, output lines)
-//! are never saved; they are recomputed from what is loaded.
+//! are never saved; they are recomputed from what is read back.
 //!
 //! The format needs no allocator: [`Writer`] fills a caller's buffer and
 //! [`Reader`] walks a borrowed one.
@@ -395,7 +395,7 @@ mod tests {
                 ..VcpuRecord::default()
             };
             let mut buf = [0u8; 2048];
-            assert_eq!(record.save(&mut buf), Err(SnapshotError::Oversized));
+            assert_eq!(record.to_bytes(&mut buf), Err(SnapshotError::Oversized));
             let mut w = Writer::new(&mut buf);
             w.begin_section(tag::VIRT);
             w.u8(1);
@@ -411,21 +411,27 @@ mod tests {
                 w.u32(0);
             }
             let n = w.finish().unwrap();
-            assert_eq!(VcpuRecord::load(&buf[..n]), Err(SnapshotError::Oversized));
+            assert_eq!(
+                VcpuRecord::from_bytes(&buf[..n]),
+                Err(SnapshotError::Oversized)
+            );
         }
         // Too small a buffer as well: the record's refusal is what is reported.
         let record = VcpuRecord {
             lr_count: 65,
             ..VcpuRecord::default()
         };
-        assert_eq!(record.save(&mut [0u8; 4]), Err(SnapshotError::Oversized));
+        assert_eq!(
+            record.to_bytes(&mut [0u8; 4]),
+            Err(SnapshotError::Oversized)
+        );
         let record = VcpuRecord {
             lr_count: 64,
             ..VcpuRecord::default()
         };
         let mut buf = [0u8; 512];
-        let n = record.save(&mut buf).unwrap();
-        assert_eq!(VcpuRecord::load(&buf[..n]), Ok(record));
+        let n = record.to_bytes(&mut buf).unwrap();
+        assert_eq!(VcpuRecord::from_bytes(&buf[..n]), Ok(record));
     }
 }
 
@@ -517,8 +523,8 @@ impl VcpuRecord {
     /// Writes a standalone snapshot holding only this record, as a
     /// [`tag::VIRT`] section for one CPU (count byte 1, then the record).
     /// Fails with [`SnapshotError::Oversized`] for more than 64 list
-    /// registers, as [`load`](Self::load) would.
-    pub fn save(&self, buf: &mut [u8]) -> Result<usize, SnapshotError> {
+    /// registers, as [`from_bytes`](Self::from_bytes) would.
+    pub fn to_bytes(&self, buf: &mut [u8]) -> Result<usize, SnapshotError> {
         let mut w = Writer::new(buf);
         w.begin_section(tag::VIRT);
         w.u8(1);
@@ -526,14 +532,14 @@ impl VcpuRecord {
         w.finish()
     }
 
-    /// Reads a standalone snapshot written by [`save`](Self::save), or the
+    /// Reads a standalone snapshot written by [`to_bytes`](Self::to_bytes), or the
     /// first CPU's record of any snapshot's [`tag::VIRT`] section. As
-    /// strict as the model's `Gic::restore` on the same bytes: the framing
+    /// strict as the model's `Gic::set_from_bytes` on the same bytes: the framing
     /// of every section is checked ([`Reader::new`]), and the VIRT section
     /// must hold exactly its count of well-formed records (1-8; more is
     /// [`SnapshotError::Oversized`], none or trailing bytes
     /// [`SnapshotError::Corrupt`]).
-    pub fn load(data: &[u8]) -> Result<Self, SnapshotError> {
+    pub fn from_bytes(data: &[u8]) -> Result<Self, SnapshotError> {
         let mut c = Reader::new(data)?
             .find(tag::VIRT)?
             .ok_or(SnapshotError::MissingSection(tag::VIRT))?;

@@ -8,17 +8,20 @@ use std::path::PathBuf;
 
 use gic_driver::virt::LrState;
 use gic_driver::{
-    CpuInterface, CpuInterfaceConfig, EoiMode, Group, IntId, ListRegister, Priority, VcpuContext,
-    VirtualInterface,
+    CpuInterface, CpuInterfaceConfig, EoiMode, Group, ListRegister, Priority, VcpuContext,
 };
-use gic_model::{Config, Frame, SharedGic};
+use gic_model::Frame;
+
+mod common;
+use common::*;
 
 fn golden_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/vcpu_context_v1.bin")
 }
 
-fn lr(n: u32, prio: u8) -> ListRegister {
-    ListRegister::software(IntId::new(n).unwrap(), Priority(prio), Group::Group1)
+/// A Group 1 software interrupt with the EOI maintenance bit.
+fn group1_eoi(n: u32, prio: u8) -> ListRegister {
+    ListRegister::software(id(n), Priority(prio), Group::Group1)
         .unwrap()
         .with_eoi_maintenance()
 }
@@ -26,9 +29,8 @@ fn lr(n: u32, prio: u8) -> ListRegister {
 /// A vCPU with one interrupt active, three pending in list registers and
 /// two waiting in the queue, switched out of a QEMU-shaped GIC.
 fn build() -> Vec<u8> {
-    let g = SharedGic::new(Config::qemu_virt(1)).unwrap();
-    let mut vif = VirtualInterface::new(g.frame(Frame::Gich, 0));
-    vif.init();
+    let g = qemu();
+    let mut vif = hypervisor(&g);
     let guest = CpuInterface::new(g.frame(Frame::Gicv, 0));
     guest
         .init(&CpuInterfaceConfig {
@@ -46,14 +48,13 @@ fn build() -> Vec<u8> {
         (44, 0xA0),
         (45, 0xC0),
     ] {
-        vif.inject(lr(n, p)).unwrap();
+        vif.inject(group1_eoi(n, p)).unwrap();
     }
     let ack = guest.acknowledge().unwrap();
     assert_eq!(ack.intid().get(), 40);
-    let mut ctx: VcpuContext = vif.new_context();
-    vif.switch_out(&mut ctx).unwrap();
+    let ctx: VcpuContext = vif.switch_out().unwrap();
     let mut buf = [0u8; 256];
-    let n = ctx.save_bytes(&mut buf).unwrap();
+    let n = ctx.to_bytes(&mut buf).unwrap();
     buf[..n].to_vec()
 }
 
@@ -65,17 +66,17 @@ fn golden_vcpu_context_loads_saves_unchanged_and_restores_into_the_model() {
     let bytes = std::fs::read(golden_path()).expect("golden file");
     assert_eq!(build(), bytes, "this version writes the golden bytes");
 
-    let ctx: VcpuContext = VcpuContext::load_bytes(&bytes).unwrap();
+    let ctx: VcpuContext = VcpuContext::from_bytes(&bytes).unwrap();
     let mut again = [0u8; 256];
-    let n = ctx.save_bytes(&mut again).unwrap();
+    let n = ctx.to_bytes(&mut again).unwrap();
     assert_eq!(&again[..n], &bytes[..], "re-saved bytes differ");
     assert_eq!(ctx.queued_len(), 2);
     assert_eq!(ctx.list_register(0).unwrap().state(), LrState::Active);
     assert_eq!(ctx.vmcr().eoi_mode(), EoiMode::Split);
 
     // The model reads the same bytes (skipping the driver's queue section).
-    let g = SharedGic::new(Config::qemu_virt(1)).unwrap();
-    g.lock().restore_vcpu(0, &bytes).unwrap();
+    let g = qemu();
+    g.lock().set_vcpu_from_bytes(0, &bytes).unwrap();
     let guest = CpuInterface::new(g.frame(Frame::Gicv, 0));
     assert_eq!(guest.running_priority(), Priority(0x20));
     assert_eq!(guest.eoi_mode(), EoiMode::Split);
@@ -102,10 +103,10 @@ mod damaged {
                 bytes[at % n] ^= x;
             }
             bytes.truncate(cut % (bytes.len() + 1));
-            if let Ok(ctx) = VcpuContext::<32>::load_bytes(&bytes) {
+            if let Ok(ctx) = VcpuContext::<32>::from_bytes(&bytes) {
                 let mut buf = [0u8; 512];
-                let n = ctx.save_bytes(&mut buf).unwrap();
-                let again = VcpuContext::<32>::load_bytes(&buf[..n]).unwrap();
+                let n = ctx.to_bytes(&mut buf).unwrap();
+                let again = VcpuContext::<32>::from_bytes(&buf[..n]).unwrap();
                 prop_assert_eq!(again, ctx);
             }
         }

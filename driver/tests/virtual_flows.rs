@@ -2,91 +2,18 @@
 //! `VirtualInterface`, the guest drives GICV with `CpuInterface`, and the
 //! model plays the GIC (IHI 0048B chapter 5) underneath both.
 
+use gic_driver::bus::RegisterBus;
 use std::collections::HashMap;
 
-use gic_driver::bus::RegisterBus;
 use gic_driver::virt::{Hcr, Injection, LrState};
 use gic_driver::{
-    Acknowledged, CpuInterface, CpuInterfaceConfig, Distributor, DistributorConfig, EoiMode, Error,
-    Group, IntId, ListRegister, Priority, Trigger, VcpuContext, VirtualInterface,
+    Acknowledged, CpuInterface, CpuInterfaceConfig, Distributor, EoiMode, Error, Group,
+    ListRegister, Priority, Trigger, VcpuContext, VirtualInterface,
 };
-use gic_model::{Config, Frame, FrameBus, SharedGic};
+use gic_model::{Frame, SharedGic};
 
-const MAINTENANCE: u32 = 25;
-const VTIMER: u32 = 27;
-
-fn qemu() -> SharedGic {
-    SharedGic::new(Config::qemu_virt(1)).expect("valid configuration")
-}
-
-fn id(n: u32) -> IntId {
-    IntId::new(n).unwrap()
-}
-
-/// A software interrupt whose completion the guest reports through the
-/// EOI maintenance interrupt.
-fn sw(n: u32, prio: u8) -> ListRegister {
-    ListRegister::software(id(n), Priority(prio), Group::Group0)
-        .unwrap()
-        .with_eoi_maintenance()
-}
-
-fn hypervisor(g: &SharedGic) -> VirtualInterface<FrameBus<'_>> {
-    let mut vif = VirtualInterface::new(g.frame(Frame::Gich, 0));
-    vif.init();
-    vif
-}
-
-/// The guest's CPU interface on GICV: everything unmasked (PMR 0xF8 with
-/// five priority bits), binary point at its minimum, combined EOI.
-fn guest(g: &SharedGic, eoi_mode: EoiMode) -> CpuInterface<FrameBus<'_>> {
-    let c = CpuInterface::new(g.frame(Frame::Gicv, 0));
-    c.init(&CpuInterfaceConfig {
-        priority_mask: Priority(0xF8),
-        eoi_mode,
-        ..CpuInterfaceConfig::default()
-    })
-    .unwrap();
-    c
-}
-
-/// EL2's own view of the GIC: the distributor initialised and enabled, and
-/// its CPU interface in split EOI mode (EOIR only drops priority), as a
-/// hypervisor that forwards hardware interrupts runs it.
-fn physical(g: &SharedGic) -> (Distributor<FrameBus<'_>>, CpuInterface<FrameBus<'_>>) {
-    let d = Distributor::new(g.frame(Frame::Gicd, 0));
-    d.init(&DistributorConfig::default());
-    d.enable();
-    let host = CpuInterface::new(g.frame(Frame::Gicc, 0));
-    host.init(&CpuInterfaceConfig {
-        eoi_mode: EoiMode::Split,
-        ..CpuInterfaceConfig::default()
-    })
-    .unwrap();
-    (d, host)
-}
-
-fn maintenance(g: &SharedGic) -> bool {
-    g.lock().maintenance(0)
-}
-
-/// EL2 takes the maintenance interrupt as soon as it is asserted, before
-/// the guest runs on: handle it (twice at most) and return the completions.
-fn service<B: gic_driver::bus::RegisterBus, const Q: usize>(
-    g: &SharedGic,
-    vif: &mut VirtualInterface<B, Q>,
-) -> Vec<u32> {
-    let mut done = Vec::new();
-    for _ in 0..2 {
-        if !maintenance(g) {
-            break;
-        }
-        let s = vif.handle_maintenance();
-        done.extend(s.completed.iter().map(|c| c.intid().get()));
-    }
-    assert!(!maintenance(g), "maintenance interrupt left asserted");
-    done
-}
+mod common;
+use common::*;
 
 #[test]
 fn injected_interrupt_is_acknowledged_completed_and_its_list_register_retired() {
@@ -95,7 +22,10 @@ fn injected_interrupt_is_acknowledged_completed_and_its_list_register_retired() 
     let guest = guest(&g, EoiMode::Combined);
     assert_eq!(vif.info().list_registers, 4);
 
-    assert_eq!(vif.inject(sw(40, 0x80)).unwrap(), Injection::Written(0));
+    assert_eq!(
+        vif.inject(software_eoi(40, 0x80)).unwrap(),
+        Injection::Written(0)
+    );
     assert!(g.lock().virq(0), "a pending LR signals VIRQ");
     assert!(!maintenance(&g));
 
@@ -209,7 +139,7 @@ fn twelve_interrupts_through_four_list_registers_arrive_in_priority_order() {
         .map(|(i, &p)| (32 + i as u32, p))
         .collect();
     for (i, &p) in prios.iter().enumerate() {
-        vif.inject(sw(32 + i as u32, p)).unwrap();
+        vif.inject(software_eoi(32 + i as u32, p)).unwrap();
     }
     assert_eq!(vif.queued_len(), 8);
 
@@ -249,14 +179,14 @@ fn more_urgent_interrupt_preempts_inside_the_guest() {
     let g = qemu();
     let mut vif = hypervisor(&g);
     let guest = guest(&g, EoiMode::Combined);
-    vif.inject(sw(40, 0x80)).unwrap();
+    vif.inject(software_eoi(40, 0x80)).unwrap();
     let outer = guest.acknowledge().unwrap();
 
-    vif.inject(sw(41, 0xA0)).unwrap();
+    vif.inject(software_eoi(41, 0xA0)).unwrap();
     assert!(!g.lock().virq(0), "0xA0 does not preempt 0x80");
     assert!(guest.acknowledge().is_none());
 
-    vif.inject(sw(42, 0x40)).unwrap();
+    vif.inject(software_eoi(42, 0x40)).unwrap();
     assert!(g.lock().virq(0), "0x40 preempts 0x80");
     let inner = guest.acknowledge().unwrap();
     assert_eq!(inner.intid(), id(42));
@@ -268,183 +198,6 @@ fn more_urgent_interrupt_preempts_inside_the_guest() {
     assert_eq!(service(&g, &mut vif), [40]);
     let last = guest.acknowledge().unwrap();
     assert_eq!(last.intid(), id(41));
-}
-
-#[test]
-fn interrupt_injected_again_while_active_becomes_pending_and_active_in_place() {
-    let g = qemu();
-    let mut vif = hypervisor(&g);
-    let guest = guest(&g, EoiMode::Combined);
-    vif.inject(sw(50, 0x80)).unwrap();
-    let ack = guest.acknowledge().unwrap();
-    assert_eq!(
-        vif.inject(sw(50, 0x80)).unwrap(),
-        Injection::MadePendingActive(0)
-    );
-    assert_eq!(vif.in_use(), 1, "one list register for one interrupt");
-    assert_eq!(
-        vif.read_list_register(0).unwrap().state(),
-        LrState::PendingActive
-    );
-    guest.end_of_interrupt(ack);
-    assert_eq!(guest.acknowledge().map(|a| a.intid()), Some(id(50)));
-}
-
-#[test]
-fn eoi_matching_no_list_register_is_counted_and_consumed() {
-    let g = qemu();
-    let mut vif = hypervisor(&g);
-    let guest = guest(&g, EoiMode::Combined);
-    let mut hcr = vif.hcr();
-    hcr.set_lrenpie(true);
-    vif.set_hcr(hcr).unwrap();
-    vif.inject(sw(60, 0x80)).unwrap();
-    let ack = guest.acknowledge().unwrap();
-    // The guest ends an interrupt no list register holds.
-    guest.end_of_interrupt(Acknowledged::from_raw(61));
-    assert!(maintenance(&g), "LRENP: EOICount is non-zero");
-    let s = vif.handle_maintenance();
-    assert!(s.misr.lr_entry_not_present());
-    assert_eq!(s.unmatched_eois, 1);
-    assert!(!maintenance(&g));
-    assert_eq!(vif.read_hcr().eoi_count(), 0);
-    // Its priority was dropped all the same; the real one is still active.
-    assert_eq!(guest.running_priority(), Priority::LOWEST);
-    assert_eq!(vif.read_list_register(0).unwrap().state(), LrState::Active);
-    guest.end_of_interrupt(ack);
-    assert_eq!(service(&g, &mut vif), [60]);
-}
-
-#[test]
-fn changing_hcr_enables_keeps_the_eois_the_guest_counted() {
-    let g = qemu();
-    let mut vif = hypervisor(&g);
-    let guest = guest(&g, EoiMode::Combined);
-    vif.inject(sw(62, 0x80)).unwrap();
-    let ack = guest.acknowledge().unwrap();
-    guest.end_of_interrupt(Acknowledged::from_raw(63)); // matches no LR
-    assert_eq!(vif.read_hcr().eoi_count(), 1);
-    // The hypervisor turns LRENPIE on with the HCR it last wrote (count 0).
-    let mut hcr = vif.hcr();
-    assert_eq!(hcr.eoi_count(), 0);
-    hcr.set_lrenpie(true);
-    vif.set_hcr(hcr).unwrap();
-    assert_eq!(vif.read_hcr().eoi_count(), 1, "the guest's count survives");
-    assert!(maintenance(&g));
-    assert_eq!(vif.handle_maintenance().unmatched_eois, 1);
-    assert!(!maintenance(&g));
-    guest.end_of_interrupt(ack);
-    assert_eq!(service(&g, &mut vif), [62]);
-}
-
-#[test]
-fn save_and_restore_mid_flight_keeps_one_pending_and_one_active() {
-    let g = qemu();
-    let mut vif = hypervisor(&g);
-    let guest = guest(&g, EoiMode::Combined);
-    vif.inject(sw(70, 0x40)).unwrap();
-    vif.inject(sw(71, 0x80)).unwrap();
-    let active = guest.acknowledge().unwrap();
-    assert_eq!(active.intid(), id(70));
-
-    let mut ctx = vif.new_context();
-    vif.switch_out(&mut ctx).unwrap();
-    assert!(!g.lock().virq(0) && !maintenance(&g));
-    assert!(guest.acknowledge().is_none(), "GICH_HCR.En clear: nothing");
-
-    // Another vCPU runs in between and uses every list register.
-    let mut other = vif.new_context();
-    vif.switch_in(&mut other).unwrap();
-    assert!(
-        !guest
-            .control()
-            .is_set(gic_driver::regs::gicc::CTLR::EnableGrp0),
-        "fresh VMCR"
-    );
-    let guest = self::guest(&g, EoiMode::Combined); // the other guest sets up its GICV
-    for n in 0..4 {
-        vif.inject(sw(80 + n, 0x10)).unwrap();
-    }
-    let o = guest.acknowledge().unwrap();
-    assert_eq!(o.intid(), id(80));
-    guest.end_of_interrupt(o);
-    assert_eq!(service(&g, &mut vif), [80]);
-    vif.switch_out(&mut other).unwrap();
-
-    vif.switch_in(&mut ctx).unwrap();
-    assert_eq!(vif.in_use().count_ones(), 2);
-    assert_eq!(guest.running_priority(), Priority(0x40), "APR restored");
-    assert!(guest.acknowledge().is_none(), "0x80 does not preempt 0x40");
-    guest.end_of_interrupt(active);
-    assert_eq!(service(&g, &mut vif), [70]);
-    let next = guest.acknowledge().unwrap();
-    assert_eq!(next.intid(), id(71));
-    guest.end_of_interrupt(next);
-    assert_eq!(service(&g, &mut vif), [71]);
-    assert!(
-        guest.acknowledge().is_none(),
-        "nothing of the other vCPU leaked"
-    );
-}
-
-/// The list registers, APR and VMCR of CPU 0's virtual interface, read
-/// through GICH, with free (invalid) list registers as 0.
-fn visible_state(g: &SharedGic) -> (u32, u32, Vec<u32>) {
-    let mut m = g.lock();
-    let mut rd = |off| m.read(Frame::Gich, 0, off, gic_model::Width::Word);
-    let vmcr = rd(0x008);
-    let apr = rd(0x0F0);
-    let lrs = (0..4)
-        .map(|n| rd(0x100 + 4 * n))
-        .map(|v| if (v >> 28) & 3 == 0 { 0 } else { v })
-        .collect();
-    (vmcr, apr, lrs)
-}
-
-#[test]
-fn context_saved_by_the_driver_restores_into_the_model_and_back() {
-    // Driver on GIC A -> bytes -> model B.
-    let a = qemu();
-    let mut vif = hypervisor(&a);
-    let guest_a = guest(&a, EoiMode::Split);
-    vif.inject(sw(90, 0x20)).unwrap();
-    vif.inject(sw(91, 0x60)).unwrap();
-    vif.inject(
-        ListRegister::software(id(3), Priority(0x80), Group::Group0)
-            .unwrap()
-            .with_source_cpu(0)
-            .unwrap(),
-    )
-    .unwrap();
-    let ack = guest_a.acknowledge().unwrap();
-    let before = visible_state(&a);
-    let mut ctx = vif.new_context();
-    vif.switch_out(&mut ctx).unwrap();
-    let mut bytes = [0u8; 512];
-    let n = ctx.save_bytes(&mut bytes).unwrap();
-
-    let b = qemu();
-    b.lock().restore_vcpu(0, &bytes[..n]).unwrap();
-    assert_eq!(visible_state(&b), before);
-    let guest_b = CpuInterface::new(b.frame(Frame::Gicv, 0));
-    assert_eq!(guest_b.eoi_mode(), EoiMode::Split, "VMCR travelled");
-    assert_eq!(guest_b.running_priority(), Priority(0x20));
-    guest_b.end_of_interrupt(ack);
-    guest_b.deactivate(ack);
-
-    // Model B -> bytes -> driver on GIC C.
-    let mut bytes = [0u8; 512];
-    let n = b.lock().save_vcpu(0, &mut bytes).unwrap();
-    let before = visible_state(&b);
-    let c = qemu();
-    let mut vif_c = hypervisor(&c);
-    let mut ctx_c: VcpuContext = VcpuContext::load_bytes(&bytes[..n]).unwrap();
-    vif_c.switch_in(&mut ctx_c).unwrap();
-    assert_eq!(visible_state(&c), before);
-    assert_eq!(service(&c, &mut vif_c), [90]);
-    let guest_c = CpuInterface::new(c.frame(Frame::Gicv, 0));
-    let next = guest_c.acknowledge().unwrap();
-    assert_eq!(next.intid(), id(91));
 }
 
 #[test]
@@ -474,28 +227,6 @@ fn level_trigger_setting_does_not_leak_into_virtual_delivery() {
     );
 }
 
-/// The report's measurements (`cargo run -p gic-driver --example world_switch_cost`).
-#[path = "../examples/world_switch_cost.rs"]
-mod cost;
-
-#[test]
-fn register_costs_are_at_or_below_linux_kvm_in_every_row() {
-    for row in cost::rows() {
-        assert!(
-            row.ours <= row.kvm,
-            "{}: {} accesses, KVM {}",
-            row.what,
-            row.ours,
-            row.kvm
-        );
-    }
-}
-
-#[test]
-fn switching_a_vcpu_with_no_list_register_in_use_touches_nothing() {
-    assert_eq!(cost::switch(0), (0, 0));
-}
-
 // ---------------------------------------------------------------------
 // A request never merges into an entry of the other kind (issue 6, item 1)
 // ---------------------------------------------------------------------
@@ -515,7 +246,7 @@ fn forwarded_spi_64<B: RegisterBus>(d: &Distributor<B>, host: &CpuInterface<B>) 
 
 /// Virtual 40 backed by physical 64 (GICH_LRn 0x98010028 when pending).
 fn hw_40_on_64() -> ListRegister {
-    ListRegister::hardware(id(40), id(64), Priority(0x80), Group::Group0).unwrap()
+    hardware(40, 64, 0x80)
 }
 
 #[test]
@@ -530,7 +261,7 @@ fn a_software_request_never_changes_a_hardware_list_register_of_the_same_virtual
 
     // Pending HW = 1 register: the software request is refused, LR0 kept.
     assert_eq!(
-        vif.inject(sw(40, 0x80)),
+        vif.inject(software_eoi(40, 0x80)),
         Err(Error::ConflictsWithListRegister {
             intid: 40,
             list_register: 0
@@ -542,7 +273,7 @@ fn a_software_request_never_changes_a_hardware_list_register_of_the_same_virtual
     let ack = guest.acknowledge().unwrap();
     assert_eq!(ack.intid(), id(40));
     assert_eq!(
-        vif.inject(sw(40, 0x80)),
+        vif.inject(software_eoi(40, 0x80)),
         Err(Error::ConflictsWithListRegister {
             intid: 40,
             list_register: 0
@@ -565,11 +296,11 @@ fn a_software_request_never_changes_a_queued_hardware_entry_of_the_same_virtual_
     let guest = guest(&g, EoiMode::Combined);
     forwarded_spi_64(&d, &host);
     for n in 0..4 {
-        vif.inject(sw(80 + n, 0x10)).unwrap();
+        vif.inject(software_eoi(80 + n, 0x10)).unwrap();
     }
     assert_eq!(vif.inject(hw_40_on_64()).unwrap(), Injection::Queued);
     assert_eq!(
-        vif.inject(sw(40, 0x80)),
+        vif.inject(software_eoi(40, 0x80)),
         Err(Error::ConflictsWithQueued {
             intid: 40,
             position: 0
@@ -602,7 +333,7 @@ fn a_hardware_request_is_refused_where_a_software_entry_holds_its_virtual_id() {
     forwarded_spi_64(&d, &host);
 
     // Pending software register.
-    vif.inject(sw(40, 0x80)).unwrap();
+    vif.inject(software_eoi(40, 0x80)).unwrap();
     let before = vif.read_list_register_raw(0).unwrap();
     assert_eq!(
         vif.inject(hw_40_on_64()),
@@ -628,10 +359,10 @@ fn a_hardware_request_is_refused_where_a_software_entry_holds_its_virtual_id() {
 
     // Queued software entry.
     for n in 0..4 {
-        vif.inject(sw(80 + n, 0x10)).unwrap();
+        vif.inject(software_eoi(80 + n, 0x10)).unwrap();
     }
-    vif.inject(sw(41, 0x80)).unwrap();
-    vif.inject(sw(40, 0x80)).unwrap();
+    vif.inject(software_eoi(41, 0x80)).unwrap();
+    vif.inject(software_eoi(40, 0x80)).unwrap();
     assert_eq!(
         vif.inject(hw_40_on_64()),
         Err(Error::ConflictsWithQueued {
@@ -688,14 +419,14 @@ fn a_saved_context_refuses_a_request_of_the_other_kind_too() {
     let mut ctx: VcpuContext = VcpuContext::with_list_registers(1);
     ctx.inject(hw_40_on_64()).unwrap();
     assert_eq!(
-        ctx.inject(sw(40, 0x80)),
+        ctx.inject(software_eoi(40, 0x80)),
         Err(Error::ConflictsWithListRegister {
             intid: 40,
             list_register: 0
         })
     );
     assert_eq!(ctx.list_register(0).unwrap(), hw_40_on_64());
-    ctx.inject(sw(41, 0x80)).unwrap();
+    ctx.inject(software_eoi(41, 0x80)).unwrap();
     assert_eq!(
         ctx.inject(ListRegister::hardware(id(41), id(65), Priority(0x80), Group::Group0).unwrap()),
         Err(Error::ConflictsWithQueued {
@@ -709,61 +440,21 @@ fn a_saved_context_refuses_a_request_of_the_other_kind_too() {
 // A context means the same after its byte form (issue 6, item 4)
 // ---------------------------------------------------------------------
 
-/// A QEMU-shaped GIC with a single list register.
-fn one_list_register() -> SharedGic {
-    let virt = gic_model::VirtConfig {
-        list_registers: 1,
-        ..gic_model::VirtConfig::QEMU
-    };
-    SharedGic::new(Config::qemu_virt(1).with_virtualization(Some(virt))).unwrap()
-}
-
-/// A software interrupt whose completion nobody asked to hear of.
-fn quiet(n: u32, prio: u8) -> ListRegister {
-    ListRegister::software(id(n), Priority(prio), Group::Group0).unwrap()
-}
-
-fn through_bytes(ctx: &VcpuContext) -> VcpuContext {
-    let mut buf = [0u8; 512];
-    let n = ctx.save_bytes(&mut buf).unwrap();
-    VcpuContext::load_bytes(&buf[..n]).unwrap()
-}
-
-/// The guest takes and ends everything offered while EL2 services its
-/// maintenance interrupts; returns (taken in order, completions reported).
-fn run_guest<B: RegisterBus>(
-    g: &SharedGic,
-    vif: &mut VirtualInterface<B>,
-    guest: &CpuInterface<B>,
-) -> (Vec<u32>, Vec<u32>) {
-    let (mut taken, mut completed) = (Vec::new(), Vec::new());
-    for _ in 0..50 {
-        completed.extend(service(g, vif));
-        let Some(ack) = guest.acknowledge() else {
-            break;
-        };
-        taken.push(ack.intid().get());
-        guest.end_of_interrupt(ack);
-    }
-    completed.extend(service(g, vif));
-    (taken, completed)
-}
-
 #[test]
 fn a_driver_added_eoi_bit_stays_the_drivers_through_the_context_bytes() {
-    let g = one_list_register();
+    let g = qemu_with_list_registers(1);
     let mut vif = hypervisor(&g);
     // 1. inject 40 without EOI maintenance (into the saved vCPU); 2. switch in.
     let mut ctx = vif.new_context();
-    ctx.inject(quiet(40, 0x80)).unwrap();
-    vif.switch_out(&mut VcpuContext::new()).unwrap();
-    vif.switch_in(&mut ctx).unwrap();
+    ctx.inject(software(40, 0x80)).unwrap();
+    vif.switch_out().unwrap();
+    vif.switch_in(ctx).unwrap();
     let guest = guest(&g, EoiMode::Combined);
     // 3. the guest acknowledges it.
     let ack = guest.acknowledge().unwrap();
     assert_eq!(ack.intid(), id(40));
     // 4. inject 41: queued behind the single list register.
-    assert_eq!(vif.inject(quiet(41, 0x80)).unwrap(), Injection::Queued);
+    assert_eq!(vif.inject(software(41, 0x80)).unwrap(), Injection::Queued);
     // 5. handle maintenance: NP (40 was taken), and the driver sets the
     // active LR's EOI bit itself to learn when to refill.
     assert!(maintenance(&g));
@@ -771,10 +462,10 @@ fn a_driver_added_eoi_bit_stays_the_drivers_through_the_context_bytes() {
     assert!(!maintenance(&g));
     assert!(vif.read_list_register(0).unwrap().eoi_maintenance());
     // 6. switch out.
-    vif.switch_out(&mut ctx).unwrap();
+    let ctx = vif.switch_out().unwrap();
     // 7. bytes round trip; 8. switch in.
-    let mut ctx = through_bytes(&ctx);
-    vif.switch_in(&mut ctx).unwrap();
+    let ctx = through_bytes(&ctx);
+    vif.switch_in(ctx).unwrap();
     // 9. the guest ends 40: its EOI maintenance interrupt refills, and the
     // completion nobody asked for is not reported.
     guest.end_of_interrupt(ack);
@@ -793,36 +484,37 @@ fn a_driver_added_eoi_bit_stays_the_drivers_through_the_context_bytes() {
 
 #[test]
 fn an_evicted_interrupt_leaves_the_driver_added_eoi_bit_behind_after_a_round_trip() {
-    let g = one_list_register();
+    let g = qemu_with_list_registers(1);
     let mut vif = hypervisor(&g);
     let guest = guest(&g, EoiMode::Combined);
-    vif.inject(quiet(40, 0x80)).unwrap();
+    vif.inject(software(40, 0x80)).unwrap();
     let ack = guest.acknowledge().unwrap();
-    vif.inject(quiet(41, 0x80)).unwrap(); // queued; the driver sets LR0's EOI bit
-                                          // 40 fires again while active, and the guest ends the first instance:
-                                          // LR0 is pending, with the driver's EOI bit.
+    vif.inject(software(41, 0x80)).unwrap(); // queued; the driver sets LR0's EOI bit
+                                             // 40 fires again while active, and the guest ends the first instance:
+                                             // LR0 is pending, with the driver's EOI bit.
     assert_eq!(
-        vif.inject(quiet(40, 0x80)).unwrap(),
+        vif.inject(software(40, 0x80)).unwrap(),
         Injection::MadePendingActive(0)
     );
     guest.end_of_interrupt(ack);
     assert!(service(&g, &mut vif).is_empty());
-    let mut ctx = vif.new_context();
-    vif.switch_out(&mut ctx).unwrap();
-    let mut ctx = through_bytes(&ctx);
-    vif.switch_in(&mut ctx).unwrap();
+    let ctx = vif.switch_out().unwrap();
+    let ctx = through_bytes(&ctx);
+    vif.switch_in(ctx).unwrap();
     // A more urgent interrupt evicts 40 back to the queue: as injected,
     // without the driver's bit.
-    assert_eq!(vif.inject(quiet(39, 0x10)).unwrap(), Injection::Evicted(0));
+    assert_eq!(
+        vif.inject(software(39, 0x10)).unwrap(),
+        Injection::EvictedLessUrgent(0)
+    );
     assert!(
         vif.queued().all(|q| !q.eoi_maintenance()),
         "queued: {:?}",
         vif.queued().collect::<Vec<_>>()
     );
-    let mut ctx2 = vif.new_context();
-    vif.switch_out(&mut ctx2).unwrap();
-    let mut ctx2 = through_bytes(&ctx2);
-    vif.switch_in(&mut ctx2).unwrap();
+    let ctx2 = vif.switch_out().unwrap();
+    let ctx2 = through_bytes(&ctx2);
+    vif.switch_in(ctx2).unwrap();
     assert_eq!(
         run_guest(&g, &mut vif, &guest),
         (vec![39, 40, 41], vec![]),
@@ -832,16 +524,15 @@ fn an_evicted_interrupt_leaves_the_driver_added_eoi_bit_behind_after_a_round_tri
 
 #[test]
 fn a_requested_completion_is_still_reported_after_a_round_trip() {
-    let g = one_list_register();
+    let g = qemu_with_list_registers(1);
     let mut vif = hypervisor(&g);
     let guest = guest(&g, EoiMode::Combined);
-    vif.inject(sw(40, 0x80)).unwrap();
+    vif.inject(software_eoi(40, 0x80)).unwrap();
     let ack = guest.acknowledge().unwrap();
-    vif.inject(quiet(41, 0x80)).unwrap();
-    let mut ctx = vif.new_context();
-    vif.switch_out(&mut ctx).unwrap();
-    let mut ctx = through_bytes(&ctx);
-    vif.switch_in(&mut ctx).unwrap();
+    vif.inject(software(41, 0x80)).unwrap();
+    let ctx = vif.switch_out().unwrap();
+    let ctx = through_bytes(&ctx);
+    vif.switch_in(ctx).unwrap();
     guest.end_of_interrupt(ack);
     assert_eq!(run_guest(&g, &mut vif, &guest), (vec![41], vec![40]));
 }
@@ -849,17 +540,16 @@ fn a_requested_completion_is_still_reported_after_a_round_trip() {
 #[test]
 fn the_driver_eoi_section_is_read_strictly_and_skipped_by_the_model() {
     use gic_driver::snapshot::{tag, SnapshotError, Writer};
-    let g = one_list_register();
+    let g = qemu_with_list_registers(1);
     let mut vif = hypervisor(&g);
     let guest = guest(&g, EoiMode::Combined);
-    vif.inject(quiet(40, 0x80)).unwrap();
+    vif.inject(software(40, 0x80)).unwrap();
     let _ack = guest.acknowledge().unwrap();
-    vif.inject(quiet(41, 0x80)).unwrap();
+    vif.inject(software(41, 0x80)).unwrap();
     service(&g, &mut vif);
-    let mut ctx = vif.new_context();
-    vif.switch_out(&mut ctx).unwrap();
+    let ctx = vif.switch_out().unwrap();
     let mut buf = [0u8; 512];
-    let n = ctx.save_bytes(&mut buf).unwrap();
+    let n = ctx.to_bytes(&mut buf).unwrap();
     let bytes = &buf[..n];
     // The section is the last one: its 8-byte payload names LR0.
     assert_eq!(
@@ -868,10 +558,10 @@ fn the_driver_eoi_section_is_read_strictly_and_skipped_by_the_model() {
         "tag"
     );
     assert_eq!(&bytes[n - 8..], &1u64.to_le_bytes()[..]);
-    assert_eq!(VcpuContext::<32>::load_bytes(bytes).unwrap(), ctx);
+    assert_eq!(VcpuContext::<32>::from_bytes(bytes).unwrap(), ctx);
     // The model reads the architectural state and skips the section.
-    let m = one_list_register();
-    m.lock().restore_vcpu(0, bytes).unwrap();
+    let m = qemu_with_list_registers(1);
+    m.lock().set_vcpu_from_bytes(0, bytes).unwrap();
 
     // A bit for a list register not in use, or one that is HW = 1 or has
     // no EOI bit, is refused.
@@ -894,9 +584,9 @@ fn the_driver_eoi_section_is_read_strictly_and_skipped_by_the_model() {
         w.begin_section(tag::DRIVER_EOI);
         w.u64(map);
         let n = w.finish().unwrap();
-        VcpuContext::<32>::load_bytes(&out[..n])
+        VcpuContext::<32>::from_bytes(&out[..n])
     };
-    let active_eoi = quiet(40, 0x80)
+    let active_eoi = software(40, 0x80)
         .with_eoi_maintenance()
         .with_state(LrState::Active)
         .encode();
@@ -904,7 +594,7 @@ fn the_driver_eoi_section_is_read_strictly_and_skipped_by_the_model() {
     assert!(with_section(1, active_eoi).is_ok());
     assert_eq!(with_section(2, active_eoi), corrupt, "LR1 not in use");
     assert_eq!(
-        with_section(1, quiet(40, 0x80).with_state(LrState::Active).encode()),
+        with_section(1, software(40, 0x80).with_state(LrState::Active).encode()),
         corrupt,
         "no EOI bit"
     );
@@ -930,7 +620,7 @@ fn all_active_then_40_again_and_50_waiting<B: RegisterBus, const Q: usize>(
     guest: &CpuInterface<B>,
 ) -> Vec<Acknowledged> {
     for (n, p) in [(40, 0xA0), (41, 0x20), (42, 0x20), (43, 0x20)] {
-        vif.inject(quiet(n, p)).unwrap();
+        vif.inject(software(n, p)).unwrap();
     }
     let mut acks = Vec::new();
     for _ in 0..4 {
@@ -944,8 +634,8 @@ fn all_active_then_40_again_and_50_waiting<B: RegisterBus, const Q: usize>(
         [40, 41, 42, 43]
     );
     service(g, vif);
-    vif.inject(quiet(40, 0xA0)).unwrap();
-    assert_eq!(vif.inject(quiet(50, 0x40)).unwrap(), Injection::Queued);
+    vif.inject(software(40, 0xA0)).unwrap();
+    assert_eq!(vif.inject(software(50, 0x40)).unwrap(), Injection::Queued);
     service(g, vif);
     acks
 }
@@ -966,11 +656,10 @@ fn fifty_before_forty_again(round_trip: bool) {
     let guest = guest(&g, EoiMode::Split);
     let acks = all_active_then_40_again_and_50_waiting(&g, &mut vif, &guest);
     if round_trip {
-        let mut ctx = vif.new_context();
-        vif.switch_out(&mut ctx).unwrap();
-        let mut ctx = through_bytes(&ctx);
+        let ctx = vif.switch_out().unwrap();
+        let ctx = through_bytes(&ctx);
         assert_eq!(ctx.queued_len(), 2, "50, and 40's second instance");
-        vif.switch_in(&mut ctx).unwrap();
+        vif.switch_in(ctx).unwrap();
     }
     // The guest deactivates 40: its second instance is pending again, and
     // no maintenance condition fires for that transition.

@@ -28,6 +28,12 @@
 //! the vGIC must see each completed exactly once; the guest's EOI must have
 //! deactivated the physical timer interrupt.
 //!
+//! After each phase the demo measures interrupt latency ([`latency`]):
+//! 1000 EL2 physical timer interrupts from the timer's compare value to
+//! EL2's IRQ vector, and 1000 virtual SPIs from their injection to the IRQ
+//! vector of a second small guest ([`guest_latency`]), printed as
+//! min/median/max in counter ticks.
+//!
 //! **An external guest** (`guest=ADDR,SIZE`, where `qemu-runner` loaded
 //! it): the hypervisor checks the kernel ([`loader`]), writes the guest's
 //! device tree ([`dtb`]), maps the guest's RAM and devices at stage 2, and
@@ -62,9 +68,11 @@ mod defmt_log;
 mod dtb;
 mod exceptions;
 mod guest;
+mod guest_latency;
 mod heap;
 mod inject;
 mod irq;
+mod latency;
 mod loader;
 mod mmio;
 mod psci;
@@ -162,6 +170,7 @@ pub extern "C" fn hypervisor_main() -> ! {
 fn demo(tree: &Fdt) -> Result<(), Failure> {
     let gicd = initialise()?;
     phase1(&gicd)?;
+    latency::physical(&gicd)?;
 
     defmt::info!(
         "phase 2: an EL1 guest whose distributor is the vGIC, its interrupts through list registers"
@@ -172,7 +181,8 @@ fn demo(tree: &Fdt) -> Result<(), Failure> {
     let ram = dtb::ram(tree).map_err(|_| Failure::Boot)?;
     stage_2(ram);
     let stop = run_guest(&mut vm, mpidr);
-    report_guest(&gicd, &vm, stop)
+    report_guest(&gicd, &vm, stop)?;
+    latency::virtual_interrupts(&mut vm, mpidr)
 }
 
 /// Sets up the Distributor and this CPU's interface.

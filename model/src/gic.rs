@@ -6,7 +6,7 @@ use gic_driver::IntId;
 use crate::config::{Config, ConfigError, MAX_CPUS};
 use crate::cpu_interface::{CpuInterface, Signal};
 use crate::distributor::Distributor;
-use crate::{Frame, IntIdSet, ModelError, VirtualInterface, Width};
+use crate::{Frame, IntIdSet, ModelError, VirtualCpuInterface, Width};
 
 /// The maintenance interrupt: PPI 9, INTID 25 (IHI 0048B 5.3.4; the
 /// INTID Arm recommends and QEMU's `virt` board uses). With the
@@ -41,7 +41,7 @@ pub struct Gic {
     pub(crate) config: Config,
     pub(crate) dist: Distributor,
     pub(crate) cpus: [CpuInterface; MAX_CPUS],
-    pub(crate) virt: Option<[VirtualInterface; MAX_CPUS]>,
+    pub(crate) virt: Option<[VirtualCpuInterface; MAX_CPUS]>,
 }
 
 impl Gic {
@@ -54,7 +54,7 @@ impl Gic {
             cpus: core::array::from_fn(|_| CpuInterface::new(&config)),
             virt: config
                 .virtualization
-                .map(|v| core::array::from_fn(|_| VirtualInterface::new(v))),
+                .map(|v| core::array::from_fn(|_| VirtualCpuInterface::new(v))),
         })
     }
 
@@ -69,7 +69,7 @@ impl Gic {
         self.dist = Distributor::new(&config);
         self.cpus = core::array::from_fn(|_| CpuInterface::new(&config));
         if let Some(virt) = &mut self.virt {
-            virt.iter_mut().for_each(VirtualInterface::reset);
+            virt.iter_mut().for_each(VirtualCpuInterface::reset);
         }
         self.update_maintenance();
     }
@@ -167,7 +167,7 @@ impl Gic {
         c: usize,
         offset: usize,
         width: Width,
-    ) -> Option<&mut VirtualInterface> {
+    ) -> Option<&mut VirtualCpuInterface> {
         if width != Width::Word || !offset.is_multiple_of(4) {
             return None;
         }
@@ -222,7 +222,7 @@ impl Gic {
             .virt
             .as_ref()
             .and_then(|v| v.get(c))
-            .map(VirtualInterface::maintenance)
+            .map(VirtualCpuInterface::maintenance)
         {
             self.dist.set_level(c, MAINTENANCE_INTID, level);
         }
@@ -253,21 +253,22 @@ impl Gic {
 
     /// CPU `cpu`'s virtual IRQ output (false without virtualization).
     pub fn virq(&self, cpu: u8) -> bool {
-        self.virtual_interface(cpu).is_some_and(|v| v.virq())
+        self.virtual_cpu_interface(cpu).is_some_and(|v| v.virq())
     }
 
     /// CPU `cpu`'s virtual FIQ output (false without virtualization).
     pub fn vfiq(&self, cpu: u8) -> bool {
-        self.virtual_interface(cpu).is_some_and(|v| v.vfiq())
+        self.virtual_cpu_interface(cpu).is_some_and(|v| v.vfiq())
     }
 
     /// CPU `cpu`'s maintenance interrupt output (false without virtualization).
     pub fn maintenance(&self, cpu: u8) -> bool {
-        self.virtual_interface(cpu).is_some_and(|v| v.maintenance())
+        self.virtual_cpu_interface(cpu)
+            .is_some_and(|v| v.maintenance())
     }
 
     /// CPU `cpu`'s virtual interface, if configured.
-    pub fn virtual_interface(&self, cpu: u8) -> Option<&VirtualInterface> {
+    pub fn virtual_cpu_interface(&self, cpu: u8) -> Option<&VirtualCpuInterface> {
         let c = self.cpu(cpu)?;
         self.virt.as_ref()?.get(c)
     }

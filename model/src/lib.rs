@@ -15,7 +15,7 @@
 //! The model decodes offsets and fields with the driver's definitions
 //! (`gic_driver::regs`), never panics on any input, uses no allocator and no
 //! `unsafe`, and saves its state in the shared snapshot format
-//! (`gic_driver::snapshot`; see [`Gic::save`]). The no-panic promise is
+//! (`gic_driver::snapshot`; see [`Gic::to_bytes`]). The no-panic promise is
 //! enforced by the random tests in `model/tests/random.rs`
 //! (`random_accesses_never_panic_and_keep_invariants`,
 //! `arbitrary_bytes_never_restore_into_a_changed_model_on_error`) and
@@ -55,7 +55,7 @@ pub use config::{Config, ConfigError, MAX_CPUS, MAX_LINES};
 pub use gic::{Gic, PendingInterrupt, MAINTENANCE_INTID};
 pub use intid_set::IntIdSet;
 pub use snapshot::MAX_SNAPSHOT_LEN;
-pub use virtual_interface::{VirtConfig, VirtEffect, VirtualInterface};
+pub use virtual_interface::{VirtConfig, VirtEffect, VirtualCpuInterface};
 
 use gic_driver::regs::{gicc, gicd, gich};
 use gic_driver::snapshot::SnapshotError;

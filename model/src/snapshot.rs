@@ -147,13 +147,13 @@ impl Gic {
     /// state (outputs, RPR, HPPIR, GICH_EISR/ELRSR/MISR) is not saved.
     /// Returns the length written, or
     /// [`SnapshotError::BufferTooSmall`] with the length needed.
-    pub fn save(&self, buf: &mut [u8]) -> Result<usize, SnapshotError> {
+    pub fn to_bytes(&self, buf: &mut [u8]) -> Result<usize, SnapshotError> {
         let mut w = Writer::new(buf);
         self.write_sections(&mut w);
         w.finish()
     }
 
-    /// The number of bytes [`save`](Self::save) writes (at most
+    /// The number of bytes [`to_bytes`](Self::to_bytes) writes (at most
     /// [`MAX_SNAPSHOT_LEN`](crate::MAX_SNAPSHOT_LEN)).
     pub fn snapshot_len(&self) -> usize {
         let mut w = Writer::new(&mut []);
@@ -203,17 +203,18 @@ impl Gic {
             w.begin_section(tag::VIRT);
             w.u8(s.cpus);
             for v in virt.iter().take(cpus) {
-                v.record().write(w);
+                v.to_record().write(w);
             }
         }
     }
 
-    /// Loads state saved by [`save`](Self::save). On error nothing changed:
+    /// Sets the model's state from bytes written by
+    /// [`to_bytes`](Self::to_bytes). On error nothing changed:
     /// [`SnapshotError::ConfigMismatch`] for a snapshot of another shape
     /// (CPUs, lines, priority bits, list registers) or with virtualization
     /// state for a model without it; `Truncated`, `Corrupt`, `BadMagic`,
     /// `MissingSection(BASE)`, `Oversized` for damaged input.
-    pub fn restore(&mut self, data: &[u8]) -> Result<(), SnapshotError> {
+    pub fn set_from_bytes(&mut self, data: &[u8]) -> Result<(), SnapshotError> {
         // The same framing checks as every other reader of the format.
         let reader = Reader::new(data)?;
         let mut base = reader
@@ -322,29 +323,29 @@ impl Gic {
             if record.lr_count > v.config().list_registers {
                 return Err(SnapshotError::ConfigMismatch);
             }
-            v.restore(&record)?;
+            v.set_record(&record)?;
         }
         Ok(())
     }
 
     /// Saves CPU `cpu`'s virtual interface alone, as
-    /// [`VcpuRecord::save`] does: the format the driver's vCPU context
+    /// [`VcpuRecord::to_bytes`] does: the format the driver's vCPU context
     /// uses, so a context saved here restores on hardware and back.
-    pub fn save_vcpu(&self, cpu: u8, buf: &mut [u8]) -> Result<usize, ModelError> {
+    pub fn vcpu_to_bytes(&self, cpu: u8, buf: &mut [u8]) -> Result<usize, ModelError> {
         let v = self.vcpu(cpu)?;
-        Ok(v.record().save(buf)?)
+        Ok(v.to_record().to_bytes(buf)?)
     }
 
-    /// Loads CPU `cpu`'s virtual interface from a record written by
-    /// [`save_vcpu`](Self::save_vcpu) or the driver (the first record of
-    /// the VIRT section, read by [`VcpuRecord::load`], which refuses
-    /// damaged framing as [`restore`](Self::restore) does). Fails, changing
+    /// Sets CPU `cpu`'s virtual interface from a record written by
+    /// [`vcpu_to_bytes`](Self::vcpu_to_bytes) or the driver (the first record of
+    /// the VIRT section, read by [`VcpuRecord::from_bytes`], which refuses
+    /// damaged framing as [`set_from_bytes`](Self::set_from_bytes) does). Fails, changing
     /// nothing, without virtualization, for an absent CPU, for damaged
     /// input, or for a record with more list registers than configured
     /// ([`SnapshotError::ConfigMismatch`]) or invalid values.
-    pub fn restore_vcpu(&mut self, cpu: u8, data: &[u8]) -> Result<(), ModelError> {
+    pub fn set_vcpu_from_bytes(&mut self, cpu: u8, data: &[u8]) -> Result<(), ModelError> {
         self.vcpu(cpu)?;
-        let record = VcpuRecord::load(data)?;
+        let record = VcpuRecord::from_bytes(data)?;
         let c = cpu as usize;
         let v = self
             .virt
@@ -354,12 +355,12 @@ impl Gic {
         if record.lr_count > v.config().list_registers {
             return Err(SnapshotError::ConfigMismatch.into());
         }
-        v.restore(&record)?;
+        v.set_record(&record)?;
         self.update_maintenance();
         Ok(())
     }
 
-    fn vcpu(&self, cpu: u8) -> Result<&crate::VirtualInterface, ModelError> {
+    fn vcpu(&self, cpu: u8) -> Result<&crate::VirtualCpuInterface, ModelError> {
         let virt = self.virt.as_ref().ok_or(ModelError::NoVirtualization)?;
         if cpu >= self.config.cpus {
             return Err(ModelError::InvalidCpu(cpu));

@@ -624,7 +624,7 @@ fn gich_and_gicv_are_raz_wi_without_virtualization() {
     }
     assert_eq!(t.gic, before);
     assert!(!t.gic.maintenance(0) && !t.gic.virq(0) && !t.gic.vfiq(0));
-    assert!(t.gic.virtual_interface(0).is_none());
+    assert!(t.gic.virtual_cpu_interface(0).is_none());
 }
 
 fn virt_gic() -> TestGic {

@@ -1,5 +1,5 @@
 //! GICH, the virtual interface control registers (IHI 0048B 5.3), of one
-//! [`VirtualInterface`] accessed directly: reset values and reserved bits,
+//! [`VirtualCpuInterface`] accessed directly: reset values and reserved bits,
 //! the computed status (GICH_MISR, EISR, ELRSR) and maintenance output, and
 //! saved records.
 
@@ -16,7 +16,7 @@ use gic_model::virtual_interface::GICV_IIDR;
 
 #[test]
 fn reset_state_matches_gic400_reset_values() {
-    let mut vi = VirtualInterface::new(VirtConfig::QEMU);
+    let mut vi = VirtualCpuInterface::new(VirtConfig::QEMU);
     assert_eq!(vi.read_gich(h::HCR), 0);
     assert_eq!(vi.read_gich(h::VTR), 0x9000_0003);
     assert_eq!(vi.read_gich(h::VMCR), 0x004C_0000);
@@ -34,16 +34,16 @@ fn reset_state_matches_gic400_reset_values() {
 
 #[test]
 fn reset_restores_reset_state() {
-    let mut vi = enabled_virtual_interface();
+    let mut vi = enabled_virtual_cpu_interface();
     vi.write_gich(gich::lr(0), lr(pending_lr(40, 0x80)));
     vi.write_gich(h::APR, 5);
     vi.reset();
-    assert_eq!(vi, VirtualInterface::new(VirtConfig::QEMU));
+    assert_eq!(vi, VirtualCpuInterface::new(VirtConfig::QEMU));
 }
 
 #[test]
 fn vtr_encodes_64_lrs_in_six_bits() {
-    let vi = VirtualInterface::new(VirtConfig {
+    let vi = VirtualCpuInterface::new(VirtConfig {
         list_registers: 64,
         ..VirtConfig::QEMU
     });
@@ -58,7 +58,7 @@ fn vtr_encodes_64_lrs_in_six_bits() {
 
 #[test]
 fn config_is_normalized_into_architectural_ranges() {
-    let vi = VirtualInterface::new(VirtConfig {
+    let vi = VirtualCpuInterface::new(VirtConfig {
         list_registers: 200,
         priority_bits: 2,
         preemption_bits: 9,
@@ -73,7 +73,7 @@ fn config_is_normalized_into_architectural_ranges() {
             np_counts_pending_active: true,
         }
     );
-    let vi = VirtualInterface::new(VirtConfig {
+    let vi = VirtualCpuInterface::new(VirtConfig {
         list_registers: 0,
         priority_bits: 6,
         preemption_bits: 8,
@@ -86,7 +86,7 @@ fn config_is_normalized_into_architectural_ranges() {
 
 #[test]
 fn hcr_reserved_bits_read_as_zero() {
-    let mut vi = VirtualInterface::new(VirtConfig::QEMU);
+    let mut vi = VirtualCpuInterface::new(VirtConfig::QEMU);
     vi.write_gich(h::HCR, !0);
     assert_eq!(vi.read_gich(h::HCR), 0xF800_00FF);
     assert_eq!(vi.eoi_count(), 31);
@@ -94,25 +94,25 @@ fn hcr_reserved_bits_read_as_zero() {
 
 #[test]
 fn lr_reserved_bits_read_as_zero() {
-    let mut vi = VirtualInterface::new(VirtConfig::QEMU);
+    let mut vi = VirtualCpuInterface::new(VirtConfig::QEMU);
     vi.write_gich(gich::lr(3), !0);
     assert_eq!(vi.read_gich(gich::lr(3)), 0xFF8F_FFFF);
 }
 
 #[test]
 fn lrs_beyond_count_are_raz_wi() {
-    let mut vi = VirtualInterface::new(VirtConfig::QEMU);
+    let mut vi = VirtualCpuInterface::new(VirtConfig::QEMU);
     vi.write_gich(gich::lr(4), lr(pending_lr(40, 0)));
     vi.write_gich(gich::lr(63), !0);
     assert_eq!(vi.read_gich(gich::lr(4)), 0);
     assert_eq!(vi.read_gich(gich::lr(63)), 0);
     assert_eq!(vi.lr(4), 0);
-    assert_eq!(vi, VirtualInterface::new(VirtConfig::QEMU));
+    assert_eq!(vi, VirtualCpuInterface::new(VirtConfig::QEMU));
 }
 
 #[test]
 fn read_only_unknown_and_unaligned_offsets_are_raz_wi() {
-    let mut vi = VirtualInterface::new(VirtConfig::QEMU);
+    let mut vi = VirtualCpuInterface::new(VirtConfig::QEMU);
     let reset = vi.clone();
     for off in [
         h::VTR,
@@ -172,7 +172,7 @@ fn read_only_unknown_and_unaligned_offsets_are_raz_wi() {
 
 #[test]
 fn eoi_bit_lr_raises_eoi_maintenance_after_deactivation() {
-    let mut vi = enabled_virtual_interface();
+    let mut vi = enabled_virtual_cpu_interface();
     vi.write_gich(gich::lr(0), lr(pending_lr(40, 0x80) + LR::EOI::SET));
     assert_eq!(vi.read_gicv(v::IAR), 40);
     assert_eq!(vi.eisr(), 0);
@@ -191,7 +191,7 @@ fn eoi_bit_lr_raises_eoi_maintenance_after_deactivation() {
 
 #[test]
 fn np_condition_clears_when_lr_refilled() {
-    let mut vi = enabled_virtual_interface();
+    let mut vi = enabled_virtual_cpu_interface();
     vi.write_gich(h::HCR, vi.hcr() | field_mask(&HCR::NPIE));
     assert_eq!(vi.misr(), field_mask(&MISR::NP));
     assert!(vi.maintenance());
@@ -211,7 +211,7 @@ fn np_ignores_pending_and_active_list_registers_by_default() {
     // IHI 0048B 5.3.4: NP while no list register is in the pending state;
     // pending+active (0b11) is another state.
     const { assert!(!VirtConfig::QEMU.np_counts_pending_active) };
-    let mut vi = enabled_virtual_interface();
+    let mut vi = enabled_virtual_cpu_interface();
     vi.write_gich(h::HCR, vi.hcr() | field_mask(&HCR::NPIE));
     vi.write_gich(gich::lr(0), lr(pending_lr(40, 0x80)));
     assert_eq!(vi.misr(), 0);
@@ -244,13 +244,13 @@ fn np_counts_pending_and_active_list_registers_when_configured() {
     assert!(t.gic.maintenance(0));
     // The choice survives a snapshot round trip of the model.
     let bytes = snapshot_bytes(&t.gic);
-    t.gic.restore(&bytes).unwrap();
+    t.gic.set_from_bytes(&bytes).unwrap();
     assert_eq!(t.gic.config().virtualization, Some(config));
 }
 
 #[test]
 fn underflow_condition_needs_at_most_one_valid_lr() {
-    let mut vi = enabled_virtual_interface();
+    let mut vi = enabled_virtual_cpu_interface();
     vi.write_gich(h::HCR, vi.hcr() | field_mask(&HCR::UIE));
     assert_eq!(vi.misr(), field_mask(&MISR::U));
     vi.write_gich(gich::lr(0), lr(pending_lr(40, 0x80)));
@@ -264,7 +264,7 @@ fn underflow_condition_needs_at_most_one_valid_lr() {
 
 #[test]
 fn group_enable_conditions_track_gicv_ctlr() {
-    let mut vi = VirtualInterface::new(VirtConfig::QEMU);
+    let mut vi = VirtualCpuInterface::new(VirtConfig::QEMU);
     let ie = (HCR::En::SET
         + HCR::VGrp0EIE::SET
         + HCR::VGrp0DIE::SET
@@ -291,7 +291,7 @@ fn group_enable_conditions_track_gicv_ctlr() {
 
 #[test]
 fn maintenance_requires_hcr_en() {
-    let mut vi = VirtualInterface::new(VirtConfig::QEMU);
+    let mut vi = VirtualCpuInterface::new(VirtConfig::QEMU);
     vi.write_gich(h::HCR, field_mask(&HCR::NPIE));
     assert_eq!(vi.read_gich(h::MISR), field_mask(&MISR::NP));
     assert!(!vi.maintenance());
@@ -301,25 +301,25 @@ fn maintenance_requires_hcr_en() {
 
 #[test]
 fn record_holds_registers_and_implemented_lrs_only() {
-    let mut vi = enabled_virtual_interface();
+    let mut vi = enabled_virtual_cpu_interface();
     vi.write_gich(gich::lr(0), lr(pending_lr(40, 0x80) + LR::EOI::SET));
     vi.write_gich(gich::lr(3), lr(pending_lr(41, 0x88)));
     assert_eq!(vi.read_gicv(v::IAR), 40);
-    let r = vi.record();
+    let r = vi.to_record();
     assert_eq!(r.hcr, vi.hcr());
     assert_eq!(r.vmcr, vi.vmcr());
     assert_eq!(r.apr, 1 << 16);
     assert_eq!(r.lr_count, 4);
     assert_eq!(&r.lrs[..4], &[vi.lr(0), 0, 0, vi.lr(3)]);
     assert!(r.lrs[4..].iter().all(|&x| x == 0));
-    let mut other = VirtualInterface::new(VirtConfig::QEMU);
-    other.restore(&r).unwrap();
+    let mut other = VirtualCpuInterface::new(VirtConfig::QEMU);
+    other.set_record(&r).unwrap();
     assert_eq!(other, vi);
 }
 
 #[test]
 fn eisr_elrsr_misr_are_recomputed_after_restore() {
-    let mut vi = VirtualInterface::new(VirtConfig::QEMU);
+    let mut vi = VirtualCpuInterface::new(VirtConfig::QEMU);
     let mut r = VcpuRecord {
         hcr: (HCR::En::SET + HCR::NPIE::SET + HCR::LRENPIE::SET + HCR::EOICount.val(2)).value,
         vmcr: 0x004C_0000,
@@ -330,7 +330,7 @@ fn eisr_elrsr_misr_are_recomputed_after_restore() {
     r.lrs[0] = lr(LR::VirtualID.val(40) + LR::EOI::SET); // invalid, EOI
     r.lrs[1] = lr(LR::VirtualID.val(41) + LR::State::Active);
     r.lrs[2] = lr(LR::VirtualID.val(42) + LR::HW::SET + LR::PhysicalID.val(42));
-    vi.restore(&r).unwrap();
+    vi.set_record(&r).unwrap();
     assert_eq!(vi.read_gich(h::EISR), 0b0001);
     assert_eq!(vi.read_gich(h::ELRSR), 0b1100);
     assert_eq!(
@@ -341,33 +341,33 @@ fn eisr_elrsr_misr_are_recomputed_after_restore() {
     // A second restore replaces everything derived as well.
     r.lrs = [0; MAX_LIST_REGISTERS];
     r.hcr = HCR::En::SET.value;
-    vi.restore(&r).unwrap();
+    vi.set_record(&r).unwrap();
     assert_eq!(vi.read_gich(h::EISR), 0);
     assert_eq!(vi.read_gich(h::ELRSR), 0xF);
     assert_eq!(vi.read_gich(h::MISR), 0);
 }
 
 #[test]
-fn restore_rejects_more_lrs_than_implemented_and_changes_nothing() {
-    let mut vi = enabled_virtual_interface();
+fn set_record_rejects_more_lrs_than_implemented_and_changes_nothing() {
+    let mut vi = enabled_virtual_cpu_interface();
     vi.write_gich(gich::lr(0), lr(pending_lr(40, 0x80)));
     let before = vi.clone();
     let r = VcpuRecord {
         lr_count: 5,
         ..VcpuRecord::default()
     };
-    assert_eq!(vi.restore(&r), Err(SnapshotError::ConfigMismatch));
+    assert_eq!(vi.set_record(&r), Err(SnapshotError::ConfigMismatch));
     let r = VcpuRecord {
         lr_count: 65,
         ..VcpuRecord::default()
     };
-    assert_eq!(vi.restore(&r), Err(SnapshotError::Oversized));
+    assert_eq!(vi.set_record(&r), Err(SnapshotError::Oversized));
     assert_eq!(vi, before);
 }
 
 #[test]
-fn restore_with_fewer_lrs_leaves_the_rest_invalid() {
-    let mut vi = enabled_virtual_interface();
+fn set_record_with_fewer_lrs_leaves_the_rest_invalid() {
+    let mut vi = enabled_virtual_cpu_interface();
     for n in 0..4 {
         vi.write_gich(gich::lr(n), lr(pending_lr(40 + n as u32, 0x80)));
     }
@@ -380,7 +380,7 @@ fn restore_with_fewer_lrs_leaves_the_rest_invalid() {
     r.lrs[0] = lr(pending_lr(50, 0x10));
     r.lrs[1] = lr(pending_lr(51, 0x20));
     r.lrs[2] = lr(pending_lr(52, 0x30)); // beyond lr_count: not loaded
-    vi.restore(&r).unwrap();
+    vi.set_record(&r).unwrap();
     assert_eq!(vi.lr(0), r.lrs[0]);
     assert_eq!(vi.lr(1), r.lrs[1]);
     assert_eq!(vi.lr(2), 0);
@@ -389,8 +389,8 @@ fn restore_with_fewer_lrs_leaves_the_rest_invalid() {
 }
 
 #[test]
-fn restore_masks_reserved_bits_and_clamps_binary_points() {
-    let mut vi = VirtualInterface::new(VirtConfig::QEMU);
+fn set_record_masks_reserved_bits_and_clamps_binary_points() {
+    let mut vi = VirtualCpuInterface::new(VirtConfig::QEMU);
     let mut r = VcpuRecord {
         hcr: !0,
         vmcr: 0x0000_FC00,
@@ -399,7 +399,7 @@ fn restore_masks_reserved_bits_and_clamps_binary_points() {
         ..VcpuRecord::default()
     };
     r.lrs[0] = !0;
-    vi.restore(&r).unwrap();
+    vi.set_record(&r).unwrap();
     assert_eq!(vi.hcr(), 0xF800_00FF);
     assert_eq!(vi.vmcr(), 0x004C_0000);
     assert_eq!(vi.apr(), 0x8000_0001);
@@ -407,14 +407,14 @@ fn restore_masks_reserved_bits_and_clamps_binary_points() {
 }
 
 #[test]
-fn record_restores_into_a_larger_interface() {
-    let mut small = enabled_virtual_interface();
+fn a_record_sets_a_larger_interface() {
+    let mut small = enabled_virtual_cpu_interface();
     small.write_gich(gich::lr(3), lr(pending_lr(40, 0x80)));
-    let mut big = VirtualInterface::new(VirtConfig {
+    let mut big = VirtualCpuInterface::new(VirtConfig {
         list_registers: 64,
         ..VirtConfig::QEMU
     });
-    big.restore(&small.record()).unwrap();
+    big.set_record(&small.to_record()).unwrap();
     assert_eq!(big.lr(3), small.lr(3));
     assert_eq!(big.elrsr(), !(1u64 << 3));
     assert_eq!(big.read_gicv(v::IAR), 40);

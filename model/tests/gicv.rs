@@ -1,5 +1,5 @@
 //! The virtual CPU interface (GICV, IHI 0048B 5.4) over the list
-//! registers of one [`VirtualInterface`], accessed directly: GICV views of
+//! registers of one [`VirtualCpuInterface`], accessed directly: GICV views of
 //! GICH_VMCR and GICH_APR, which list register is presented, acknowledge,
 //! preemption, priority drop and deactivation, EOICount.
 
@@ -17,7 +17,7 @@ use gic_model::virtual_interface::GICV_IIDR;
 fn list_register_with_a_special_virtual_id_is_never_presented() {
     for id in 1020..=1023 {
         for grp1 in [false, true] {
-            let mut vi = enabled_virtual_interface();
+            let mut vi = enabled_virtual_cpu_interface();
             if grp1 {
                 // AckCtl clear: a presented Group 1 LR would read 1022.
                 vi.write_gicv(
@@ -49,7 +49,7 @@ fn list_register_with_a_special_virtual_id_is_never_presented() {
 #[test]
 fn gicv_eoir_without_an_active_priority_still_deactivates_in_eoimode_0() {
     // UNPREDICTABLE in the spec; the model's choice, the same on GICC.
-    let mut vi = enabled_virtual_interface();
+    let mut vi = enabled_virtual_cpu_interface();
     let active = |id| lr(LR::VirtualID.val(id) + LR::Priority.val(0x10) + LR::State::Active);
     vi.write_gich(gich::lr(0), active(40));
     vi.write_gich(gich::lr(1), active(41));
@@ -67,7 +67,7 @@ fn gicv_eoir_without_an_active_priority_still_deactivates_in_eoimode_0() {
 
 #[test]
 fn gicv_hppir_reports_1023_for_a_group_gicv_ctlr_disables() {
-    let mut vi = enabled_virtual_interface();
+    let mut vi = enabled_virtual_cpu_interface();
     vi.write_gicv(v::CTLR, (CTLR::EnableGrp0::SET + CTLR::AckCtl::SET).value);
     vi.write_gich(gich::lr(0), lr(pending_lr(40, 0x80) + LR::Grp1::SET));
     assert_eq!(vi.read_gicv(v::HPPIR), 1023);
@@ -78,7 +78,7 @@ fn gicv_hppir_reports_1023_for_a_group_gicv_ctlr_disables() {
 
 #[test]
 fn gicv_highest_pending_interrupt_skips_groups_gicv_ctlr_disables() {
-    let mut vi = enabled_virtual_interface();
+    let mut vi = enabled_virtual_cpu_interface();
     vi.write_gicv(v::CTLR, (CTLR::EnableGrp1::SET + CTLR::AckCtl::SET).value);
     vi.write_gich(gich::lr(0), lr(pending_lr(41, 0x40)));
     vi.write_gich(gich::lr(1), lr(pending_lr(40, 0x80) + LR::Grp1::SET));
@@ -89,7 +89,7 @@ fn gicv_highest_pending_interrupt_skips_groups_gicv_ctlr_disables() {
 
 #[test]
 fn gicv_pmr_is_vmcr_vmprimask() {
-    let mut vi = VirtualInterface::new(VirtConfig::QEMU);
+    let mut vi = VirtualCpuInterface::new(VirtConfig::QEMU);
     vi.write_gicv(v::PMR, 0xFF);
     assert_eq!(vi.read_gicv(v::PMR), 0xF8);
     assert_eq!(VMCR::VMPriMask.read(vi.read_gich(h::VMCR)), 0x1F);
@@ -101,7 +101,7 @@ fn gicv_pmr_is_vmcr_vmprimask() {
 
 #[test]
 fn gicv_ctlr_is_vmcr_control_bits() {
-    let mut vi = VirtualInterface::new(VirtConfig::QEMU);
+    let mut vi = VirtualCpuInterface::new(VirtConfig::QEMU);
     vi.write_gicv(v::CTLR, !0);
     assert_eq!(vi.read_gicv(v::CTLR), 0x21F);
     assert_eq!(vi.read_gich(h::VMCR) & 0x3FF, 0x21F);
@@ -116,7 +116,7 @@ fn gicv_ctlr_is_vmcr_control_bits() {
 
 #[test]
 fn binary_points_clamp_to_the_minimum() {
-    let mut vi = VirtualInterface::new(VirtConfig::QEMU);
+    let mut vi = VirtualCpuInterface::new(VirtConfig::QEMU);
     vi.write_gicv(v::BPR, 0);
     vi.write_gicv(v::ABPR, 0);
     assert_eq!(vi.read_gicv(v::BPR), 2);
@@ -131,7 +131,7 @@ fn binary_points_clamp_to_the_minimum() {
 
 #[test]
 fn gicv_apr0_is_gich_apr_and_apr1_3_are_raz_wi() {
-    let mut vi = VirtualInterface::new(VirtConfig::QEMU);
+    let mut vi = VirtualCpuInterface::new(VirtConfig::QEMU);
     vi.write_gicv(v::APR, 0x0001_0000);
     assert_eq!(vi.read_gich(h::APR), 0x0001_0000);
     assert_eq!(vi.read_gicv(v::RPR), 0x80);
@@ -147,14 +147,14 @@ fn gicv_apr0_is_gich_apr_and_apr1_3_are_raz_wi() {
 
 #[test]
 fn gicv_iidr_matches_gicc_iidr_of_a_gic400() {
-    let mut vi = VirtualInterface::new(VirtConfig::QEMU);
+    let mut vi = VirtualCpuInterface::new(VirtConfig::QEMU);
     assert_eq!(vi.read_gicv(v::IIDR), 0x0202_143B);
     assert_eq!(IIDR::ArchitectureVersion.read(GICV_IIDR), 2);
 }
 
 #[test]
 fn pending_and_active_lr_is_not_a_candidate() {
-    let mut vi = enabled_virtual_interface();
+    let mut vi = enabled_virtual_cpu_interface();
     vi.write_gich(
         gich::lr(0),
         lr(LR::VirtualID.val(40) + LR::Priority.val(0) + LR::State::PendingActive),
@@ -170,7 +170,7 @@ fn pending_and_active_lr_is_not_a_candidate() {
 
 #[test]
 fn lowest_priority_value_wins_ties_to_lowest_lr() {
-    let mut vi = enabled_virtual_interface();
+    let mut vi = enabled_virtual_cpu_interface();
     vi.write_gich(gich::lr(0), lr(pending_lr(50, 0x80)));
     vi.write_gich(gich::lr(1), lr(pending_lr(51, 0x40)));
     vi.write_gich(gich::lr(2), lr(pending_lr(52, 0x40)));
@@ -183,7 +183,7 @@ fn lowest_priority_value_wins_ties_to_lowest_lr() {
 
 #[test]
 fn iar_returns_1023_when_hcr_en_clear() {
-    let mut vi = enabled_virtual_interface();
+    let mut vi = enabled_virtual_cpu_interface();
     vi.write_gich(gich::lr(0), lr(pending_lr(40, 0)));
     vi.write_gich(h::HCR, 0);
     assert!(!vi.virq() && !vi.vfiq());
@@ -195,7 +195,7 @@ fn iar_returns_1023_when_hcr_en_clear() {
 
 #[test]
 fn iar_returns_1022_for_group1_with_ackctl_clear() {
-    let mut vi = enabled_virtual_interface();
+    let mut vi = enabled_virtual_cpu_interface();
     vi.write_gicv(
         v::CTLR,
         (CTLR::EnableGrp0::SET + CTLR::EnableGrp1::SET).value,
@@ -212,7 +212,7 @@ fn iar_returns_1022_for_group1_with_ackctl_clear() {
 
 #[test]
 fn iar_activates_lr_and_sets_apr_bit_for_group_priority() {
-    let mut vi = enabled_virtual_interface();
+    let mut vi = enabled_virtual_cpu_interface();
     vi.write_gich(gich::lr(2), lr(pending_lr(40, 0xA0)));
     assert!(vi.virq());
     assert_eq!(vi.read_gicv(v::IAR), 40);
@@ -225,7 +225,7 @@ fn iar_activates_lr_and_sets_apr_bit_for_group_priority() {
 
 #[test]
 fn sgi_iar_carries_lr_cpuid() {
-    let mut vi = enabled_virtual_interface();
+    let mut vi = enabled_virtual_cpu_interface();
     vi.write_gich(gich::lr(0), lr(pending_lr(3, 0x80) + LR::CPUID.val(5)));
     assert_eq!(vi.read_gicv(v::HPPIR), 0x1403);
     assert_eq!(vi.read_gicv(v::IAR), 0x1403);
@@ -233,7 +233,7 @@ fn sgi_iar_carries_lr_cpuid() {
 
 #[test]
 fn hw_lr_iar_carries_no_cpuid() {
-    let mut vi = enabled_virtual_interface();
+    let mut vi = enabled_virtual_cpu_interface();
     vi.write_gich(
         gich::lr(0),
         lr(pending_lr(3, 0x80) + LR::HW::SET + LR::PhysicalID.val(0x1D)),
@@ -246,7 +246,7 @@ fn hw_lr_iar_carries_no_cpuid() {
 
 #[test]
 fn guest_preemption_follows_priority_and_binary_point() {
-    let mut vi = enabled_virtual_interface();
+    let mut vi = enabled_virtual_cpu_interface();
     vi.write_gicv(v::BPR, 0);
     vi.write_gich(gich::lr(0), lr(pending_lr(40, 0xA0)));
     assert_eq!(vi.read_gicv(v::IAR), 40);
@@ -268,7 +268,7 @@ fn guest_preemption_follows_priority_and_binary_point() {
 
     // With BPR 5 the group priority of 0xA0 is 0x80, and 0x90 no
     // longer preempts.
-    let mut vi = enabled_virtual_interface();
+    let mut vi = enabled_virtual_cpu_interface();
     vi.write_gicv(v::BPR, 5);
     vi.write_gich(gich::lr(0), lr(pending_lr(40, 0xA0)));
     assert_eq!(vi.read_gicv(v::IAR), 40);
@@ -283,7 +283,7 @@ fn guest_preemption_follows_priority_and_binary_point() {
 
 #[test]
 fn group1_uses_abpr_unless_cbpr_is_set() {
-    let mut vi = enabled_virtual_interface();
+    let mut vi = enabled_virtual_cpu_interface();
     vi.write_gicv(v::BPR, 2);
     vi.write_gicv(v::ABPR, 7); // Group 1 group priority field [7:7]
     vi.write_gich(gich::lr(0), lr(pending_lr(40, 0xA8) + LR::Grp1::SET));
@@ -298,7 +298,7 @@ fn group1_uses_abpr_unless_cbpr_is_set() {
 
 #[test]
 fn pmr_masks_signalling() {
-    let mut vi = enabled_virtual_interface();
+    let mut vi = enabled_virtual_cpu_interface();
     vi.write_gicv(v::PMR, 0x80);
     vi.write_gich(gich::lr(0), lr(pending_lr(40, 0x80)));
     assert!(!vi.virq());
@@ -311,7 +311,7 @@ fn pmr_masks_signalling() {
 
 #[test]
 fn lr_of_disabled_group_is_skipped() {
-    let mut vi = enabled_virtual_interface();
+    let mut vi = enabled_virtual_cpu_interface();
     vi.write_gicv(v::CTLR, (CTLR::EnableGrp1::SET + CTLR::AckCtl::SET).value);
     vi.write_gich(gich::lr(0), lr(pending_lr(40, 0x00)));
     vi.write_gich(gich::lr(1), lr(pending_lr(41, 0x80) + LR::Grp1::SET));
@@ -324,7 +324,7 @@ fn lr_of_disabled_group_is_skipped() {
 
 #[test]
 fn group0_goes_to_vfiq_when_fiqen_is_set() {
-    let mut vi = enabled_virtual_interface();
+    let mut vi = enabled_virtual_cpu_interface();
     vi.write_gicv(v::CTLR, vi.gicv_ctlr() | field_mask(&CTLR::FIQEn));
     vi.write_gich(gich::lr(0), lr(pending_lr(40, 0x80)));
     assert!(vi.vfiq() && !vi.virq());
@@ -334,7 +334,7 @@ fn group0_goes_to_vfiq_when_fiqen_is_set() {
 
 #[test]
 fn eoi_drops_priority_and_deactivates() {
-    let mut vi = enabled_virtual_interface();
+    let mut vi = enabled_virtual_cpu_interface();
     vi.write_gich(gich::lr(0), lr(pending_lr(40, 0x80)));
     assert_eq!(vi.read_gicv(v::IAR), 40);
     assert_eq!(vi.write_gicv(v::EOIR, 40), VirtEffect::default());
@@ -348,7 +348,7 @@ fn eoi_drops_priority_and_deactivates() {
 
 #[test]
 fn eoi_of_pending_and_active_lr_leaves_it_pending() {
-    let mut vi = enabled_virtual_interface();
+    let mut vi = enabled_virtual_cpu_interface();
     vi.write_gich(gich::lr(0), lr(pending_lr(40, 0x80)));
     assert_eq!(vi.read_gicv(v::IAR), 40);
     vi.write_gich(gich::lr(0), LR::State::PendingActive.modify(vi.lr(0)));
@@ -359,7 +359,7 @@ fn eoi_of_pending_and_active_lr_leaves_it_pending() {
 
 #[test]
 fn eoi_with_no_matching_lr_increments_eoicount() {
-    let mut vi = enabled_virtual_interface();
+    let mut vi = enabled_virtual_cpu_interface();
     vi.write_gich(gich::lr(0), lr(pending_lr(40, 0x80)));
     assert_eq!(vi.read_gicv(v::IAR), 40);
     // The hypervisor reclaimed the LR while the interrupt was active.
@@ -377,7 +377,7 @@ fn eoi_with_no_matching_lr_increments_eoicount() {
 
 #[test]
 fn eoi_without_active_priority_does_not_count() {
-    let mut vi = enabled_virtual_interface();
+    let mut vi = enabled_virtual_cpu_interface();
     vi.write_gicv(v::EOIR, 40);
     assert_eq!(vi.eoi_count(), 0);
     assert_eq!(vi.apr(), 0);
@@ -385,7 +385,7 @@ fn eoi_without_active_priority_does_not_count() {
 
 #[test]
 fn eoicount_wraps_from_31_to_0() {
-    let mut vi = enabled_virtual_interface();
+    let mut vi = enabled_virtual_cpu_interface();
     vi.write_gich(h::HCR, vi.hcr() | field_mask(&HCR::EOICount));
     assert_eq!(vi.eoi_count(), 31);
     vi.write_gich(h::APR, 1);
@@ -396,7 +396,7 @@ fn eoicount_wraps_from_31_to_0() {
 
 #[test]
 fn eoi_with_special_intid_is_ignored() {
-    let mut vi = enabled_virtual_interface();
+    let mut vi = enabled_virtual_cpu_interface();
     vi.write_gich(h::APR, 1);
     vi.write_gicv(v::EOIR, 1023);
     vi.write_gicv(v::EOIR, 1020);
@@ -406,7 +406,7 @@ fn eoi_with_special_intid_is_ignored() {
 
 #[test]
 fn hw_lr_deactivation_reports_physical_id() {
-    let mut vi = enabled_virtual_interface();
+    let mut vi = enabled_virtual_cpu_interface();
     vi.write_gich(
         gich::lr(1),
         lr(pending_lr(27, 0x80) + LR::HW::SET + LR::PhysicalID.val(30)),
@@ -426,7 +426,7 @@ fn hw_lr_deactivation_reports_physical_id() {
 
 #[test]
 fn hw_lr_with_special_physical_id_deactivates_only_virtually() {
-    let mut vi = enabled_virtual_interface();
+    let mut vi = enabled_virtual_cpu_interface();
     vi.write_gich(
         gich::lr(0),
         lr(pending_lr(27, 0x80) + LR::HW::SET + LR::PhysicalID.val(1023)),
@@ -438,7 +438,7 @@ fn hw_lr_with_special_physical_id_deactivates_only_virtually() {
 
 #[test]
 fn split_eoi_drops_priority_and_dir_deactivates() {
-    let mut vi = enabled_virtual_interface();
+    let mut vi = enabled_virtual_cpu_interface();
     vi.write_gicv(v::CTLR, vi.gicv_ctlr() | field_mask(&CTLR::EOImode));
     assert!(VMCR::VEM.is_set(vi.vmcr()));
     vi.write_gich(
@@ -461,7 +461,7 @@ fn split_eoi_drops_priority_and_dir_deactivates() {
 
 #[test]
 fn dir_is_ignored_when_eoimode_is_clear() {
-    let mut vi = enabled_virtual_interface();
+    let mut vi = enabled_virtual_cpu_interface();
     vi.write_gich(gich::lr(0), lr(pending_lr(40, 0x80)));
     assert_eq!(vi.read_gicv(v::IAR), 40);
     assert_eq!(vi.write_gicv(v::DIR, 40), VirtEffect::default());
@@ -472,7 +472,7 @@ fn dir_is_ignored_when_eoimode_is_clear() {
 
 #[test]
 fn dir_with_no_matching_lr_increments_eoicount() {
-    let mut vi = enabled_virtual_interface();
+    let mut vi = enabled_virtual_cpu_interface();
     vi.write_gicv(v::CTLR, vi.gicv_ctlr() | field_mask(&CTLR::EOImode));
     vi.write_gicv(v::DIR, 40);
     assert_eq!(vi.eoi_count(), 1);
@@ -485,7 +485,7 @@ fn dir_with_no_matching_lr_increments_eoicount() {
 
 #[test]
 fn sgi_deactivation_matches_cpuid() {
-    let mut vi = enabled_virtual_interface();
+    let mut vi = enabled_virtual_cpu_interface();
     vi.write_gich(gich::lr(0), lr(pending_lr(3, 0x80) + LR::CPUID.val(1)));
     vi.write_gich(gich::lr(1), lr(pending_lr(3, 0x80) + LR::CPUID.val(2)));
     assert_eq!(vi.read_gicv(v::IAR), 0x0403);
@@ -501,7 +501,7 @@ fn sgi_deactivation_matches_cpuid() {
 
 #[test]
 fn aliased_registers_serve_group1_only() {
-    let mut vi = enabled_virtual_interface();
+    let mut vi = enabled_virtual_cpu_interface();
     vi.write_gicv(
         v::CTLR,
         (CTLR::EnableGrp0::SET + CTLR::EnableGrp1::SET).value,

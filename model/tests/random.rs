@@ -283,7 +283,7 @@ fn step(gic: &mut Gic, op: &Op) -> Result<(), TestCaseError> {
         Op::Snapshot(ref flips, cut) => {
             let bytes = snapshot_bytes(gic);
             let mut fresh = Gic::new(*gic.config()).unwrap();
-            fresh.restore(&bytes).unwrap();
+            fresh.set_from_bytes(&bytes).unwrap();
             prop_assert!(&fresh == gic, "snapshot round trip changed the model");
             let mut damaged = bytes.clone();
             for &(at, x) in flips {
@@ -294,7 +294,7 @@ fn step(gic: &mut Gic, op: &Op) -> Result<(), TestCaseError> {
                 damaged.truncate(cut % (bytes.len() + 1));
             }
             let mut target = gic.clone();
-            match target.restore(&damaged) {
+            match target.set_from_bytes(&damaged) {
                 Ok(()) => check_invariants(&target)?,
                 Err(_) => prop_assert!(&target == gic, "failed restore changed the model"),
             }
@@ -372,7 +372,7 @@ proptest! {
         if let Ok(mut gic) = made {
             let probe = snapshot_bytes(&gic);
             prop_assert!(probe.len() <= gic_model::MAX_SNAPSHOT_LEN);
-            gic.restore(&probe).unwrap();
+            gic.set_from_bytes(&probe).unwrap();
         }
     }
 
@@ -386,7 +386,7 @@ proptest! {
         let mut data = if keep_header { b"GICS\x01\0\0\0".to_vec() } else { Vec::new() };
         data.extend_from_slice(&bytes);
         let before = gic.clone();
-        if gic.restore(&data).is_err() {
+        if gic.set_from_bytes(&data).is_err() {
             prop_assert!(gic == before);
         }
     }

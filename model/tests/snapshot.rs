@@ -125,7 +125,7 @@ fn round_trip_restores_an_equal_model() {
         let t = build(config);
         let bytes = snapshot_bytes(&t.gic);
         let mut fresh = Gic::new(config).unwrap();
-        fresh.restore(&bytes).unwrap();
+        fresh.set_from_bytes(&bytes).unwrap();
         assert_eq!(fresh, t.gic, "{config:?}");
         assert_eq!(snapshot_bytes(&fresh), bytes);
     }
@@ -135,7 +135,7 @@ fn round_trip_restores_an_equal_model() {
 fn derived_outputs_are_recomputed_after_restore() {
     let t = build(Config::qemu_virt(2));
     let mut fresh = Gic::new(Config::qemu_virt(2)).unwrap();
-    fresh.restore(&snapshot_bytes(&t.gic)).unwrap();
+    fresh.set_from_bytes(&snapshot_bytes(&t.gic)).unwrap();
     for cpu in 0..2 {
         assert_eq!(fresh.irq(cpu), t.gic.irq(cpu));
         assert_eq!(fresh.virq(cpu), t.gic.virq(cpu));
@@ -152,11 +152,11 @@ fn snapshot_len_is_what_save_needs_and_a_small_buffer_reports_it() {
     assert!(n <= MAX_SNAPSHOT_LEN);
     let mut small = vec![0; n - 1];
     assert_eq!(
-        t.gic.save(&mut small),
+        t.gic.to_bytes(&mut small),
         Err(SnapshotError::BufferTooSmall { needed: n })
     );
     let mut big = vec![0; n + 10];
-    assert_eq!(t.gic.save(&mut big), Ok(n));
+    assert_eq!(t.gic.to_bytes(&mut big), Ok(n));
 }
 
 #[test]
@@ -193,7 +193,10 @@ fn restore_into_another_shape_is_a_config_mismatch_and_changes_nothing() {
     for config in others {
         let mut t = build(config);
         let before = t.gic.clone();
-        assert_eq!(t.gic.restore(&bytes), Err(SnapshotError::ConfigMismatch));
+        assert_eq!(
+            t.gic.set_from_bytes(&bytes),
+            Err(SnapshotError::ConfigMismatch)
+        );
         assert_eq!(t.gic, before);
     }
 }
@@ -203,7 +206,10 @@ fn virt_section_into_a_model_without_virtualization_is_a_config_mismatch() {
     let bytes = snapshot_bytes(&build(Config::qemu_virt(2)).gic);
     let mut t = build(qemu_physical());
     let before = t.gic.clone();
-    assert_eq!(t.gic.restore(&bytes), Err(SnapshotError::ConfigMismatch));
+    assert_eq!(
+        t.gic.set_from_bytes(&bytes),
+        Err(SnapshotError::ConfigMismatch)
+    );
     assert_eq!(t.gic, before);
 }
 
@@ -211,11 +217,11 @@ fn virt_section_into_a_model_without_virtualization_is_a_config_mismatch() {
 fn snapshot_without_virt_section_restores_with_reset_virtual_interfaces() {
     let bytes = snapshot_bytes(&build(qemu_physical()).gic);
     let mut t = build(Config::qemu_virt(2));
-    t.gic.restore(&bytes).unwrap();
+    t.gic.set_from_bytes(&bytes).unwrap();
     physical_visible(&mut t);
-    let reset = gic_model::VirtualInterface::new(VirtConfig::QEMU);
+    let reset = gic_model::VirtualCpuInterface::new(VirtConfig::QEMU);
     for cpu in 0..2 {
-        assert_eq!(t.gic.virtual_interface(cpu), Some(&reset));
+        assert_eq!(t.gic.virtual_cpu_interface(cpu), Some(&reset));
         assert!(!t.gic.maintenance(cpu) && !t.gic.line_level(cpu, MAINTENANCE_INTID));
     }
 }
@@ -286,10 +292,10 @@ fn older_writer_base_only_snapshot_loads_into_a_virtualization_model() {
     };
     let mut t = TestGic::new(config);
     t.gich_write(0, h::HCR, HCR::En::SET.value);
-    t.gic.restore(&hand_written(false, false)).unwrap();
+    t.gic.set_from_bytes(&hand_written(false, false)).unwrap();
     assert_eq!(
-        t.gic.virtual_interface(0),
-        Some(&gic_model::VirtualInterface::new(VirtConfig::QEMU))
+        t.gic.virtual_cpu_interface(0),
+        Some(&gic_model::VirtualCpuInterface::new(VirtConfig::QEMU))
     );
     hand_written_visible(&mut t);
 }
@@ -298,7 +304,7 @@ fn older_writer_base_only_snapshot_loads_into_a_virtualization_model() {
 fn unknown_sections_are_skipped() {
     for (before, after) in [(true, false), (false, true), (true, true)] {
         let mut t = TestGic::new(Config::default());
-        t.gic.restore(&hand_written(before, after)).unwrap();
+        t.gic.set_from_bytes(&hand_written(before, after)).unwrap();
         hand_written_visible(&mut t);
     }
 }
@@ -306,7 +312,7 @@ fn unknown_sections_are_skipped() {
 fn assert_refused(config: Config, bytes: &[u8], err: SnapshotError) {
     let mut t = build(config);
     let before = t.gic.clone();
-    assert_eq!(t.gic.restore(bytes), Err(err));
+    assert_eq!(t.gic.set_from_bytes(bytes), Err(err));
     assert_eq!(t.gic, before, "model changed on {err:?}");
 }
 
@@ -337,7 +343,7 @@ fn damaged_snapshots_are_refused_and_change_nothing() {
     let prio40 = 8 + 8 + 4 + 4 + 6 * 4 + (40 - 32);
     five[prio40] = 0x81;
     let before = t5.gic.clone();
-    assert_eq!(t5.gic.restore(&five), Err(SnapshotError::Corrupt));
+    assert_eq!(t5.gic.set_from_bytes(&five), Err(SnapshotError::Corrupt));
     assert_eq!(t5.gic, before);
     // GICD_CTLR with a reserved bit; an SGI made disabled.
     let mut ctlr = good.clone();
@@ -389,7 +395,11 @@ fn virt_section_for_another_cpu_count_or_lr_count_is_refused() {
         buf.extend_from_slice(&extra[8..n]); // without the second header
         buf
     };
-    assert!(build(config).gic.clone().restore(&with_virt(2, 4)).is_ok());
+    assert!(build(config)
+        .gic
+        .clone()
+        .set_from_bytes(&with_virt(2, 4))
+        .is_ok());
     assert_refused(config, &with_virt(1, 4), SnapshotError::ConfigMismatch);
     assert_refused(config, &with_virt(3, 4), SnapshotError::ConfigMismatch);
     assert_refused(config, &with_virt(9, 0), SnapshotError::Oversized);
@@ -402,28 +412,34 @@ fn vcpu_records_round_trip_and_are_refused_where_they_do_not_fit() {
     let config = Config::qemu_virt(2);
     let t = build(config);
     let mut buf = [0u8; 512];
-    let n = t.gic.save_vcpu(0, &mut buf).unwrap();
-    let record = VcpuRecord::load(&buf[..n]).unwrap();
+    let n = t.gic.vcpu_to_bytes(0, &mut buf).unwrap();
+    let record = VcpuRecord::from_bytes(&buf[..n]).unwrap();
     assert_eq!(record.lr_count, 4);
     assert_ne!(record.hcr, 0);
     let mut other = Gic::new(config).unwrap();
-    other.restore_vcpu(1, &buf[..n]).unwrap();
-    assert_eq!(other.virtual_interface(1), t.gic.virtual_interface(0));
+    other.set_vcpu_from_bytes(1, &buf[..n]).unwrap();
+    assert_eq!(
+        other.virtual_cpu_interface(1),
+        t.gic.virtual_cpu_interface(0)
+    );
     let mut o = TestGic { gic: other.clone() };
     assert_eq!(o.gicv_read(1, c::RPR), 0x20);
 
     let mut phys = Gic::new(qemu_physical()).unwrap();
     assert_eq!(
-        phys.save_vcpu(0, &mut buf),
+        phys.vcpu_to_bytes(0, &mut buf),
         Err(ModelError::NoVirtualization)
     );
     assert_eq!(
-        phys.restore_vcpu(0, &buf[..n]),
+        phys.set_vcpu_from_bytes(0, &buf[..n]),
         Err(ModelError::NoVirtualization)
     );
-    assert_eq!(t.gic.save_vcpu(2, &mut buf), Err(ModelError::InvalidCpu(2)));
     assert_eq!(
-        other.restore_vcpu(5, &buf[..n]),
+        t.gic.vcpu_to_bytes(2, &mut buf),
+        Err(ModelError::InvalidCpu(2))
+    );
+    assert_eq!(
+        other.set_vcpu_from_bytes(5, &buf[..n]),
         Err(ModelError::InvalidCpu(5))
     );
 
@@ -431,20 +447,20 @@ fn vcpu_records_round_trip_and_are_refused_where_they_do_not_fit() {
         lr_count: 8,
         ..VcpuRecord::default()
     };
-    let n8 = eight.save(&mut buf).unwrap();
+    let n8 = eight.to_bytes(&mut buf).unwrap();
     let before = other.clone();
     assert_eq!(
-        other.restore_vcpu(0, &buf[..n8]),
+        other.set_vcpu_from_bytes(0, &buf[..n8]),
         Err(ModelError::Snapshot(SnapshotError::ConfigMismatch))
     );
     assert_eq!(
-        other.restore_vcpu(0, &buf[..n8 - 1]),
+        other.set_vcpu_from_bytes(0, &buf[..n8 - 1]),
         Err(ModelError::Snapshot(SnapshotError::Truncated))
     );
     assert_eq!(other, before);
     let mut tiny = [0u8; 4];
     assert!(matches!(
-        t.gic.save_vcpu(0, &mut tiny),
+        t.gic.vcpu_to_bytes(0, &mut tiny),
         Err(ModelError::Snapshot(SnapshotError::BufferTooSmall { .. }))
     ));
 }
@@ -452,30 +468,30 @@ fn vcpu_records_round_trip_and_are_refused_where_they_do_not_fit() {
 // ---- every reader, the same damaged input (issue 6, item 5) -------------
 
 /// What each of the four snapshot readers makes of `bytes`, as a
-/// `SnapshotError` (Ok(()) if accepted): `Gic::restore`,
-/// `Gic::restore_vcpu`, `VcpuRecord::load`, `VcpuContext::load_bytes`.
+/// `SnapshotError` (Ok(()) if accepted): `Gic::set_from_bytes`,
+/// `Gic::set_vcpu_from_bytes`, `VcpuRecord::from_bytes`, `VcpuContext::from_bytes`.
 fn readers(config: Config, bytes: &[u8]) -> [Result<(), SnapshotError>; 4] {
     let fresh = Gic::new(config).unwrap();
     let mut g = fresh.clone();
-    let restore = g.restore(bytes);
+    let restore = g.set_from_bytes(bytes);
     assert!(restore.is_ok() || g == fresh, "restore changed the model");
     let mut g = fresh.clone();
-    let restore_vcpu = g.restore_vcpu(0, bytes).map_err(|e| match e {
+    let set_vcpu_from_bytes = g.set_vcpu_from_bytes(0, bytes).map_err(|e| match e {
         ModelError::Snapshot(e) => e,
-        other => panic!("restore_vcpu: {other:?}"),
+        other => panic!("set_vcpu_from_bytes: {other:?}"),
     });
     assert!(
-        restore_vcpu.is_ok() || g == fresh,
-        "restore_vcpu changed the model"
+        set_vcpu_from_bytes.is_ok() || g == fresh,
+        "set_vcpu_from_bytes changed the model"
     );
-    let load = VcpuRecord::load(bytes).map(|_| ());
-    let load_bytes = gic_driver::VcpuContext::<32>::load_bytes(bytes)
+    let record = VcpuRecord::from_bytes(bytes).map(|_| ());
+    let context = gic_driver::VcpuContext::<32>::from_bytes(bytes)
         .map(|_| ())
         .map_err(|e| match e {
             gic_driver::Error::Snapshot(e) => e,
-            other => panic!("load_bytes: {other:?}"),
+            other => panic!("VcpuContext::from_bytes: {other:?}"),
         });
-    [restore, restore_vcpu, load, load_bytes]
+    [restore, set_vcpu_from_bytes, record, context]
 }
 
 /// `good`, damaged in each way that breaks the framing of its sections,
@@ -563,7 +579,7 @@ fn every_vcpu_reader_refuses_a_damaged_standalone_record_alike() {
         ctx.inject(lr).unwrap();
     }
     let mut buf = [0u8; 256];
-    let n = ctx.save_bytes(&mut buf).unwrap();
+    let n = ctx.to_bytes(&mut buf).unwrap();
     let good = &buf[..n];
     let vcpu_readers = |bytes: &[u8]| {
         let [_, rest @ ..] = readers(config, bytes);
@@ -644,7 +660,7 @@ fn golden_snapshots_load_and_save_unchanged() {
         });
         let mut t = TestGic::new(g.config);
         t.gic
-            .restore(&bytes)
+            .set_from_bytes(&bytes)
             .unwrap_or_else(|e| panic!("{}: {e}", g.name));
         assert_eq!(
             snapshot_bytes(&t.gic),

@@ -1,5 +1,5 @@
 //! Random sequences of GICH and GICV accesses (any offset, LR-shaped and
-//! arbitrary values) on one [`VirtualInterface`] of random shape: after
+//! arbitrary values) on one [`VirtualCpuInterface`] of random shape: after
 //! every access the derived registers agree with the stored ones, reserved
 //! bits stay zero, binary points stay at or above their minimum, and the
 //! saved record restores to an equal interface.
@@ -120,7 +120,7 @@ fn config() -> impl Strategy<Value = VirtConfig> {
     })
 }
 
-fn check_invariants(vi: &VirtualInterface) -> Result<(), TestCaseError> {
+fn check_invariants(vi: &VirtualCpuInterface) -> Result<(), TestCaseError> {
     let n = usize::from(vi.config().list_registers);
     prop_assert!((1..=MAX_LIST_REGISTERS).contains(&n));
     let (eisr, elrsr) = (vi.eisr(), vi.elrsr());
@@ -174,8 +174,8 @@ fn check_invariants(vi: &VirtualInterface) -> Result<(), TestCaseError> {
     let rpr = vi.running_priority();
     prop_assert!(rpr == 0xFF || rpr.is_multiple_of(8));
     // Saved state restores to the same state.
-    let mut copy = VirtualInterface::new(vi.config());
-    prop_assert!(copy.restore(&vi.record()).is_ok());
+    let mut copy = VirtualCpuInterface::new(vi.config());
+    prop_assert!(copy.set_record(&vi.to_record()).is_ok());
     prop_assert_eq!(&copy, vi);
     Ok(())
 }
@@ -189,7 +189,7 @@ fn random_gich_and_gicv_accesses_keep_derived_state_consistent() {
     let strategy = (config(), prop::collection::vec(op(), 0..200));
     runner
         .run(&strategy, |(config, ops)| {
-            let mut vi = VirtualInterface::new(config);
+            let mut vi = VirtualCpuInterface::new(config);
             for op in &ops {
                 match *op {
                     Op::GichRead(o) => {

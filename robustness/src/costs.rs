@@ -104,25 +104,29 @@ pub fn inject_and_complete() -> u32 {
 pub fn switch(from: u32, to: u32, same: bool) -> (u32, u32) {
     let g = SharedGic::new(Config::qemu_virt(1)).expect("valid");
     let mut vif = interface(&g);
-    let mut b: VcpuContext = vif.new_context();
+    let mut b: Option<VcpuContext> = None;
     if !same {
         // B ran once with `to` interrupts listed, then was switched out.
         for n in 0..to {
             vif.inject(software(60 + n)).expect("free");
         }
-        save_lists(&mut vif, &mut b).expect("loaded");
-        let mut a: VcpuContext = vif.new_context();
-        restore_lists(&mut vif, &mut a).expect("empty interface");
+        b = Some(save_lists(&mut vif).expect("resident"));
+        let a: VcpuContext = vif.new_context();
+        restore_lists(&mut vif, a)
+            .map_err(|e| e.0)
+            .expect("empty interface");
     }
     for n in 0..from {
         vif.inject(software(40 + n)).expect("free");
     }
-    let mut a: VcpuContext = vif.new_context();
     vif.bus().reset();
-    save_lists(&mut vif, &mut a).expect("loaded");
+    let a = save_lists(&mut vif).expect("resident");
     let save = vif.bus().accesses();
     vif.bus().reset();
-    restore_lists(&mut vif, if same { &mut a } else { &mut b }).expect("saved");
+    let next = b.unwrap_or(a);
+    restore_lists(&mut vif, next)
+        .map_err(|e| e.0)
+        .expect("saved");
     (save, vif.bus().accesses())
 }
 

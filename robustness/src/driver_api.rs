@@ -13,7 +13,8 @@ use gic_driver::{
 use gic_model::{Config, Frame, Gic, SharedGic, VirtConfig};
 
 use crate::world_switch::{
-    context_from_bytes, context_to_bytes, load_vmcr_apr, put_vmcr_apr, restore_lists, save_lists,
+    context_from_bytes, context_to_bytes, has_resident_vcpu, load_vmcr_apr, put_vmcr_apr,
+    restore_lists, save_lists, switch_in, switch_out,
 };
 use crate::Input;
 
@@ -129,7 +130,8 @@ pub fn run(data: &[u8]) {
     let mut gich: Vec<VirtualInterface<_, Q>> = (0..cpus)
         .map(|c| VirtualInterface::new(gic.frame(Frame::Gich, c)))
         .collect();
-    let mut contexts: Vec<VcpuContext<Q>> = (0..3).map(|_| VcpuContext::new()).collect();
+    let mut contexts: Vec<Option<VcpuContext<Q>>> =
+        (0..3).map(|_| Some(VcpuContext::new())).collect();
     let mut acks: Vec<(usize, bool, Acknowledged)> = Vec::new();
     if !inp.u8().is_multiple_of(4) {
         gicd[0].init(&DistributorConfig::default());
@@ -316,11 +318,11 @@ fn virtual_call<B: RegisterBus>(
     gic: &SharedGic,
     cpu: u8,
     vif: &mut VirtualInterface<B, Q>,
-    contexts: &mut [VcpuContext<Q>],
+    contexts: &mut [Option<VcpuContext<Q>>],
     k: usize,
     lines: u32,
 ) {
-    let ctx = &mut contexts[k];
+    let slot = &mut contexts[k];
     match inp.u8() % 24 {
         0 => vif.init(),
         1..=5 => {
@@ -339,14 +341,14 @@ fn virtual_call<B: RegisterBus>(
         8 | 9 => {
             let s = vif.handle_maintenance();
             let _ = (s.is_spurious(), s.completed.len());
-            if vif.is_loaded() {
+            if has_resident_vcpu(vif) {
                 let g = gic.lock();
                 assert!(
                     !g.maintenance(cpu),
                     "maintenance still asserted after handle_maintenance: {s:?}, MISR {:#x}, HCR {:#x}, LRs {:x?}",
-                    g.virtual_interface(cpu).map_or(0, |v| v.misr()),
-                    g.virtual_interface(cpu).map_or(0, |v| v.hcr()),
-                    g.virtual_interface(cpu).map(|v| (0..v.config().list_registers as usize).map(|n| v.lr(n)).collect::<Vec<_>>()),
+                    g.virtual_cpu_interface(cpu).map_or(0, |v| v.misr()),
+                    g.virtual_cpu_interface(cpu).map_or(0, |v| v.hcr()),
+                    g.virtual_cpu_interface(cpu).map(|v| (0..v.config().list_registers as usize).map(|n| v.lr(n)).collect::<Vec<_>>()),
                 );
             }
         }
@@ -355,13 +357,42 @@ fn virtual_call<B: RegisterBus>(
             let _ = vif.drain(|_| n += 1);
         }
         11 | 12 => {
-            let _ = save_lists(vif, ctx);
+            let out = if inp.bool() {
+                save_lists(vif)
+            } else {
+                switch_out(vif)
+            };
+            if let Ok(ctx) = out {
+                *slot = Some(ctx);
+            }
         }
         13 | 14 => {
-            let _ = restore_lists(vif, ctx);
+            if let Some(ctx) = slot.take() {
+                let before = gic.lock().clone();
+                let r = if inp.bool() {
+                    restore_lists(vif, ctx)
+                } else {
+                    switch_in(vif, ctx)
+                };
+                if let Err((e, ctx)) = r {
+                    assert!(
+                        before == *gic.lock(),
+                        "restore refused with {e:?} but the model changed"
+                    );
+                    *slot = Some(ctx);
+                }
+            }
         }
-        15 => put_vmcr_apr(vif, ctx),
-        16 => load_vmcr_apr(vif, ctx),
+        15 => {
+            if let Some(ctx) = slot.as_mut() {
+                put_vmcr_apr(vif, ctx)
+            }
+        }
+        16 => {
+            if let Some(ctx) = slot.as_ref() {
+                load_vmcr_apr(vif, ctx)
+            }
+        }
         17 => {
             let raw = inp.u32();
             let _ = vif.set_hcr(Hcr::from_raw(raw));
@@ -377,14 +408,16 @@ fn virtual_call<B: RegisterBus>(
                 EoiMode::Combined
             });
             vif.set_vmcr(vmcr);
-            ctx.set_vmcr(vmcr);
+            if let Some(ctx) = slot.as_mut() {
+                ctx.set_vmcr(vmcr);
+            }
         }
         19 => {
             let n = inp.u8() as usize % 70;
             let _ = (
                 vif.read_list_register_raw(n),
                 vif.read_list_register(n),
-                ctx.list_register(n),
+                slot.as_ref().map(|ctx| ctx.list_register(n)),
             );
             let _ = (
                 vif.misr(),
@@ -395,7 +428,7 @@ fn virtual_call<B: RegisterBus>(
                 vif.read_hcr(),
             );
             let _ = (
-                vif.is_loaded(),
+                has_resident_vcpu(vif),
                 vif.in_use(),
                 vif.queued_len(),
                 vif.queued().count(),
@@ -403,16 +436,22 @@ fn virtual_call<B: RegisterBus>(
             );
         }
         20 => {
-            if let Some(lr) = list_register(inp, lines) {
+            if let (Some(lr), Some(ctx)) = (list_register(inp, lines), slot.as_mut()) {
                 let _ = ctx.inject(lr);
             }
         }
         21 => {
-            ctx.set_hcr(Hcr::from_raw(inp.u32()));
-            ctx.set_apr(inp.u32());
+            let (hcr, apr) = (inp.u32(), inp.u32());
+            if let Some(ctx) = slot.as_mut() {
+                ctx.set_hcr(Hcr::from_raw(hcr));
+                ctx.set_apr(apr);
+            }
             vif.set_apr(inp.u32());
         }
         22 => {
+            let Some(ctx) = slot.as_mut() else {
+                return;
+            };
             let record = ctx.to_record();
             let _ = VcpuContext::<Q>::from_record(&record);
             let mut buf = [0u8; 1024];

@@ -273,7 +273,7 @@ impl Run {
                     bytes.truncate(inp.u16() as usize % (bytes.len() + 1));
                 }
                 let mut target = self.gic.clone();
-                match target.restore(&bytes) {
+                match target.set_from_bytes(&bytes) {
                     Ok(()) => {
                         check(&target);
                         save_load_save(&target);
@@ -303,7 +303,7 @@ impl Run {
                 self.physical[cpu as usize].push(v);
             }
             _ => {
-                let Some(vi) = self.gic.virtual_interface(cpu) else {
+                let Some(vi) = self.gic.virtual_cpu_interface(cpu) else {
                     assert_eq!(v, 0, "GICV without virtualization reads zero");
                     return;
                 };
@@ -326,7 +326,7 @@ impl Run {
 /// `gic` saved into a buffer of exactly its snapshot length.
 pub fn snapshot(gic: &Gic) -> Vec<u8> {
     let mut buf = vec![0; gic.snapshot_len()];
-    let n = gic.save(&mut buf).expect("snapshot_len bytes suffice");
+    let n = gic.to_bytes(&mut buf).expect("snapshot_len bytes suffice");
     assert_eq!(n, buf.len(), "save writes snapshot_len bytes");
     buf
 }
@@ -337,7 +337,7 @@ pub fn save_load_save(gic: &Gic) {
     let first = snapshot(gic);
     let mut fresh = Gic::new(*gic.config()).expect("the model's own config");
     fresh
-        .restore(&first)
+        .set_from_bytes(&first)
         .expect("a model loads its own snapshot");
     assert!(&fresh == gic, "snapshot round trip changed the model");
     assert_eq!(
@@ -350,25 +350,28 @@ pub fn save_load_save(gic: &Gic) {
 /// The same for CPU `cpu`'s virtual interface alone.
 pub fn vcpu_save_load_save(gic: &Gic, cpu: u8) {
     let mut buf = [0u8; 1024];
-    let Ok(n) = gic.save_vcpu(cpu, &mut buf) else {
+    let Ok(n) = gic.vcpu_to_bytes(cpu, &mut buf) else {
         assert!(gic.config().virtualization.is_none() || cpu >= gic.config().cpus);
         return;
     };
     let first = buf.get(..n).expect("n fits").to_vec();
     let mut other = Gic::new(*gic.config()).expect("the model's own config");
     other
-        .restore_vcpu(cpu, &first)
+        .set_vcpu_from_bytes(cpu, &first)
         .expect("a vCPU record loads back");
     let mut again = [0u8; 1024];
     let m = other
-        .save_vcpu(cpu, &mut again)
+        .vcpu_to_bytes(cpu, &mut again)
         .expect("saved once, saves again");
     assert_eq!(
         again.get(..m),
         Some(&first[..]),
         "vCPU save-load-save is not byte-identical"
     );
-    assert_eq!(gic.virtual_interface(cpu), other.virtual_interface(cpu));
+    assert_eq!(
+        gic.virtual_cpu_interface(cpu),
+        other.virtual_cpu_interface(cpu)
+    );
     assert_eq!(gic.maintenance(cpu), other.maintenance(cpu));
 }
 
@@ -428,7 +431,7 @@ pub fn check(gic: &Gic) {
             !(gic.irq(cpu) && gic.fiq(cpu)),
             "CPU {cpu}: IRQ and FIQ at once"
         );
-        let Some(vi) = gic.virtual_interface(cpu) else {
+        let Some(vi) = gic.virtual_cpu_interface(cpu) else {
             assert!(!gic.maintenance(cpu) && !gic.virq(cpu) && !gic.vfiq(cpu));
             let _ = rpr;
             continue;

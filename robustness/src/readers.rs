@@ -1,17 +1,20 @@
 //! The snapshot and vCPU-context readers, fuzzed on the same bytes (seeds:
 //! the golden files in `model/tests/golden/` and `driver/tests/golden/`,
-//! used as they are): `Gic::restore` into models shaped like each golden
-//! file, `Gic::restore_vcpu` on each CPU, `VcpuContext::load_bytes`,
-//! `VcpuRecord::load` and the framing `Reader`. A refused input leaves the
+//! used as they are): `Gic::set_from_bytes` into models shaped like each
+//! golden file, `Gic::set_vcpu_from_bytes` on each CPU,
+//! `VcpuContext::from_bytes`, `VcpuRecord::from_bytes` and the framing
+//! `Reader`. A refused input leaves the
 //! model exactly as it was; an accepted one leaves a model that keeps the
 //! invariants of [`crate::model_bus::check`] and saves back to bytes that
 //! load into the same state.
 
-use gic_driver::snapshot::{Reader, VcpuRecord};
+use gic_driver::snapshot::Reader;
 use gic_model::{Config, Gic};
 
 use crate::model_bus::{check, enable_all, save_load_save, vcpu_save_load_save};
-use crate::world_switch::{context_from_bytes, context_to_bytes};
+use crate::world_switch::{
+    context_from_bytes, context_to_bytes, record_from_bytes, record_to_bytes,
+};
 
 /// The shapes of the golden files, and a wide virtual one.
 pub fn configs() -> [Config; 4] {
@@ -65,7 +68,7 @@ pub fn run(data: &[u8]) {
     for config in configs() {
         let before = busy_model(config);
         let mut gic = before.clone();
-        match gic.restore(data) {
+        match gic.set_from_bytes(data) {
             Ok(()) => {
                 check(&gic);
                 save_load_save(&gic);
@@ -75,12 +78,15 @@ pub fn run(data: &[u8]) {
         if config.virtualization.is_some() {
             for cpu in 0..config.cpus + 1 {
                 let mut gic = before.clone();
-                match gic.restore_vcpu(cpu, data) {
+                match gic.set_vcpu_from_bytes(cpu, data) {
                     Ok(()) => {
                         check(&gic);
                         vcpu_save_load_save(&gic, cpu);
                     }
-                    Err(_) => assert!(gic == before, "a refused restore_vcpu changed the model"),
+                    Err(_) => assert!(
+                        gic == before,
+                        "a refused set_vcpu_from_bytes changed the model"
+                    ),
                 }
             }
         }
@@ -99,10 +105,10 @@ pub fn run(data: &[u8]) {
     }
     // A smaller queue may refuse what a larger one holds, never panic.
     let _ = context_from_bytes::<1>(data);
-    if let Ok(record) = VcpuRecord::load(data) {
+    if let Ok(record) = record_from_bytes(data) {
         let mut buf = [0u8; 2048];
-        let n = record.save(&mut buf).expect("a loaded record saves");
-        assert_eq!(VcpuRecord::load(buf.get(..n).expect("n fits")), Ok(record));
+        let n = record_to_bytes(&record, &mut buf).expect("a loaded record saves");
+        assert_eq!(record_from_bytes(buf.get(..n).expect("n fits")), Ok(record));
     }
     if let Ok(mut reader) = Reader::new(data) {
         let _ = reader.validate();

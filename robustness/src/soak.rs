@@ -74,7 +74,9 @@ impl Rng {
 /// One vCPU as the soak sees it.
 #[derive(Default)]
 struct Vcpu {
-    ctx: VcpuContext<Q>,
+    /// Its context while switched out; `None` while resident (the
+    /// interface holds it).
+    ctx: Option<VcpuContext<Q>>,
     /// Injected, not yet reported completed.
     outstanding: u64,
     /// Acknowledged by the guest and not yet EOId (innermost last).
@@ -129,6 +131,11 @@ pub fn run(list_registers: u8, ops: u64, seed: u64) -> SoakReport {
         loaded: 0,
         report: SoakReport::default(),
     };
+    // vCPU 0 is resident (a new interface holds an empty vCPU); the
+    // others start switched out.
+    for k in 1..VCPUS {
+        s.vcpus[k].ctx = Some(s.vif.new_context());
+    }
     s.boot_guest();
     let mut rng = Rng::new(seed);
     for _ in 0..ops {
@@ -190,7 +197,10 @@ impl<B: RegisterBus> Soak<'_, B> {
         let r = if k == self.loaded {
             self.vif.inject(lr)
         } else {
-            self.vcpus[k].ctx.inject(lr)
+            match self.vcpus[k].ctx.as_mut() {
+                Some(ctx) => ctx.inject(lr),
+                None => panic!("vCPU {k} is switched out but has no context"),
+            }
         };
         match r {
             Ok(_) => {
@@ -290,14 +300,21 @@ impl<B: RegisterBus> Soak<'_, B> {
             return;
         }
         let from = self.loaded;
-        save_lists(&mut self.vif, &mut self.vcpus[from].ctx).expect("a vCPU is loaded");
-        put_vmcr_apr(&self.vif, &mut self.vcpus[from].ctx);
+        let mut out = save_lists(&mut self.vif).expect("a vCPU is resident");
+        put_vmcr_apr(&self.vif, &mut out);
+        self.vcpus[from].ctx = Some(out);
         assert!(
             !self.gic.lock().maintenance(0),
             "maintenance asserted with no vCPU loaded"
         );
-        restore_lists(&mut self.vif, &mut self.vcpus[to].ctx).expect("the interface is empty");
-        load_vmcr_apr(&self.vif, &self.vcpus[to].ctx);
+        let next = self.vcpus[to]
+            .ctx
+            .take()
+            .expect("a switched-out vCPU has its context");
+        load_vmcr_apr(&self.vif, &next);
+        if let Err((e, _)) = restore_lists(&mut self.vif, next) {
+            panic!("restore of vCPU {to} refused: {e:?}");
+        }
         self.loaded = to;
         self.boot_guest();
         self.report.switches += 1;

@@ -192,7 +192,9 @@ fn exit(vgic: &mut Vgic, v: u8, cpu: &mut Vcpu<'_>, gic: &SharedGic) {
     );
     assert_eq!(cpu.vif.queued_len(), 0, "vCPU {v}: queued after a fold");
     let g = gic.lock();
-    let vi = g.virtual_interface(v).expect("virtualization configured");
+    let vi = g
+        .virtual_cpu_interface(v)
+        .expect("virtualization configured");
     let n = vi.config().list_registers as usize;
     assert!(
         (0..n).all(|i| vi.lr(i) >> 28 & 0b11 == 0),
@@ -214,7 +216,9 @@ fn enter(vgic: &mut Vgic, v: u8, cpu: &mut Vcpu<'_>, gic: &SharedGic) {
     cpu.inside = true;
     let listed = vgic.listed(v);
     let g = gic.lock();
-    let vi = g.virtual_interface(v).expect("virtualization configured");
+    let vi = g
+        .virtual_cpu_interface(v)
+        .expect("virtualization configured");
     let n = vi.config().list_registers as usize;
     let valid: Vec<ListRegister> = (0..n)
         .filter_map(|i| ListRegister::decode(vi.lr(i)).ok())

@@ -81,7 +81,7 @@ fn every_golden_file_loads_in_some_reader_and_the_harness_accepts_it() {
     for g in &GOLDEN[..3] {
         let loads = readers::configs()
             .into_iter()
-            .filter(|&c| readers::busy_model(c).restore(g).is_ok())
+            .filter(|&c| readers::busy_model(c).set_from_bytes(g).is_ok())
             .count();
         assert!(
             loads >= 1,

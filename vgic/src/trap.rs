@@ -133,6 +133,20 @@ impl fmt::Display for DecodeError {
 
 impl core::error::Error for DecodeError {}
 
+/// The IPA of a stage-2 fault: HPFAR_EL2.FIPA (IPA bits \[47:12\]) with the
+/// offset in the page from FAR_EL2\[11:0\]. Valid for any stage-2 data
+/// abort, with or without an instruction syndrome (unless ESR_EL2.FnV).
+pub fn fault_ipa(far: u64, hpfar: u64) -> u64 {
+    let page = LocalRegisterCopy::<u64, HPFAR_EL2::Register>::new(hpfar).read(HPFAR_EL2::FIPA);
+    page << 12 | (far & 0xFFF)
+}
+
+/// Whether the trapped instruction is 32 bits wide (ESR_EL2.IL), as every
+/// A64 instruction is: an exception returned past it skips 4 bytes.
+pub fn is_32bit_instruction(esr: u64) -> bool {
+    LocalRegisterCopy::<u64, ESR_EL2::Register>::new(esr).is_set(ESR_EL2::IL)
+}
+
 /// One trapped guest load or store, decoded from ESR_EL2, FAR_EL2 and
 /// HPFAR_EL2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,9 +186,8 @@ impl MmioAccess {
             Some(ESR_EL2::SAS::Value::Word) => AccessWidth::Word,
             _ => AccessWidth::Doubleword,
         };
-        let page = LocalRegisterCopy::<u64, HPFAR_EL2::Register>::new(hpfar).read(HPFAR_EL2::FIPA);
         Ok(MmioAccess {
-            ipa: page << 12 | (far & 0xFFF),
+            ipa: fault_ipa(far, hpfar),
             width,
             write: esr.is_set(ESR_EL2::WnR),
             register: esr.read(ESR_EL2::SRT) as u8,

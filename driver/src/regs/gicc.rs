@@ -1,44 +1,45 @@
 //! GICC: the CPU interface (IHI 0048B 4.4), 8 KiB per CPU. The virtual CPU
 //! interface GICV (5.4) has the same layout and uses these definitions.
 
-/// Byte offsets of the CPU interface registers, in offset order.
-pub mod offset {
-    /// GICC_CTLR, CPU Interface Control Register (4.4.1).
-    pub const CTLR: usize = 0x00;
-    /// GICC_PMR, Interrupt Priority Mask Register (4.4.2).
-    pub const PMR: usize = 0x04;
-    /// GICC_BPR, Binary Point Register (4.4.3).
-    pub const BPR: usize = 0x08;
-    /// GICC_IAR, Interrupt Acknowledge Register (4.4.4), read-only, read has side effects.
-    pub const IAR: usize = 0x0C;
-    /// GICC_EOIR, End of Interrupt Register (4.4.5), write-only.
-    pub const EOIR: usize = 0x10;
-    /// GICC_RPR, Running Priority Register (4.4.6), read-only.
-    pub const RPR: usize = 0x14;
-    /// GICC_HPPIR, Highest Priority Pending Interrupt Register (4.4.7), read-only.
-    pub const HPPIR: usize = 0x18;
-    /// GICC_ABPR, Aliased Binary Point Register (4.4.8).
-    pub const ABPR: usize = 0x1C;
-    /// GICC_AIAR, Aliased Interrupt Acknowledge Register (4.4.9).
-    pub const AIAR: usize = 0x20;
-    /// GICC_AEOIR, Aliased End of Interrupt Register (4.4.10).
-    pub const AEOIR: usize = 0x24;
-    /// GICC_AHPPIR, Aliased Highest Priority Pending Interrupt Register (4.4.11).
-    pub const AHPPIR: usize = 0x28;
-    /// GICC_APR0-3, Active Priorities Registers (4.4.13), 4 words.
-    pub const APR: usize = 0xD0;
-    /// GICC_NSAPR0-3, Non-secure Active Priorities Registers (4.4.14), 4 words.
-    pub const NSAPR: usize = 0xE0;
-    /// GICC_IIDR, CPU Interface Identification Register (4.4.15), read-only.
-    pub const IIDR: usize = 0xFC;
-    /// GICC_DIR, Deactivate Interrupt Register (4.4.16), write-only.
-    pub const DIR: usize = 0x1000;
-    /// Size of the CPU interface frame in bytes.
-    pub const FRAME_SIZE: usize = 0x2000;
-}
+use super::access::{ReadOnly, ReadWrite, WriteOnly};
+use super::{Register, RegisterArray};
 
 /// Number of GICC_APRn (and GICC_NSAPRn) registers.
 pub const APR_COUNT: usize = 4;
+
+frame! {
+    size: 0x2000;
+    /// GICC_CTLR, CPU Interface Control Register (4.4.1).
+    CTLR: Register<CTLR::Register, ReadWrite> = 0x00;
+    /// GICC_PMR, Interrupt Priority Mask Register (4.4.2).
+    PMR: Register<PMR::Register, ReadWrite> = 0x04;
+    /// GICC_BPR, Binary Point Register (4.4.3).
+    BPR: Register<BPR::Register, ReadWrite> = 0x08;
+    /// GICC_IAR, Interrupt Acknowledge Register (4.4.4), read-only, read has side effects.
+    IAR: Register<IAR::Register, ReadOnly> = 0x0C;
+    /// GICC_EOIR, End of Interrupt Register (4.4.5), write-only.
+    EOIR: Register<IAR::Register, WriteOnly> = 0x10;
+    /// GICC_RPR, Running Priority Register (4.4.6), read-only.
+    RPR: Register<RPR::Register, ReadOnly> = 0x14;
+    /// GICC_HPPIR, Highest Priority Pending Interrupt Register (4.4.7), read-only.
+    HPPIR: Register<IAR::Register, ReadOnly> = 0x18;
+    /// GICC_ABPR, Aliased Binary Point Register (4.4.8).
+    ABPR: Register<BPR::Register, ReadWrite> = 0x1C;
+    /// GICC_AIAR, Aliased Interrupt Acknowledge Register (4.4.9), read-only.
+    AIAR: Register<IAR::Register, ReadOnly> = 0x20;
+    /// GICC_AEOIR, Aliased End of Interrupt Register (4.4.10), write-only.
+    AEOIR: Register<IAR::Register, WriteOnly> = 0x24;
+    /// GICC_AHPPIR, Aliased Highest Priority Pending Interrupt Register (4.4.11), read-only.
+    AHPPIR: Register<IAR::Register, ReadOnly> = 0x28;
+    /// GICC_APR0-3, Active Priorities Registers (4.4.13), 4 words.
+    APR: RegisterArray<(), ReadWrite, APR_COUNT> = 0xD0;
+    /// GICC_NSAPR0-3, Non-secure Active Priorities Registers (4.4.14), 4 words.
+    NSAPR: RegisterArray<(), ReadWrite, APR_COUNT> = 0xE0;
+    /// GICC_IIDR, CPU Interface Identification Register (4.4.15), read-only.
+    IIDR: Register<IIDR::Register, ReadOnly> = 0xFC;
+    /// GICC_DIR, Deactivate Interrupt Register (4.4.16), write-only.
+    DIR: Register<IAR::Register, WriteOnly> = 0x1000;
+}
 
 /// Register fields, from tock-registers' `register_bitfields!` (the macro's
 /// generated helper items carry no docs of their own).

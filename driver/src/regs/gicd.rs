@@ -1,47 +1,8 @@
 //! GICD: the Distributor (IHI 0048B 4.3). 4 KiB frame, shared by all CPUs;
 //! the registers for INTIDs 0-31 are banked per CPU.
 
-/// Byte offsets of the Distributor registers, in offset order.
-pub mod offset {
-    /// GICD_CTLR, Distributor Control Register (4.3.1).
-    pub const CTLR: usize = 0x000;
-    /// GICD_TYPER, Interrupt Controller Type Register (4.3.2), read-only.
-    pub const TYPER: usize = 0x004;
-    /// GICD_IIDR, Distributor Implementer Identification Register (4.3.3), read-only.
-    pub const IIDR: usize = 0x008;
-    /// GICD_IGROUPRn, Interrupt Group Registers (4.3.4), 1 bit per INTID.
-    pub const IGROUPR: usize = 0x080;
-    /// GICD_ISENABLERn, Interrupt Set-Enable Registers (4.3.5), 1 bit per INTID.
-    pub const ISENABLER: usize = 0x100;
-    /// GICD_ICENABLERn, Interrupt Clear-Enable Registers (4.3.6), 1 bit per INTID.
-    pub const ICENABLER: usize = 0x180;
-    /// GICD_ISPENDRn, Interrupt Set-Pending Registers (4.3.7), 1 bit per INTID.
-    pub const ISPENDR: usize = 0x200;
-    /// GICD_ICPENDRn, Interrupt Clear-Pending Registers (4.3.8), 1 bit per INTID.
-    pub const ICPENDR: usize = 0x280;
-    /// GICD_ISACTIVERn, Interrupt Set-Active Registers (4.3.9), 1 bit per INTID.
-    pub const ISACTIVER: usize = 0x300;
-    /// GICD_ICACTIVERn, Interrupt Clear-Active Registers (4.3.10), 1 bit per INTID.
-    pub const ICACTIVER: usize = 0x380;
-    /// GICD_IPRIORITYRn, Interrupt Priority Registers (4.3.11), 1 byte per INTID, byte-accessible.
-    pub const IPRIORITYR: usize = 0x400;
-    /// GICD_ITARGETSRn, Interrupt Processor Targets Registers (4.3.12), 1 byte per INTID, byte-accessible.
-    pub const ITARGETSR: usize = 0x800;
-    /// GICD_ICFGRn, Interrupt Configuration Registers (4.3.13), 2 bits per INTID.
-    pub const ICFGR: usize = 0xC00;
-    /// GICD_SGIR, Software Generated Interrupt Register (4.3.15), write-only.
-    pub const SGIR: usize = 0xF00;
-    /// GICD_CPENDSGIRn, SGI Clear-Pending Registers (4.3.16), 1 byte per SGI, bit = source CPU.
-    pub const CPENDSGIR: usize = 0xF10;
-    /// GICD_SPENDSGIRn, SGI Set-Pending Registers (4.3.17), 1 byte per SGI, bit = source CPU.
-    pub const SPENDSGIR: usize = 0xF20;
-    /// GICD_PIDR4, first of the identification registers (4.3.18).
-    pub const PIDR4: usize = 0xFD0;
-    /// GICD_PIDR2 (ICPIDR2): bits \[7:4\] give the architecture version (2 for GICv2).
-    pub const PIDR2: usize = 0xFE8;
-    /// Size of the Distributor frame in bytes.
-    pub const FRAME_SIZE: usize = 0x1000;
-}
+use super::access::{ReadOnly, ReadWrite, WriteOnly};
+use super::{ByteArray, Register, RegisterArray};
 
 /// Number of bytes of one one-bit-per-INTID register array (1020 INTIDs, 32 words).
 pub const BIT_ARRAY_BYTES: usize = 0x80;
@@ -49,6 +10,58 @@ pub const BIT_ARRAY_BYTES: usize = 0x80;
 pub const BYTE_ARRAY_BYTES: usize = 0x400;
 /// Number of bytes of the ICFGR array (2 bits per INTID).
 pub const ICFGR_BYTES: usize = 0x100;
+
+/// A one-bit-per-INTID register array: 32 words, bit `n % 32` of word
+/// `n / 32` for INTID `n`.
+pub type BitArray = RegisterArray<(), ReadWrite, { BIT_ARRAY_BYTES / 4 }>;
+
+frame! {
+    size: 0x1000;
+    /// GICD_CTLR, Distributor Control Register (4.3.1).
+    CTLR: Register<CTLR::Register, ReadWrite> = 0x000;
+    /// GICD_TYPER, Interrupt Controller Type Register (4.3.2), read-only.
+    TYPER: Register<TYPER::Register, ReadOnly> = 0x004;
+    /// GICD_IIDR, Distributor Implementer Identification Register (4.3.3), read-only.
+    IIDR: Register<IIDR::Register, ReadOnly> = 0x008;
+    /// GICD_IGROUPRn, Interrupt Group Registers (4.3.4), 1 bit per INTID.
+    IGROUPR: BitArray = 0x080;
+    /// GICD_ISENABLERn, Interrupt Set-Enable Registers (4.3.5), 1 bit per INTID.
+    ISENABLER: BitArray = 0x100;
+    /// GICD_ICENABLERn, Interrupt Clear-Enable Registers (4.3.6), 1 bit per INTID.
+    ICENABLER: BitArray = 0x180;
+    /// GICD_ISPENDRn, Interrupt Set-Pending Registers (4.3.7), 1 bit per INTID.
+    ISPENDR: BitArray = 0x200;
+    /// GICD_ICPENDRn, Interrupt Clear-Pending Registers (4.3.8), 1 bit per INTID.
+    ICPENDR: BitArray = 0x280;
+    /// GICD_ISACTIVERn, Interrupt Set-Active Registers (4.3.9), 1 bit per INTID.
+    ISACTIVER: BitArray = 0x300;
+    /// GICD_ICACTIVERn, Interrupt Clear-Active Registers (4.3.10), 1 bit per INTID.
+    ICACTIVER: BitArray = 0x380;
+    /// GICD_IPRIORITYRn, Interrupt Priority Registers (4.3.11), 1 byte per INTID, byte-accessible.
+    IPRIORITYR: ByteArray<ReadWrite, BYTE_ARRAY_BYTES> = 0x400;
+    /// GICD_ITARGETSRn, Interrupt Processor Targets Registers (4.3.12), 1 byte per INTID, byte-accessible.
+    ITARGETSR: ByteArray<ReadWrite, BYTE_ARRAY_BYTES> = 0x800;
+    /// GICD_ICFGRn, Interrupt Configuration Registers (4.3.13), 2 bits per INTID.
+    ICFGR: RegisterArray<(), ReadWrite, { ICFGR_BYTES / 4 }> = 0xC00;
+    /// GICD_SGIR, Software Generated Interrupt Register (4.3.15), write-only.
+    SGIR: Register<SGIR::Register, WriteOnly> = 0xF00;
+    /// GICD_CPENDSGIRn, SGI Clear-Pending Registers (4.3.16), 1 byte per SGI, bit = source CPU.
+    CPENDSGIR: ByteArray<ReadWrite, 16> = 0xF10;
+    /// GICD_SPENDSGIRn, SGI Set-Pending Registers (4.3.17), 1 byte per SGI, bit = source CPU.
+    SPENDSGIR: ByteArray<ReadWrite, 16> = 0xF20;
+    /// GICD_PIDR4-7, the first identification registers (4.3.18), read-only.
+    PIDR4: RegisterArray<(), ReadOnly, 4> = 0xFD0;
+    /// GICD_PIDR0 (4.3.18), read-only.
+    PIDR0: Register<(), ReadOnly> = 0xFE0;
+    /// GICD_PIDR1 (4.3.18), read-only.
+    PIDR1: Register<(), ReadOnly> = 0xFE4;
+    /// GICD_PIDR2 (ICPIDR2): bits \[7:4\] give the architecture version (2 for GICv2), read-only.
+    PIDR2: Register<(), ReadOnly> = 0xFE8;
+    /// GICD_PIDR3 (4.3.18), read-only.
+    PIDR3: Register<(), ReadOnly> = 0xFEC;
+    /// GICD_CIDR0-3, Component ID Registers (4.3.19), read-only.
+    CIDR: RegisterArray<(), ReadOnly, 4> = 0xFF0;
+}
 
 /// Register fields, from tock-registers' `register_bitfields!` (the macro's
 /// generated helper items carry no docs of their own).

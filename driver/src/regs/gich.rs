@@ -1,30 +1,31 @@
 //! GICH: the virtual interface control registers (IHI 0048B 5.3), used by
 //! the hypervisor. 4 KiB per CPU; holds the state the guest sees in GICV.
 
-/// Byte offsets of the virtual interface control registers, in offset order.
-pub mod offset {
-    /// GICH_HCR, Hypervisor Control Register (5.3.1).
-    pub const HCR: usize = 0x000;
-    /// GICH_VTR, VGIC Type Register (5.3.2), read-only.
-    pub const VTR: usize = 0x004;
-    /// GICH_VMCR, Virtual Machine Control Register (5.3.3).
-    pub const VMCR: usize = 0x008;
-    /// GICH_MISR, Maintenance Interrupt Status Register (5.3.4), read-only.
-    pub const MISR: usize = 0x010;
-    /// GICH_EISR0-1, End of Interrupt Status Registers (5.3.5), read-only, 1 bit per LR.
-    pub const EISR: usize = 0x020;
-    /// GICH_ELRSR0-1, Empty List Register Status Registers (5.3.6), read-only, 1 bit per LR.
-    pub const ELRSR: usize = 0x030;
-    /// GICH_APR, Active Priorities Register (5.3.7); the same state as GICV_APR0.
-    pub const APR: usize = 0x0F0;
-    /// GICH_LR0-63, List Registers (5.3.8), one word each.
-    pub const LR: usize = 0x100;
-    /// Size of the virtual interface control frame in bytes.
-    pub const FRAME_SIZE: usize = 0x1000;
-}
+use super::access::{ReadOnly, ReadWrite};
+use super::{Register, RegisterArray};
 
 /// The architectural maximum number of list registers.
 pub const MAX_LIST_REGISTERS: usize = 64;
+
+frame! {
+    size: 0x1000;
+    /// GICH_HCR, Hypervisor Control Register (5.3.1).
+    HCR: Register<HCR::Register, ReadWrite> = 0x000;
+    /// GICH_VTR, VGIC Type Register (5.3.2), read-only.
+    VTR: Register<VTR::Register, ReadOnly> = 0x004;
+    /// GICH_VMCR, Virtual Machine Control Register (5.3.3).
+    VMCR: Register<VMCR::Register, ReadWrite> = 0x008;
+    /// GICH_MISR, Maintenance Interrupt Status Register (5.3.4), read-only.
+    MISR: Register<MISR::Register, ReadOnly> = 0x010;
+    /// GICH_EISR0-1, End of Interrupt Status Registers (5.3.5), read-only, 1 bit per LR.
+    EISR: RegisterArray<(), ReadOnly, 2> = 0x020;
+    /// GICH_ELRSR0-1, Empty List Register Status Registers (5.3.6), read-only, 1 bit per LR.
+    ELRSR: RegisterArray<(), ReadOnly, 2> = 0x030;
+    /// GICH_APR, Active Priorities Register (5.3.7); the same state as GICV_APR0.
+    APR: Register<(), ReadWrite> = 0x0F0;
+    /// GICH_LR0-63, List Registers (5.3.8), one word each.
+    LR: RegisterArray<LR::Register, ReadWrite, MAX_LIST_REGISTERS> = 0x100;
+}
 
 /// Register fields, from tock-registers' `register_bitfields!` (the macro's
 /// generated helper items carry no docs of their own).
@@ -135,7 +136,8 @@ mod fields {
 }
 pub use fields::*;
 
-/// Offset of GICH_LRn.
+/// Offset of GICH_LRn (`lr(MAX_LIST_REGISTERS)` is the end of the list
+/// registers), for code that decodes accesses by offset.
 #[inline(always)]
 pub const fn lr(n: usize) -> usize {
     offset::LR + 4 * n

@@ -10,21 +10,22 @@ use crate::regs::gich::MAX_LIST_REGISTERS;
 use crate::snapshot::{tag, Reader, SnapshotError, VcpuRecord, Writer};
 use crate::Error;
 
-/// One vCPU's virtual-interface state while it is not loaded: GICH_HCR,
-/// GICH_VMCR, GICH_APR, the list registers it had in use, and the driver's
-/// occupancy record and pending queue (up to `Q` interrupts).
+/// One saved vCPU's virtual-interface state: GICH_HCR, GICH_VMCR,
+/// GICH_APR, the list registers it had in use, and the driver's occupancy
+/// record and pending queue (up to `Q` interrupts).
 ///
-/// [`VirtualInterface::save`](super::VirtualInterface::save) /
-/// [`put`](super::VirtualInterface::put) fill it,
-/// [`restore`](super::VirtualInterface::restore) /
-/// [`load`](super::VirtualInterface::load) move it back. While it is the
-/// loaded vCPU's it is marked [resident](Self::is_resident) and describes
-/// the vCPU as it was when restored.
+/// A context is always a saved vCPU's: [`VirtualInterface::save`](super::VirtualInterface::save)
+/// hands it out and [`restore`](super::VirtualInterface::restore) takes it
+/// back by value, so while a vCPU is resident on the interface no context
+/// of it exists to be restored twice or injected into behind the
+/// interface's back. [`put`](super::VirtualInterface::put) and
+/// [`load`](super::VirtualInterface::load) move GICH_VMCR and GICH_APR
+/// into and out of it.
 ///
 /// It converts to and from the [`VcpuRecord`] the model uses
 /// ([`to_record`](Self::to_record), [`from_record`](Self::from_record)), and
-/// to and from the same snapshot bytes ([`save_bytes`](Self::save_bytes),
-/// [`load_bytes`](Self::load_bytes)), so a vCPU saved from a real or
+/// to and from the same snapshot bytes ([`to_bytes`](Self::to_bytes),
+/// [`from_bytes`](Self::from_bytes)), so a vCPU saved from a real or
 /// emulated GIC restores into the model and back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VcpuContext<const Q: usize = 32> {
@@ -33,7 +34,17 @@ pub struct VcpuContext<const Q: usize = 32> {
     pub(crate) apr: u32,
     pub(crate) lr_count: u8,
     pub(crate) ledger: Ledger<Q>,
-    pub(crate) resident: bool,
+}
+
+/// A context [`VirtualInterface::restore`](super::VirtualInterface::restore)
+/// or [`switch_in`](super::VirtualInterface::switch_in) refused, handed back
+/// unchanged with the reason; nothing was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused<const Q: usize = 32> {
+    /// Why: [`Error::VcpuResident`] or [`Error::InvalidListRegister`].
+    pub error: Error,
+    /// The context, as it was passed.
+    pub context: VcpuContext<Q>,
 }
 
 impl<const Q: usize> Default for VcpuContext<Q> {
@@ -64,7 +75,6 @@ impl<const Q: usize> VcpuContext<Q> {
                 count
             },
             ledger: Ledger::new(),
-            resident: false,
         }
     }
 
@@ -118,24 +128,14 @@ impl<const Q: usize> VcpuContext<Q> {
     pub fn queued(&self) -> impl Iterator<Item = ListRegister> + '_ {
         self.ledger.queued()
     }
-    /// Whether this context is loaded on a virtual interface (restored and
-    /// not saved since): its contents are then out of date.
-    pub fn is_resident(&self) -> bool {
-        self.resident
-    }
-
     /// Makes `lr`'s interrupt pending for this saved vCPU, by the same rules
     /// as [`VirtualInterface::inject`](super::VirtualInterface::inject), in
     /// memory: it reaches the GIC at the next restore. Fails with
-    /// [`Error::VcpuLoaded`] if the context is resident (inject through the
-    /// interface instead), [`Error::ConflictsWithListRegister`] or
+    /// [`Error::ConflictsWithListRegister`] or
     /// [`Error::ConflictsWithQueued`] if the virtual ID is held as the
     /// other kind, and [`Error::QueueFull`] if it must wait and the queue
     /// is full.
     pub fn inject(&mut self, lr: ListRegister) -> Result<Injection, Error> {
-        if self.resident {
-            return Err(Error::VcpuLoaded);
-        }
         let avail = low_bits(self.lr_count as usize);
         let placed = self
             .ledger
@@ -150,7 +150,7 @@ impl<const Q: usize> VcpuContext<Q> {
     /// The architectural state as the snapshot record the model uses: HCR,
     /// VMCR, APR and the list registers. The driver's own record, the queue
     /// and which EOI bits it set itself, is not part of it (see
-    /// [`save_bytes`](Self::save_bytes)).
+    /// [`to_bytes`](Self::to_bytes)).
     pub fn to_record(&self) -> VcpuRecord {
         let mut r = VcpuRecord {
             hcr: self.hcr.raw(),
@@ -200,12 +200,12 @@ impl<const Q: usize> VcpuContext<Q> {
     }
 
     /// Writes a standalone snapshot: the [`tag::VIRT`] section exactly as
-    /// [`VcpuRecord::save`] writes it, then, only if interrupts are queued,
+    /// [`VcpuRecord::to_bytes`] writes it, then, only if interrupts are queued,
     /// a [`tag::PENDING_QUEUE`] section, and only if the driver set a list
     /// register's EOI bit itself, a [`tag::DRIVER_EOI`] section, so the
-    /// context loads back meaning exactly the same. Returns the length
+    /// context reads back meaning exactly the same. Returns the length
     /// written.
-    pub fn save_bytes(&self, buf: &mut [u8]) -> Result<usize, Error> {
+    pub fn to_bytes(&self, buf: &mut [u8]) -> Result<usize, Error> {
         let mut w = Writer::new(buf);
         w.begin_section(tag::VIRT);
         w.u8(1);
@@ -225,7 +225,7 @@ impl<const Q: usize> VcpuContext<Q> {
         Ok(w.finish()?)
     }
 
-    /// Reads a snapshot written by [`save_bytes`](Self::save_bytes) or by
+    /// Reads a snapshot written by [`to_bytes`](Self::to_bytes) or by
     /// the model (the first CPU's record of its [`tag::VIRT`] section), and
     /// the queue and driver-EOI sections if present. Fails if the queue
     /// holds more than `Q` interrupts, or values that are not pending list
@@ -234,8 +234,8 @@ impl<const Q: usize> VcpuContext<Q> {
     /// with the driver's EOI bit, see the [module rules](super)), and with
     /// [`SnapshotError::Corrupt`] if the driver-EOI section names a list
     /// register not in use, HW = 1, or without its EOI bit.
-    pub fn load_bytes(data: &[u8]) -> Result<Self, Error> {
-        let mut ctx = Self::from_record(&VcpuRecord::load(data)?)?;
+    pub fn from_bytes(data: &[u8]) -> Result<Self, Error> {
+        let mut ctx = Self::from_record(&VcpuRecord::from_bytes(data)?)?;
         let reader = Reader::new(data)?;
         if let Some(mut c) = reader.find(tag::DRIVER_EOI)? {
             let added = c.u64()?;

@@ -364,3 +364,67 @@ impl defmt::Format for Misr {
         defmt::write!(f, "Misr({=u32:#04x})", self.0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vtr_list_regs_is_six_bits_plus_one() {
+        assert_eq!(
+            VtrInfo::from_raw(0x9000_0003),
+            VtrInfo {
+                list_registers: 4,
+                priority_bits: 5,
+                preemption_bits: 5
+            }
+        );
+        let max = VtrInfo::from_raw(0x9000_003F);
+        assert_eq!(max.list_registers, 64);
+        assert_eq!(max.list_register_mask(), u64::MAX);
+        assert_eq!(VtrInfo::from_raw(0x20).list_registers, 33);
+    }
+
+    #[test]
+    fn hcr_fields() {
+        let mut h = Hcr::from_raw(0xF800_00FF);
+        assert!(h.en() && h.uie() && h.lrenpie() && h.npie());
+        assert!(h.vgrp0eie() && h.vgrp0die() && h.vgrp1eie() && h.vgrp1die());
+        assert_eq!(h.eoi_count(), 31);
+        h.clear_eoi_count();
+        h.set_uie(false);
+        assert_eq!(h.raw(), 0xFD);
+        assert_eq!(Hcr::ENABLED.raw(), 1);
+    }
+
+    #[test]
+    fn vmcr_fields_and_checks() {
+        let mut v = Vmcr::from_raw(0x004C_0000); // QEMU's reset value
+        assert_eq!((v.abpr(), v.bpr()), (3, 2));
+        assert!(!v.grp0_enabled() && !v.grp1_enabled() && !v.ack_ctl());
+        assert_eq!(v.eoi_mode(), EoiMode::Combined);
+        v.set_priority_mask(Priority(0xF0)).unwrap();
+        assert_eq!(v.raw() >> 27, 0x1E);
+        assert_eq!(v.priority_mask(), Priority(0xF0));
+        assert!(v.set_priority_mask(Priority(0xF1)).is_err());
+        assert_eq!(v.set_bpr(8), Err(Error::InvalidBinaryPoint(8)));
+        v.set_grp1_enabled(true);
+        v.set_eoi_mode(EoiMode::Split);
+        v.set_fiq_en(true);
+        v.set_cbpr(true);
+        v.set_ack_ctl(true);
+        v.set_abpr(5).unwrap();
+        assert!(v.grp1_enabled() && v.fiq_en() && v.cbpr() && v.ack_ctl());
+        assert_eq!(v.eoi_mode(), EoiMode::Split);
+        assert_eq!(v.abpr(), 5);
+        assert_eq!(v.raw() & 0x3FF, 0x21E);
+    }
+
+    #[test]
+    fn misr_fields() {
+        let m = Misr::from_raw(0xFF);
+        assert!(m.eoi() && m.underflow() && m.lr_entry_not_present() && m.no_pending());
+        assert!(m.vgrp0_enabled() && m.vgrp0_disabled() && m.vgrp1_enabled() && m.vgrp1_disabled());
+        assert!(Misr::from_raw(0).is_empty());
+    }
+}

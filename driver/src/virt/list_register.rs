@@ -462,3 +462,164 @@ pub(crate) mod raw {
         (v & !STATE) | ACTIVE
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Error, Group, IntId, Priority};
+
+    fn id(n: u32) -> IntId {
+        IntId::new(n).unwrap()
+    }
+    fn sw(n: u32, prio: u8) -> ListRegister {
+        ListRegister::software(id(n), Priority(prio), Group::Group1).unwrap()
+    }
+    fn hw(n: u32, p: u32, prio: u8) -> ListRegister {
+        ListRegister::hardware(id(n), id(p), Priority(prio), Group::Group1).unwrap()
+    }
+
+    #[test]
+    fn software_sgi_encoding_matches_the_register_layout() {
+        let lr = ListRegister::software(IntId::sgi(3).unwrap(), Priority(0xA0), Group::Group1)
+            .unwrap()
+            .with_source_cpu(5)
+            .unwrap()
+            .with_eoi_maintenance();
+        // Grp1 | Pending | priority 0xA0 >> 3 = 0x14 | EOI | CPUID 5 | VirtualID 3
+        assert_eq!(lr.encode(), 0x5A08_1403);
+        assert_eq!(ListRegister::decode(0x5A08_1403).unwrap(), lr);
+        assert_eq!(lr.source_cpu(), Some(5));
+        assert!(lr.eoi_maintenance());
+    }
+
+    #[test]
+    fn hardware_encoding_matches_the_register_layout() {
+        let lr = hw(27, 27, 0xA0);
+        assert_eq!(lr.encode(), 0xDA00_6C1B);
+        assert_eq!(lr.physical_id(), Some(id(27)));
+        assert_eq!(lr.source_cpu(), None);
+        assert!(!lr.with_eoi_maintenance().eoi_maintenance());
+        assert_eq!(ListRegister::decode(0xDA00_6C1B).unwrap(), lr);
+    }
+
+    #[test]
+    fn priority_with_low_bits_is_an_error_not_a_truncation() {
+        assert_eq!(
+            ListRegister::software(id(40), Priority(0xA1), Group::Group0),
+            Err(Error::PriorityNotImplemented {
+                priority: 0xA1,
+                implemented: 0xF8
+            })
+        );
+        assert!(ListRegister::hardware(id(40), id(40), Priority(0x07), Group::Group0).is_err());
+        let lr = sw(40, 0xF8);
+        assert_eq!(
+            ListRegister::decode(lr.encode()).unwrap().priority(),
+            Priority(0xF8)
+        );
+    }
+
+    #[test]
+    fn hardware_needs_a_ppi_or_spi_physical_id() {
+        let p = Priority(0x80);
+        assert_eq!(
+            ListRegister::hardware(id(40), id(15), p, Group::Group1),
+            Err(Error::IsAnSgi(15))
+        );
+        assert_eq!(
+            ListRegister::hardware(id(40), id(1020), p, Group::Group1),
+            Err(Error::InvalidIntId(1020))
+        );
+        assert!(ListRegister::hardware(id(40), id(16), p, Group::Group1).is_ok());
+        assert!(ListRegister::hardware(id(40), id(1019), p, Group::Group1).is_ok());
+        assert_eq!(
+            ListRegister::software(id(1023), p, Group::Group1),
+            Err(Error::InvalidIntId(1023))
+        );
+    }
+
+    #[test]
+    fn source_cpu_only_for_software_sgis() {
+        assert_eq!(sw(16, 0).with_source_cpu(1), Err(Error::NotAnSgi(16)));
+        assert_eq!(sw(1, 0).with_source_cpu(8), Err(Error::InvalidCpu(8)));
+        assert_eq!(hw(2, 20, 0).with_source_cpu(1), Err(Error::NotAnSgi(2)));
+        assert_eq!(sw(15, 0).with_source_cpu(7).unwrap().source_cpu(), Some(7));
+    }
+
+    #[test]
+    fn decode_rejects_what_encode_cannot_produce() {
+        let good = sw(40, 0xA0).encode();
+        for bad in [
+            good | 1 << 20,            // reserved [22:20]
+            good | 1 << 13,            // HW = 0: reserved [18:13]
+            good | 1 << 10,            // CPUID for a non-SGI
+            (good & !0x3FF) | 1020,    // special virtual ID
+            1 << 31 | 15 << 10 | 40,   // HW = 1, physical SGI
+            1 << 31 | 1023 << 10 | 40, // HW = 1, physical special
+        ] {
+            assert_eq!(
+                ListRegister::decode(bad),
+                Err(Error::InvalidListRegisterValue(bad)),
+                "{bad:#x}"
+            );
+        }
+        let zero = ListRegister::decode(0).unwrap();
+        assert_eq!(zero.state(), LrState::Invalid);
+        assert_eq!(zero.encode(), 0);
+    }
+
+    mod prop {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn any_lr() -> impl Strategy<Value = ListRegister> {
+            (
+                0u32..1020,
+                16u32..1020,
+                0u8..32,
+                any::<bool>(),
+                0u8..4,
+                any::<bool>(),
+                any::<bool>(),
+                0u8..8,
+            )
+                .prop_map(|(v, p, prio, g1, st, is_hw, eoi, cpu)| {
+                    let group = if g1 { Group::Group1 } else { Group::Group0 };
+                    let state = [
+                        LrState::Invalid,
+                        LrState::Pending,
+                        LrState::Active,
+                        LrState::PendingActive,
+                    ][st as usize];
+                    let prio = Priority(prio << 3);
+                    let lr = if is_hw {
+                        ListRegister::hardware(id(v), id(p), prio, group).unwrap()
+                    } else {
+                        let mut lr = ListRegister::software(id(v), prio, group).unwrap();
+                        if eoi {
+                            lr = lr.with_eoi_maintenance();
+                        }
+                        if v < 16 {
+                            lr = lr.with_source_cpu(cpu).unwrap();
+                        }
+                        lr
+                    };
+                    lr.with_state(state)
+                })
+        }
+
+        proptest! {
+            #[test]
+            fn list_register_round_trips(lr in any_lr()) {
+                prop_assert_eq!(ListRegister::decode(lr.encode()), Ok(lr));
+            }
+
+            #[test]
+            fn every_decodable_word_encodes_back_exactly(raw in any::<u32>()) {
+                if let Ok(lr) = ListRegister::decode(raw) {
+                    prop_assert_eq!(lr.encode(), raw);
+                }
+            }
+        }
+    }
+}

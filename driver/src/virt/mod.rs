@@ -11,6 +11,46 @@
 //! The guest needs nothing from this module: it drives its virtual CPU
 //! interface (GICV, which has the GICC layout) with [`CpuInterface`](crate::CpuInterface).
 //!
+//! # Glossary
+//!
+//! One word for each operation of [`VirtualInterface`] (KVM's where it has
+//! one), and the GICH registers it touches:
+//!
+//! | verb | what and when | GICH registers |
+//! |---|---|---|
+//! | [`init`](VirtualInterface::init) | reset, with an empty vCPU resident | writes HCR = 0, every LRn = 0, APR = 0, VMCR = 0 |
+//! | [`inject`](VirtualInterface::inject) | make a virtual interrupt pending for the resident vCPU | writes a free LRn (reads it first if the interrupt is already there); reads ELRSR only when the record shows none free; writes HCR when UIE/NPIE change |
+//! | [`list`](VirtualInterface::list) | a virtual GIC lists an interrupt as it is (active, pending+active) | writes one free LRn |
+//! | [`refill`](VirtualInterface::refill) | move queued interrupts into free list registers | ELRSR (only if the record shows none free), LRn, HCR |
+//! | [`handle_maintenance`](VirtualInterface::handle_maintenance) | the maintenance interrupt (PPI 9): retire, report, refill | MISR (unless only EOI can fire), EISR, HCR (EOICount on LRENP, VGrp enables, UIE/NPIE), LRn of retired registers |
+//! | [`drain`](VirtualInterface::drain) | a virtual GIC takes every listed and queued interrupt back (KVM's *fold*), on every exit | reads and zeroes each LRn in use; HCR if UIE/NPIE were set |
+//! | [`save`](VirtualInterface::save) | the hot half of switching out, on every exit that may switch vCPUs (KVM's `vgic_v2_save_state`): hands out the vCPU's [`VcpuContext`] | reads each LRn in use; reads HCR with LRENPIE; writes HCR = 0 |
+//! | [`restore`](VirtualInterface::restore) | the hot half of switching in, on every entry after a switch (`vgic_v2_restore_state`): takes a context back | writes each LRn in use, zeroes LRs another vCPU left, writes HCR last |
+//! | [`put`](VirtualInterface::put) | the cold half of switching out, when the vCPU leaves this CPU (`vgic_v2_put`) | reads VMCR, APR |
+//! | [`load`](VirtualInterface::load) | the cold half of switching in, when the vCPU comes to this CPU (`vgic_v2_load`) | writes VMCR, APR |
+//! | [`switch_out`](VirtualInterface::switch_out), [`switch_in`](VirtualInterface::switch_in) | save then put; restore then load | both halves' |
+//! | [`VcpuContext::inject`] | make a virtual interrupt pending for a saved vCPU | none: in memory, it reaches the GIC at restore |
+//! | [`to_bytes`](VcpuContext::to_bytes), [`from_bytes`](VcpuContext::from_bytes) | a saved context as snapshot bytes (also [`VcpuRecord`](crate::snapshot::VcpuRecord)'s) | none |
+//! | [`to_record`](VcpuContext::to_record), [`from_record`](VcpuContext::from_record) | its architectural part as the model's record | none |
+//!
+//! `list` and `drain` serve a virtual GIC whose distributor owns the
+//! interrupt state (the `gic-vgic` crate: its flush and fold).
+//!
+//! And the states:
+//!
+//! * *resident*: the vCPU whose state is in the interface, from `init` or
+//!   `restore` until `save` ([`has_resident_vcpu`](VirtualInterface::has_resident_vcpu)).
+//!   `inject`, `refill`, `handle_maintenance`, `list` and `drain` act on it;
+//!   with none resident they refuse ([`Error::NoResidentVcpu`](crate::Error::NoResidentVcpu))
+//!   or do nothing.
+//! * *saved*: a vCPU whose state is in a [`VcpuContext`]. Only `save` (or
+//!   [`new_context`](VirtualInterface::new_context) for a vCPU that has not
+//!   run, `from_bytes`, `from_record`) makes a context and only `restore`
+//!   consumes one, so no vCPU is ever both.
+//! * *in use*: a list register the driver's record says holds one of the
+//!   resident vCPU's interrupts ([`in_use`](VirtualInterface::in_use)).
+//! * *queued*: waiting for a list register ([`queued`](VirtualInterface::queued)).
+//!
 //! # Register cost
 //!
 //! The driver keeps its own record of the list registers it filled (an
@@ -22,10 +62,9 @@
 //!   taken (a guest completes interrupts without telling the hypervisor);
 //! * an EOI maintenance interrupt: GICH_EISR read + 1 write per completed LR
 //!   (GICH_MISR is read only when a condition other than EOI is enabled);
-//! * [`save`](VirtualInterface::save): 1 read per LR in use + GICH_HCR = 0;
-//!   [`restore`](VirtualInterface::restore): 1 write per LR in use + GICH_HCR;
-//!   both cost nothing when no LR is in use and GICH_HCR enables nothing but En.
-//!   VMCR and APR move in [`put`](VirtualInterface::put) / [`load`](VirtualInterface::load).
+//! * `save`: 1 read per LR in use + GICH_HCR = 0; `restore`: 1 write per
+//!   LR in use + GICH_HCR; both cost nothing when no LR is in use and
+//!   GICH_HCR enables nothing but En. VMCR and APR move in `put` / `load`.
 //!
 //! The record keeps, per list register, the value last written or read.
 //! The guest changes only the State field, so every other field is exact;
@@ -106,7 +145,7 @@
 //!   free. NP seen with nothing free switches to UIE.
 //! * With a single list register UIE storms too: the driver sets the EOI
 //!   bit of that active software interrupt itself (its completion is not
-//!   reported, and [`VcpuContext::save_bytes`] records that the bit is the
+//!   reported, and [`VcpuContext::to_bytes`] records that the bit is the
 //!   driver's, so it stays unreported after a byte round trip; an evicted
 //!   interrupt goes back to the queue without it), so its EOI maintenance
 //!   interrupt triggers the refill. An
@@ -124,7 +163,7 @@ mod maintenance;
 mod queue;
 mod virtual_interface;
 
-pub use context::VcpuContext;
+pub use context::{Refused, VcpuContext};
 pub use control::{Hcr, Misr, Vmcr, VtrInfo};
 pub use list_register::{ListRegister, LrKind, LrState};
 pub use maintenance::{Completion, MaintenanceSummary};
@@ -163,8 +202,3 @@ pub(crate) fn bits(mut map: u64) -> impl Iterator<Item = usize> {
         }
     })
 }
-
-#[cfg(test)]
-mod fake;
-#[cfg(test)]
-mod tests;

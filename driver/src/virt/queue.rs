@@ -1,7 +1,7 @@
 //! Injection: the driver's record of the list registers it filled, the
 //! queue of interrupts waiting for one, and the placement rules.
 //!
-//! The same logic serves a loaded vCPU (list registers in the GIC, reached
+//! The same logic serves the resident vCPU (list registers in the GIC, reached
 //! through a [`Port`] over the GICH bus) and a saved one (list registers
 //! held in a [`VcpuContext`](super::VcpuContext), exact in memory).
 //!
@@ -53,9 +53,9 @@ use crate::Error;
 pub enum Injection {
     /// Written, pending, into the free list register `n`.
     Written(usize),
-    /// Took list register `n` from a lower-priority pending interrupt, which
-    /// went back to the queue.
-    Evicted(usize),
+    /// Written into list register `n`, evicting the less urgent pending
+    /// interrupt there back to the head of its priority in the queue.
+    EvictedLessUrgent(usize),
     /// Was active in list register `n` (HW = 0); now pending+active there.
     MadePendingActive(usize),
     /// Already pending in list register `n`, or active there with HW = 1
@@ -258,18 +258,11 @@ impl<const Q: usize> Ledger<Q> {
         self.in_use == 0 && self.queue.is_empty()
     }
 
+    /// Forgets every list register in use and every queued interrupt.
     pub(crate) fn clear(&mut self) {
         self.in_use = 0;
         self.eoi_added = 0;
         self.queue.clear();
-    }
-
-    /// Copies `other`'s record and queue.
-    pub(crate) fn copy_from(&mut self, other: &Self) {
-        self.in_use = other.in_use;
-        self.eoi_added = other.eoi_added;
-        self.lrs = other.lrs;
-        self.queue.clone_from(&other.queue);
     }
 
     #[inline(always)]
@@ -280,18 +273,20 @@ impl<const Q: usize> Ledger<Q> {
         self.lrs[n]
     }
 
+    /// Writes list register `n` with `v` and records it in use.
     #[inline(always)]
-    fn put<P: Port>(&mut self, port: &P, n: usize, v: u32) {
+    fn write_lr<P: Port>(&mut self, port: &P, n: usize, v: u32) {
         port.store(n, v);
         self.lrs[n] = v;
         self.in_use |= 1 << n;
     }
 
-    /// Like `put`, for a new interrupt (not the same one updated in place).
+    /// Like [`write_lr`](Self::write_lr), for a new interrupt (not the same
+    /// one updated in place): any EOI bit of the driver's there is gone.
     #[inline(always)]
-    fn put_new<P: Port>(&mut self, port: &P, n: usize, v: u32) {
+    fn write_new_lr<P: Port>(&mut self, port: &P, n: usize, v: u32) {
         self.eoi_added &= !(1 << n);
-        self.put(port, n, v);
+        self.write_lr(port, n, v);
     }
 
     /// Records the list-register value `v` in the first register free by
@@ -366,7 +361,7 @@ impl<const Q: usize> Ledger<Q> {
             }
             if raw::has_pending(v) || (raw::is_active_only(v) && raw::is_hw(v)) {
                 if v & eoi != eoi {
-                    self.put(port, n, v | eoi);
+                    self.write_lr(port, n, v | eoi);
                 }
                 self.eoi_added &= !(eoi_bit << n);
                 return Ok(Injection::AlreadyInListRegister(n));
@@ -391,7 +386,7 @@ impl<const Q: usize> Ledger<Q> {
                     let _ = self.queue.push(half);
                     return Ok(Injection::Queued);
                 }
-                self.put(port, n, raw::to_pending_active(v) | eoi);
+                self.write_lr(port, n, raw::to_pending_active(v) | eoi);
                 self.eoi_added &= !(eoi_bit << n);
                 return Ok(Injection::MadePendingActive(n));
             }
@@ -411,7 +406,7 @@ impl<const Q: usize> Ledger<Q> {
         let free = avail & !self.in_use;
         if free != 0 && self.queue.is_empty() {
             let n = free.trailing_zeros() as usize;
-            self.put_new(port, n, req);
+            self.write_new_lr(port, n, req);
             return Ok(Injection::Written(n));
         }
         let mut free = free;
@@ -429,10 +424,10 @@ impl<const Q: usize> Ledger<Q> {
             match self.next_placeable() {
                 Some((at, head)) if raw::priority(head) <= raw::priority(req) => {
                     self.queue.remove_at(at);
-                    self.put_new(port, n, head);
+                    self.write_new_lr(port, n, head);
                 }
                 _ => {
-                    self.put_new(port, n, req);
+                    self.write_new_lr(port, n, req);
                     self.balance(port, avail, u32::MAX);
                     return Ok(Injection::Written(n));
                 }
@@ -469,7 +464,7 @@ impl<const Q: usize> Ledger<Q> {
         };
         let active = raw::as_active(v) | raw::EOI;
         if active != v {
-            self.put(port, n, active);
+            self.write_lr(port, n, active);
         }
         self.eoi_added |= 1 << n;
         raw::as_pending(v & !raw::EOI) | callers
@@ -528,11 +523,11 @@ impl<const Q: usize> Ledger<Q> {
                 // Room: the head was just taken.
                 let _ = self.queue.push_front(v);
             }
-            self.put_new(port, n, head);
+            self.write_new_lr(port, n, head);
             written += 1;
             if raw::key(head) == watch {
                 placed = match evicted {
-                    Some(_) => Injection::Evicted(n),
+                    Some(_) => Injection::EvictedLessUrgent(n),
                     None => Injection::Written(n),
                 };
             }
@@ -612,16 +607,19 @@ impl<const Q: usize> Ledger<Q> {
             self.balance(port, avail, u32::MAX);
         } else if !raw::is_pending_only(v) && !raw::is_hw(v) && v & raw::EOI == 0 {
             // Active or pending+active.
-            self.put(port, 0, v | raw::EOI);
+            self.write_lr(port, 0, v | raw::EOI);
             self.eoi_added |= 1;
         }
     }
 
-    /// GICH_MISR.NP was seen: no list register is pending, so those the
-    /// record thought pending have been acknowledged.
+    /// GICH_MISR.NP was seen: no list register is in state pending, so
+    /// those the record thought pending have been acknowledged. NP says
+    /// nothing of a pending+active one (it is not in state pending on
+    /// QEMU's GIC and the model): its record is left as it is, to be read
+    /// again when a decision depends on it.
     pub(crate) fn note_none_pending(&mut self) {
         for n in bits(self.in_use) {
-            if raw::has_pending(self.lrs[n]) {
+            if raw::is_pending_only(self.lrs[n]) {
                 self.lrs[n] = raw::as_active(self.lrs[n]);
             }
         }
@@ -655,5 +653,60 @@ impl<const Q: usize> Ledger<Q> {
         } else {
             (nlr >= 2, false)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::regs::gich::LR;
+    use crate::{Group, IntId, Priority};
+
+    extern crate std;
+
+    fn pending(n: u32, prio: u8) -> u32 {
+        ListRegister::software(IntId::new(n).unwrap(), Priority(prio), Group::Group0)
+            .unwrap()
+            .encode()
+    }
+
+    fn order<const Q: usize>(q: &PendingQueue<Q>) -> std::vec::Vec<u32> {
+        q.iter().map(|v| LR::VirtualID.read(v)).collect()
+    }
+
+    #[test]
+    fn the_queue_delivers_by_priority_then_arrival() {
+        let mut q = PendingQueue::<8>::new();
+        for (n, p) in [(50, 0xE0), (51, 0xC0), (52, 0xE0), (53, 0xC0)] {
+            q.push(pending(n, p)).unwrap();
+        }
+        assert_eq!(order(&q), [51, 53, 50, 52]);
+        assert_eq!(q.peek().map(|v| LR::VirtualID.read(v)), Some(51));
+        assert_eq!(
+            q.remove_at(q.first_where(|_| true).unwrap().0),
+            pending(51, 0xC0)
+        );
+        assert_eq!(order(&q), [53, 50, 52]);
+    }
+
+    #[test]
+    fn an_evicted_interrupt_goes_ahead_of_everything_queued_at_its_priority() {
+        let mut q = PendingQueue::<8>::new();
+        q.push(pending(50, 0xC0)).unwrap();
+        q.push(pending(51, 0x80)).unwrap();
+        q.push_front(pending(40, 0xC0)).unwrap();
+        q.push(pending(52, 0xC0)).unwrap();
+        assert_eq!(order(&q), [51, 40, 50, 52]);
+    }
+
+    #[test]
+    fn a_full_queue_refuses_and_keeps_its_order() {
+        let mut q = PendingQueue::<2>::new();
+        q.push(pending(40, 0xA0)).unwrap();
+        q.push(pending(41, 0x80)).unwrap();
+        assert!(q.is_full());
+        assert_eq!(q.push(pending(42, 0x00)), Err(()));
+        assert_eq!(q.push_front(pending(43, 0x00)), Err(()));
+        assert_eq!(order(&q), [41, 40]);
     }
 }

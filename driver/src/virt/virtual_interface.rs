@@ -5,17 +5,18 @@
 use tock_registers::interfaces::{Readable, Writeable};
 
 use super::bits;
-use super::context::VcpuContext;
+use super::context::{Refused, VcpuContext};
 use super::control::{Hcr, Misr, Vmcr, VtrInfo};
 use super::list_register::{raw, ListRegister};
 use super::maintenance::MaintenanceSummary;
 use super::queue::{InMemory, Injection, Ledger, Port};
 use crate::bus::RegisterBus;
-use crate::regs::gich::{self, offset, HCR, MISR, VMCR, VTR};
-use crate::regs::Reg;
+use crate::regs::access::{ReadOnly, ReadWrite};
+use crate::regs::gich::{self, HCR};
+use crate::regs::{Reg, RegisterArray};
 use crate::Error;
 
-/// The list registers of the loaded vCPU, in the GIC.
+/// The list registers of the resident vCPU, in the GIC.
 struct Hw<'a, B> {
     bus: &'a B,
     nlr: usize,
@@ -24,25 +25,25 @@ struct Hw<'a, B> {
 impl<B: RegisterBus> Port for Hw<'_, B> {
     #[inline(always)]
     fn fetch(&self, n: usize) -> Option<u32> {
-        Some(self.bus.read32(gich::lr(n)))
+        Some(gich::LR.nth(n).on(self.bus).get())
     }
     #[inline(always)]
     fn store(&self, n: usize, value: u32) {
-        self.bus.write32(gich::lr(n), value)
+        gich::LR.nth(n).on(self.bus).set(value)
     }
     #[inline(always)]
     fn empty_map(&self) -> Option<u64> {
-        Some(read_bitmap(self.bus, offset::ELRSR, self.nlr))
+        Some(read_bitmap(self.bus, gich::ELRSR, self.nlr))
     }
 }
 
 /// A one-bit-per-list-register status register pair (GICH_EISR0/1,
 /// GICH_ELRSR0/1); the second word is read only with more than 32 LRs.
 #[inline(always)]
-fn read_bitmap<B: RegisterBus>(bus: &B, base: usize, nlr: usize) -> u64 {
-    let low = bus.read32(base) as u64;
+fn read_bitmap<B: RegisterBus>(bus: &B, map: RegisterArray<(), ReadOnly, 2>, nlr: usize) -> u64 {
+    let low = map.nth(0).on(bus).get() as u64;
     if nlr > 32 {
-        low | (bus.read32(base + 4) as u64) << 32
+        low | (map.nth(1).on(bus).get() as u64) << 32
     } else {
         low
     }
@@ -51,13 +52,15 @@ fn read_bitmap<B: RegisterBus>(bus: &B, base: usize, nlr: usize) -> u64 {
 /// One CPU's virtual interface control (GICH): the hypervisor's side of the
 /// virtual CPU interface its guest uses through GICV.
 ///
-/// It holds the *loaded* vCPU's injection state: which list registers the
+/// It holds the *resident* vCPU's injection state: which list registers the
 /// driver filled (an occupancy bitmap and the value last written or read
 /// for each), and a queue of up to `Q` interrupts waiting for a list
 /// register, ordered by priority then arrival. Other vCPUs' state lives in
-/// [`VcpuContext`]s, moved in and out by [`restore`](Self::restore) /
-/// [`save`](Self::save) (every entry/exit that switches) and
-/// [`load`](Self::load) / [`put`](Self::put) (VMCR and APR).
+/// [`VcpuContext`]s, which [`save`](Self::save) hands out and
+/// [`restore`](Self::restore) takes back (the hot half of a switch, on
+/// every exit/entry that switches), while [`put`](Self::put) /
+/// [`load`](Self::load) move GICH_VMCR and GICH_APR (the cold half, when a
+/// vCPU leaves or comes to this CPU). See the [glossary](super#glossary).
 ///
 /// A new interface holds an empty vCPU, so a hypervisor with one vCPU per
 /// CPU never needs a context at all:
@@ -85,17 +88,21 @@ pub struct VirtualInterface<B, const Q: usize = 32> {
     info: VtrInfo,
     /// One bit per implemented list register.
     avail: u64,
-    /// The loaded vCPU's GICH_HCR (EOICount as last written).
+    /// The resident vCPU's GICH_HCR (EOICount as last written).
     hcr: Hcr,
+    /// The resident vCPU's GICH_VMCR and GICH_APR as its context held them
+    /// when restored (from its last `put`); `save` hands them back.
+    saved_vmcr: Vmcr,
+    saved_apr: u32,
     /// GICH_HCR in the GIC is `hcr`, and the list registers in `in_use` are
-    /// the loaded vCPU's. When false, GICH_HCR is 0, or En alone with no
-    /// valid list register, and nothing of the loaded vCPU is in the GIC.
+    /// the resident vCPU's. When false, GICH_HCR is 0, or En alone with no
+    /// valid list register, and nothing of the resident vCPU is in the GIC.
     live: bool,
     /// List registers that may still hold another vCPU's interrupts (left
     /// by `save`); zeroed before this vCPU's state goes live.
     stale: u64,
-    /// A vCPU is loaded (false between `save` and `restore`).
-    loaded: bool,
+    /// A vCPU is resident (false between `save` and `restore`).
+    resident: bool,
     ledger: Ledger<Q>,
 }
 
@@ -108,35 +115,39 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
     /// the type where nothing else does, `let v: VirtualInterface<_> = ...`
     /// for the default queue of 32, `VirtualInterface<_, 8>` for another.
     pub fn new(bus: B) -> Self {
-        let info = VtrInfo::from_raw(Reg::<_, VTR::Register>::new(&bus, offset::VTR).get());
+        let info = VtrInfo::from_raw(gich::VTR.on(&bus).get());
         let avail = info.list_register_mask();
         VirtualInterface {
             bus,
             info,
             avail,
             hcr: Hcr::ENABLED,
+            saved_vmcr: Vmcr::from_raw(0),
+            saved_apr: 0,
             live: false,
             stale: avail,
-            loaded: true,
+            resident: true,
             ledger: Ledger::new(),
         }
     }
 
-    /// Resets the interface and loads an empty vCPU: GICH_HCR = 0, every
-    /// GICH_LRn = 0, GICH_APR = 0, GICH_VMCR = 0 (the GIC raises the binary
-    /// points to its minimum). Drops any loaded state and queue.
+    /// Resets the interface, with an empty vCPU resident: GICH_HCR = 0,
+    /// every GICH_LRn = 0, GICH_APR = 0, GICH_VMCR = 0 (the GIC raises the
+    /// binary points to its minimum). Drops any resident state and queue.
     pub fn init(&mut self) {
         self.hcr_reg().set(0);
         for n in 0..self.nlr() {
-            self.bus.write32(gich::lr(n), 0);
+            self.lr(n).set(0);
         }
-        self.bus.write32(offset::APR, 0);
-        Reg::<_, VMCR::Register>::new(&self.bus, offset::VMCR).set(0);
+        gich::APR.on(&self.bus).set(0);
+        gich::VMCR.on(&self.bus).set(0);
         self.ledger = Ledger::new();
         self.hcr = Hcr::ENABLED;
+        self.saved_vmcr = Vmcr::from_raw(0);
+        self.saved_apr = 0;
         self.live = false;
         self.stale = 0;
-        self.loaded = true;
+        self.resident = true;
     }
 
     /// What GICH_VTR reported.
@@ -161,8 +172,14 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
     }
 
     #[inline(always)]
-    fn hcr_reg(&self) -> Reg<'_, B, HCR::Register> {
-        Reg::new(&self.bus, offset::HCR)
+    fn hcr_reg(&self) -> Reg<'_, B, HCR::Register, ReadWrite> {
+        gich::HCR.on(&self.bus)
+    }
+
+    /// GICH_LRn, `n` below the implemented list registers.
+    #[inline(always)]
+    fn lr(&self, n: usize) -> Reg<'_, B, gich::LR::Register, ReadWrite> {
+        gich::LR.nth(n).on(&self.bus)
     }
 
     // ---------------------------------------------------------------
@@ -174,13 +191,13 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
         Hcr::from_raw(self.hcr_reg().get())
     }
 
-    /// The loaded vCPU's GICH_HCR as the driver last wrote it (no access;
+    /// The resident vCPU's GICH_HCR as the driver last wrote it (no access;
     /// EOICount may since have been incremented by the guest).
     pub fn hcr(&self) -> Hcr {
         self.hcr
     }
 
-    /// Sets the loaded vCPU's GICH_HCR bits that are the caller's: En,
+    /// Sets the resident vCPU's GICH_HCR bits that are the caller's: En,
     /// LRENPIE, VGrp0EIE/DIE and VGrp1EIE/DIE. UIE and NPIE stay under the
     /// driver's control (they follow the queue), and EOICount is the
     /// guest's: it is kept as the GIC counted it (1 read of GICH_HCR when
@@ -192,8 +209,8 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
     /// enable whose condition it reports (the conditions are levels and
     /// would otherwise fire continuously); set it again to re-arm.
     pub fn set_hcr(&mut self, hcr: Hcr) -> Result<(), Error> {
-        if !self.loaded {
-            return Err(Error::NoVcpuLoaded);
+        if !self.resident {
+            return Err(Error::NoResidentVcpu);
         }
         let counted = if self.live {
             self.hcr_reg().get() & Hcr::EOI_COUNT
@@ -211,39 +228,39 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
 
     /// Reads GICH_VMCR (1 read): the guest's GICV_CTLR, PMR, BPR and ABPR.
     pub fn vmcr(&self) -> Vmcr {
-        Vmcr::from_raw(Reg::<_, VMCR::Register>::new(&self.bus, offset::VMCR).get())
+        Vmcr::from_raw(gich::VMCR.on(&self.bus).get())
     }
 
     /// Writes GICH_VMCR (1 write).
     pub fn set_vmcr(&self, vmcr: Vmcr) {
-        Reg::<_, VMCR::Register>::new(&self.bus, offset::VMCR).set(vmcr.raw())
+        gich::VMCR.on(&self.bus).set(vmcr.raw())
     }
 
     /// Reads GICH_MISR (1 read).
     pub fn misr(&self) -> Misr {
-        Misr::from_raw(Reg::<_, MISR::Register>::new(&self.bus, offset::MISR).get())
+        Misr::from_raw(gich::MISR.on(&self.bus).get())
     }
 
     /// Reads GICH_EISR0 (and GICH_EISR1 with more than 32 list registers):
     /// one bit per list register with an EOI maintenance condition.
     pub fn eisr(&self) -> u64 {
-        read_bitmap(&self.bus, offset::EISR, self.nlr())
+        read_bitmap(&self.bus, gich::EISR, self.nlr())
     }
 
     /// Reads GICH_ELRSR0 (and GICH_ELRSR1 with more than 32 list
     /// registers): one bit per free list register.
     pub fn elrsr(&self) -> u64 {
-        read_bitmap(&self.bus, offset::ELRSR, self.nlr())
+        read_bitmap(&self.bus, gich::ELRSR, self.nlr())
     }
 
     /// Reads GICH_APR (1 read): the guest's active priorities (GICV_APR0).
     pub fn apr(&self) -> u32 {
-        self.bus.read32(offset::APR)
+        gich::APR.on(&self.bus).get()
     }
 
     /// Writes GICH_APR (1 write).
     pub fn set_apr(&self, apr: u32) {
-        self.bus.write32(offset::APR, apr)
+        gich::APR.on(&self.bus).set(apr)
     }
 
     /// Reads GICH_LRn (1 read), raw.
@@ -251,7 +268,7 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
         if n >= self.nlr() {
             return Err(Error::InvalidListRegister(n));
         }
-        Ok(self.bus.read32(gich::lr(n)))
+        Ok(self.lr(n).get())
     }
 
     /// Reads and decodes GICH_LRn (1 read).
@@ -263,7 +280,7 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
     // Injection
     // ---------------------------------------------------------------
 
-    /// Makes `lr`'s interrupt pending for the loaded vCPU (its state field
+    /// Makes `lr`'s interrupt pending for the resident vCPU (its state field
     /// is ignored). See [`Injection`] for where it went; in short:
     ///
     /// * already in a list register: that register is read (1 read);
@@ -294,10 +311,10 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
     /// Fails, changing nothing, with [`Error::ConflictsWithListRegister`] or
     /// [`Error::ConflictsWithQueued`] for a request of the other kind (see
     /// above), with [`Error::QueueFull`] when it must wait and the queue is
-    /// full, and with [`Error::NoVcpuLoaded`] between `save` and `restore`.
+    /// full, and with [`Error::NoResidentVcpu`] between `save` and `restore`.
     pub fn inject(&mut self, lr: ListRegister) -> Result<Injection, Error> {
-        if !self.loaded {
-            return Err(Error::NoVcpuLoaded);
+        if !self.resident {
+            return Err(Error::NoResidentVcpu);
         }
         let req = raw::as_pending(lr.encode());
         let port = Hw {
@@ -314,7 +331,7 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
     /// GICH_HCR.UIE/NPIE. Returns how many list registers were written.
     /// [`handle_maintenance`](Self::handle_maintenance) does this too.
     pub fn refill(&mut self) -> usize {
-        if !self.loaded {
+        if !self.resident {
             return 0;
         }
         let port = Hw {
@@ -344,7 +361,7 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
     /// accesses here: the EISR read and the LR write.
     pub fn handle_maintenance(&mut self) -> MaintenanceSummary {
         let mut s = MaintenanceSummary::default();
-        if !self.loaded || !self.live {
+        if !self.resident || !self.live {
             return s;
         }
         let misr = self.hcr.has_conditions().then(|| self.misr());
@@ -391,14 +408,14 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
         };
         s.refilled = self.ledger.refill(&port, self.avail);
         for n in bits(eisr & !self.ledger.in_use) {
-            self.bus.write32(gich::lr(n), 0);
+            self.lr(n).set(0);
         }
         self.sync(force);
         s.queued = self.ledger.queue.len();
         s
     }
 
-    /// Writes GICH_HCR if the loaded vCPU needs it: UIE/NPIE follow the
+    /// Writes GICH_HCR if the resident vCPU needs it: UIE/NPIE follow the
     /// queue ([`Ledger::wants`]); the first time the vCPU's state goes into
     /// the GIC after a `restore` that wrote nothing, list registers left by
     /// another vCPU are zeroed first.
@@ -418,7 +435,7 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
                 return;
             }
             for n in bits(self.stale & !self.ledger.in_use) {
-                self.bus.write32(gich::lr(n), 0);
+                self.lr(n).set(0);
             }
             self.stale = 0;
             self.live = true;
@@ -437,13 +454,13 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
     // Introspection
     // ---------------------------------------------------------------
 
-    /// Whether a vCPU is loaded (false between [`save`](Self::save) and
+    /// Whether a vCPU is resident (false between [`save`](Self::save) and
     /// [`restore`](Self::restore)).
-    pub fn is_loaded(&self) -> bool {
-        self.loaded
+    pub fn has_resident_vcpu(&self) -> bool {
+        self.resident
     }
 
-    /// The list registers the driver believes hold one of the loaded vCPU's
+    /// The list registers the driver believes hold one of the resident vCPU's
     /// interrupts, one bit each (no access). The guest may have completed
     /// some since; they are reclaimed lazily.
     pub fn in_use(&self) -> u64 {
@@ -464,26 +481,40 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
     // World switch
     // ---------------------------------------------------------------
 
-    /// The hot half of switching out (every exit that may switch vCPUs):
-    /// reads each list register in use (1 read each; those the guest
-    /// finished with leave the record), reads GICH_HCR only if LRENPIE is
-    /// set (to keep EOICount), and writes GICH_HCR = 0, unless no list
-    /// register is still valid and GICH_HCR enables nothing but En (then
-    /// nothing is written). Moves the occupancy record and queue into
-    /// `ctx`; the interface then holds no vCPU.
+    /// The hot half of switching out (every exit that may switch vCPUs;
+    /// KVM's `vgic_v2_save_state`): reads each list register in use (1 read
+    /// each; those the guest finished with leave the record), reads
+    /// GICH_HCR only if LRENPIE is set (to keep EOICount), and writes
+    /// GICH_HCR = 0, unless no list register is still valid and GICH_HCR
+    /// enables nothing but En (then nothing is written). Returns the vCPU's
+    /// context, with its occupancy record and queue; the interface then
+    /// holds no vCPU until the next [`restore`](Self::restore). The context
+    /// carries the GICH_VMCR and GICH_APR it was restored with:
+    /// [`put`](Self::put) them into it when the vCPU leaves this CPU.
     ///
     /// The list registers are left as they are (restore zeroes them if the
     /// next vCPU does not overwrite them), so the cost is
     /// `u` reads + at most 1 write (+1 read with LRENPIE), `u` = list
     /// registers in use; nothing with none in use.
-    pub fn save(&mut self, ctx: &mut VcpuContext<Q>) -> Result<(), Error> {
-        if !self.loaded {
-            return Err(Error::NoVcpuLoaded);
+    ///
+    /// Fails with [`Error::NoResidentVcpu`] if it was already saved.
+    ///
+    /// ```
+    /// # use gic_driver::{Error, ListRegister, VirtualInterface};
+    /// # fn f<B: gic_driver::bus::RegisterBus>(vif: &mut VirtualInterface<B>, lr: ListRegister) -> Result<(), Error> {
+    /// let mut ctx = vif.save()?; // the vCPU exits
+    /// ctx.inject(lr)?; // a device raises its line while it is out
+    /// vif.restore(ctx).map_err(|refused| refused.error)?; // it runs again
+    /// # Ok(()) }
+    /// ```
+    pub fn save(&mut self) -> Result<VcpuContext<Q>, Error> {
+        if !self.resident {
+            return Err(Error::NoResidentVcpu);
         }
         let mut hcr = self.hcr;
         if self.live {
             for n in bits(self.ledger.in_use) {
-                let v = self.bus.read32(gich::lr(n));
+                let v = self.lr(n).get();
                 self.ledger.lrs[n] = v;
                 if raw::is_empty(v) {
                     self.ledger.in_use &= !(1 << n);
@@ -498,17 +529,28 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
             }
             self.stale = self.ledger.in_use;
         }
-        ctx.hcr = hcr;
-        ctx.lr_count = self.info.list_registers;
-        ctx.ledger.copy_from(&self.ledger);
-        ctx.resident = false;
-        self.ledger.clear();
-        self.loaded = false;
+        self.resident = false;
         self.live = false;
-        Ok(())
+        Ok(VcpuContext {
+            hcr,
+            vmcr: self.saved_vmcr,
+            apr: self.saved_apr,
+            lr_count: self.info.list_registers,
+            ledger: core::mem::replace(&mut self.ledger, Ledger::new()),
+        })
     }
 
-    /// The hot half of switching in (every entry after a switch): writes
+    /// Why [`restore`](Self::restore) would refuse `ctx`, if it would.
+    fn refusal(&self, ctx: &VcpuContext<Q>) -> Option<Error> {
+        if self.resident && !self.ledger.is_empty() {
+            return Some(Error::VcpuResident);
+        }
+        let beyond = ctx.ledger.in_use & !self.avail;
+        (beyond != 0).then(|| Error::InvalidListRegister(63 - beyond.leading_zeros() as usize))
+    }
+
+    /// The hot half of switching in (every entry after a switch; KVM's
+    /// `vgic_v2_restore_state`): `ctx` becomes the resident vCPU. Writes
     /// each list register `ctx` has in use (1 write each), zeroes list
     /// registers another vCPU left valid that `ctx` does not overwrite, and
     /// writes GICH_HCR last, with UIE/NPIE recomputed for `ctx`'s queue.
@@ -517,29 +559,39 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
     /// into free list registers (a context saved on a GIC with fewer list
     /// registers, or one injected into before it ever ran).
     ///
-    /// `ctx` is marked as loaded: it cannot be restored again or injected
-    /// into until the next [`save`](Self::save) into it.
+    /// The context moves into the interface, so a resident vCPU's context
+    /// cannot be restored twice, or injected into behind the interface's
+    /// back; [`save`](Self::save) hands it out again:
     ///
-    /// Fails, changing nothing, with [`Error::VcpuLoaded`] if this
-    /// interface already holds a vCPU with interrupts in list registers or
-    /// queued (save it first) or `ctx` is already loaded, and with
+    /// ```compile_fail
+    /// # use gic_driver::{ListRegister, VcpuContext, VirtualInterface};
+    /// # fn f<B: gic_driver::bus::RegisterBus>(vif: &mut VirtualInterface<B>, lr: ListRegister) {
+    /// let mut ctx: VcpuContext = vif.new_context();
+    /// vif.restore(ctx).unwrap();
+    /// ctx.inject(lr); // moved into the interface: does not compile
+    /// # }
+    /// ```
+    ///
+    /// Fails, changing nothing and handing `ctx` back in [`Refused`], with
+    /// [`Error::VcpuResident`] if the resident vCPU still has interrupts in
+    /// list registers or queued (save it first), and with
     /// [`Error::InvalidListRegister`] if `ctx` uses a list register this
     /// GIC does not implement.
-    pub fn restore(&mut self, ctx: &mut VcpuContext<Q>) -> Result<(), Error> {
-        if ctx.resident || (self.loaded && !self.ledger.is_empty()) {
-            return Err(Error::VcpuLoaded);
+    // The refused context comes back by value: there is no allocator to box it in.
+    #[allow(clippy::result_large_err)]
+    pub fn restore(&mut self, ctx: VcpuContext<Q>) -> Result<(), Refused<Q>> {
+        if let Some(error) = self.refusal(&ctx) {
+            return Err(Refused {
+                error,
+                context: ctx,
+            });
         }
-        let beyond = ctx.ledger.in_use & !self.avail;
-        if beyond != 0 {
-            return Err(Error::InvalidListRegister(
-                63 - beyond.leading_zeros() as usize,
-            ));
-        }
-        self.ledger.copy_from(&ctx.ledger);
+        self.saved_vmcr = ctx.vmcr;
+        self.saved_apr = ctx.apr;
+        self.ledger = ctx.ledger;
         self.ledger.refill(&InMemory, self.avail);
         self.ledger.settle(&InMemory, self.avail, self.nlr());
-        ctx.resident = true;
-        self.loaded = true;
+        self.resident = true;
         let was_live = self.live;
         let (uie, npie) = self.ledger.wants(self.nlr());
         let mut want = ctx.hcr;
@@ -551,10 +603,10 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
             return Ok(());
         }
         for n in bits(self.ledger.in_use) {
-            self.bus.write32(gich::lr(n), self.ledger.lrs[n]);
+            self.lr(n).set(self.ledger.lrs[n]);
         }
         for n in bits(self.stale & !self.ledger.in_use) {
-            self.bus.write32(gich::lr(n), 0);
+            self.lr(n).set(0);
         }
         self.stale = 0;
         self.hcr_reg().set(want.raw());
@@ -562,15 +614,16 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
         Ok(())
     }
 
-    /// The put half of switching out (when the vCPU leaves this CPU): reads
-    /// GICH_VMCR and GICH_APR into `ctx` (2 reads).
+    /// The cold half of switching out (when the vCPU leaves this CPU; KVM's
+    /// `vgic_v2_put`): reads GICH_VMCR and GICH_APR into `ctx` (2 reads).
     pub fn put(&self, ctx: &mut VcpuContext<Q>) {
         ctx.vmcr = self.vmcr();
         ctx.apr = self.apr();
     }
 
-    /// The load half of switching in (when the vCPU comes to this CPU):
-    /// writes GICH_VMCR and GICH_APR from `ctx` (2 writes).
+    /// The cold half of switching in (when the vCPU comes to this CPU;
+    /// KVM's `vgic_v2_load`): writes GICH_VMCR and GICH_APR from `ctx` (2
+    /// writes).
     pub fn load(&self, ctx: &VcpuContext<Q>) {
         self.set_vmcr(ctx.vmcr);
         self.set_apr(ctx.apr);
@@ -592,22 +645,22 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
     /// record shows every list register in use, with
     /// [`Error::AlreadyQueued`] when the interrupt (virtual ID, and source
     /// CPU for a software SGI) is already listed or queued, and with
-    /// [`Error::NoVcpuLoaded`] between `save` and `restore`.
+    /// [`Error::NoResidentVcpu`] between `save` and `restore`.
     pub fn list(&mut self, lr: ListRegister) -> Result<usize, Error> {
-        if !self.loaded {
-            return Err(Error::NoVcpuLoaded);
+        if !self.resident {
+            return Err(Error::NoResidentVcpu);
         }
         let v = lr.encode();
         let n = self
             .ledger
             .try_list(self.avail, v)?
             .ok_or(Error::NoFreeListRegister)?;
-        self.bus.write32(gich::lr(n), v);
+        self.lr(n).set(v);
         self.sync(false);
         Ok(n)
     }
 
-    /// Takes every interrupt of the loaded vCPU back from the list
+    /// Takes every interrupt of the resident vCPU back from the list
     /// registers and the queue (KVM's *fold*, on every guest exit): each
     /// list register in use is read (1 read), handed to `f` with the state
     /// the guest left it in (invalid once completed), and zeroed (1 write);
@@ -617,15 +670,15 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
     /// are untouched, and no maintenance condition of the list registers
     /// stays asserted.
     ///
-    /// Fails with [`Error::NoVcpuLoaded`] between `save` and `restore`.
+    /// Fails with [`Error::NoResidentVcpu`] between `save` and `restore`.
     pub fn drain(&mut self, mut f: impl FnMut(ListRegister)) -> Result<(), Error> {
-        if !self.loaded {
-            return Err(Error::NoVcpuLoaded);
+        if !self.resident {
+            return Err(Error::NoResidentVcpu);
         }
         for n in bits(self.ledger.in_use) {
             let v = if self.live {
-                let v = self.bus.read32(gich::lr(n));
-                self.bus.write32(gich::lr(n), 0);
+                let v = self.lr(n).get();
+                self.lr(n).set(0);
                 v
             } else {
                 self.ledger.lrs[n]
@@ -644,18 +697,21 @@ impl<B: RegisterBus, const Q: usize> VirtualInterface<B, Q> {
     }
 
     /// [`save`](Self::save) then [`put`](Self::put): everything about the
-    /// loaded vCPU into `ctx`.
-    pub fn switch_out(&mut self, ctx: &mut VcpuContext<Q>) -> Result<(), Error> {
-        self.save(ctx)?;
-        self.put(ctx);
-        Ok(())
+    /// resident vCPU, as its context.
+    pub fn switch_out(&mut self) -> Result<VcpuContext<Q>, Error> {
+        let mut ctx = self.save()?;
+        self.put(&mut ctx);
+        Ok(ctx)
     }
 
     /// [`restore`](Self::restore) then [`load`](Self::load): `ctx` becomes
-    /// the loaded vCPU. Nothing is written if `restore` fails.
-    pub fn switch_in(&mut self, ctx: &mut VcpuContext<Q>) -> Result<(), Error> {
+    /// the resident vCPU. Nothing is written if `restore` refuses it.
+    #[allow(clippy::result_large_err)] // as restore
+    pub fn switch_in(&mut self, ctx: VcpuContext<Q>) -> Result<(), Refused<Q>> {
+        let (vmcr, apr) = (ctx.vmcr, ctx.apr);
         self.restore(ctx)?;
-        self.load(ctx);
+        self.set_vmcr(vmcr);
+        self.set_apr(apr);
         Ok(())
     }
 }

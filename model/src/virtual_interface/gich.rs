@@ -9,7 +9,7 @@ use gic_driver::regs::gich::{
 };
 
 use super::list_registers::LrState;
-use super::VirtualInterface;
+use super::VirtualCpuInterface;
 
 /// The second word of GICH_EISR (LRs 32-63).
 const GICH_EISR1: usize = gich::offset::EISR + 4;
@@ -18,7 +18,7 @@ const GICH_ELRSR1: usize = gich::offset::ELRSR + 4;
 /// One past the last GICH_LRn.
 const GICH_LR_END: usize = gich::lr(MAX_LIST_REGISTERS);
 
-impl VirtualInterface {
+impl VirtualCpuInterface {
     /// A 32-bit read of the GICH frame at `offset` (5.3). Never panics;
     /// unknown or unaligned offsets and unimplemented list registers read
     /// as zero. MISR, EISR and ELRSR are computed here.
@@ -125,7 +125,7 @@ impl VirtualInterface {
     /// is invalid and has no EOI maintenance request (HW = 1 or EOI = 0), so
     /// the hypervisor may reuse it.
     /// Enforced by `eoi_bit_lr_raises_eoi_maintenance_after_deactivation`,
-    /// `restore_with_fewer_lrs_leaves_the_rest_invalid` and
+    /// `set_record_with_fewer_lrs_leaves_the_rest_invalid` and
     /// `random_gich_and_gicv_accesses_keep_derived_state_consistent`.
     pub fn elrsr(&self) -> u64 {
         self.lr_bits(|lr| {

@@ -10,7 +10,7 @@ use gic_driver::IntId;
 use tock_registers::fields::Field;
 
 use super::list_registers::{lr_intid, width, FIRST_SPECIAL_INTID, LR_PRIO_SHIFT};
-use super::{VirtEffect, VirtualInterface};
+use super::{VirtEffect, VirtualCpuInterface};
 
 /// GICV_CTLR fields and the GICH_VMCR fields that hold them (5.3.3).
 /// Enforced by `gicv_ctlr_is_vmcr_control_bits`.
@@ -36,7 +36,7 @@ const SPURIOUS_GROUP1: u32 = IntId::GROUP1_NOT_ACKNOWLEDGED.get();
 /// GIC-400 r0p1 ([`gicc::IIDR_GIC400`]).
 pub const GICV_IIDR: u32 = IIDR_GIC400;
 
-impl VirtualInterface {
+impl VirtualCpuInterface {
     /// A 32-bit read of the GICV frame at `offset` (GICC layout, 5.4).
     /// GICV_IAR and GICV_AIAR acknowledge. Never panics; write-only,
     /// unknown and unaligned offsets read as zero.

@@ -8,7 +8,7 @@ use gic_driver::IntId;
 use tock_registers::fields::Field;
 use tock_registers::RegisterLongName;
 
-use super::{VirtEffect, VirtualInterface};
+use super::{VirtEffect, VirtualCpuInterface};
 
 /// The state of a list register (GICH_LR.State, 5.3.8), as the driver's
 /// register definitions decode it.
@@ -44,7 +44,7 @@ pub(super) fn lr_intid(lr: u32) -> u32 {
     (IAR::InterruptID.val(id) + IAR::CPUID.val(cpuid)).value
 }
 
-impl VirtualInterface {
+impl VirtualCpuInterface {
     /// The group priority of a list register's interrupt (3.3.3): its
     /// priority masked by VMBP, or for Group 1 with CBPR clear by VMABP - 1.
     /// Enforced by `group1_uses_abpr_unless_cbpr_is_set` and

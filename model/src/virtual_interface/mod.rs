@@ -3,7 +3,7 @@
 //! guest sees (5.4), over one stored state.
 //!
 //! The code follows the concepts: this module holds the state, its shape
-//! ([`VirtConfig`]) and its saved form ([`VirtualInterface::record`]); the
+//! ([`VirtConfig`]) and its saved form ([`VirtualCpuInterface::to_record`]); the
 //! `gich` submodule the control registers and the derived status
 //! (GICH_MISR, EISR, ELRSR, the maintenance output); `gicv` the guest's
 //! registers and outputs; `list_registers` what a list register means to
@@ -137,7 +137,7 @@ impl VirtConfig {
     /// This shape with every field brought into its architectural range
     /// (5.3.2): 1-64 list registers, and 5 priority and 5 preemption bits,
     /// the only values GICv2's register layout can hold; the NP choice is
-    /// kept. [`VirtualInterface::new`] applies it, so no configuration can
+    /// kept. [`VirtualCpuInterface::new`] applies it, so no configuration can
     /// make the model misbehave.
     /// Enforced by `config_is_normalized_into_architectural_ranges`.
     pub const fn normalized(self) -> VirtConfig {
@@ -180,11 +180,13 @@ pub struct VirtEffect {
     pub deactivate_physical: Option<u32>,
 }
 
-/// One CPU's virtual interface state: HCR, VMCR, APR and the list registers.
-/// EISR, ELRSR and MISR are computed from these, never stored
-/// (IHI 0048B 5.3).
+/// One CPU's virtual CPU interface as the model holds it: the state behind
+/// its GICH control registers and its GICV frame, HCR, VMCR, APR and the
+/// list registers. EISR, ELRSR and MISR are computed from these, never
+/// stored (IHI 0048B 5.3). (The driver's `gic_driver::VirtualInterface` is
+/// the hypervisor's handle on a GICH frame, this model's or a real one.)
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VirtualInterface {
+pub struct VirtualCpuInterface {
     config: VirtConfig,
     /// GICH_HCR, including EOICount; reserved bits zero.
     hcr: u32,
@@ -196,7 +198,7 @@ pub struct VirtualInterface {
     lrs: [u32; MAX_LIST_REGISTERS],
 }
 
-impl VirtualInterface {
+impl VirtualCpuInterface {
     /// A virtual interface in its reset state (5.3): HCR, APR and every list
     /// register zero; VMCR holds only the minimum binary points (0x004C0000
     /// with five preemption bits, as on a GIC-400). `config` is
@@ -207,7 +209,7 @@ impl VirtualInterface {
         let vmcr = (VMCR::VMBP.val(u32::from(config.min_binary_point()))
             + VMCR::VMABP.val(u32::from(config.min_aliased_binary_point())))
         .value;
-        VirtualInterface {
+        VirtualCpuInterface {
             config,
             hcr: 0,
             vmcr,
@@ -239,8 +241,8 @@ impl VirtualInterface {
     /// The state as a saved record (HCR, VMCR, APR, the implemented LRs;
     /// 5.3). Nothing derived is saved.
     /// Enforced by `record_holds_registers_and_implemented_lrs_only` and
-    /// `record_restores_into_a_larger_interface`.
-    pub fn record(&self) -> VcpuRecord {
+    /// `a_record_sets_a_larger_interface`.
+    pub fn to_record(&self) -> VcpuRecord {
         let mut record = VcpuRecord {
             hcr: self.hcr,
             vmcr: self.vmcr,
@@ -253,18 +255,18 @@ impl VirtualInterface {
         record
     }
 
-    /// Loads a saved record. Fails, changing nothing, with
+    /// Sets the state from a saved record. Fails, changing nothing, with
     /// [`SnapshotError::Oversized`] if it claims more than 64 list registers
     /// or [`SnapshotError::ConfigMismatch`] if more than this interface
     /// implements. A record with fewer LRs leaves the rest invalid. Reserved
     /// bits are dropped and binary points raised to their minimum, as a
     /// register write would. EISR, ELRSR and MISR follow from the loaded
     /// state (5.3).
-    /// Enforced by `restore_rejects_more_lrs_than_implemented_and_changes_nothing`,
-    /// `restore_with_fewer_lrs_leaves_the_rest_invalid`,
-    /// `restore_masks_reserved_bits_and_clamps_binary_points` and
+    /// Enforced by `set_record_rejects_more_lrs_than_implemented_and_changes_nothing`,
+    /// `set_record_with_fewer_lrs_leaves_the_rest_invalid`,
+    /// `set_record_masks_reserved_bits_and_clamps_binary_points` and
     /// `eisr_elrsr_misr_are_recomputed_after_restore`.
-    pub fn restore(&mut self, record: &VcpuRecord) -> Result<(), SnapshotError> {
+    pub fn set_record(&mut self, record: &VcpuRecord) -> Result<(), SnapshotError> {
         let count = usize::from(record.lr_count);
         if count > MAX_LIST_REGISTERS {
             return Err(SnapshotError::Oversized);

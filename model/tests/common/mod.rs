@@ -1,17 +1,19 @@
 //! Helpers shared by the model's integration tests: a [`Gic`] with raw
 //! register access by frame (offsets and fields of `gic_driver::regs`), the
 //! set-up steps several test files need, and list-register values for tests
-//! of one [`VirtualInterface`].
+//! of one [`VirtualCpuInterface`].
 #![allow(dead_code, unused_imports)]
 
 pub use gic_driver::regs::{gicc, gicd, gich};
 pub use gic_model::{Config, Frame, Gic, Width};
 
-/// `gic` saved ([`Gic::save`]) into a buffer of exactly
+/// `gic` saved ([`Gic::to_bytes`]) into a buffer of exactly
 /// [`Gic::snapshot_len`] bytes, which it fills.
 pub fn snapshot_bytes(gic: &Gic) -> Vec<u8> {
     let mut buf = vec![0; gic.snapshot_len()];
-    let n = gic.save(&mut buf).expect("buffer of snapshot_len bytes");
+    let n = gic
+        .to_bytes(&mut buf)
+        .expect("buffer of snapshot_len bytes");
     assert_eq!(n, buf.len());
     buf
 }
@@ -195,7 +197,7 @@ impl TestGic {
 
 // ---- one virtual interface, accessed directly -------------------------
 
-pub use gic_model::{VirtConfig, VirtEffect, VirtualInterface};
+pub use gic_model::{VirtConfig, VirtEffect, VirtualCpuInterface};
 use tock_registers::fields::FieldValue;
 
 /// A GICH_LRn value built from fields.
@@ -219,9 +221,9 @@ pub fn pending_hw_lr(id: u32, physical: u32, priority: u32) -> FieldValue<u32, g
 
 /// A QEMU-shaped virtual interface with GICH_HCR.En set, both virtual
 /// groups enabled with AckCtl set (GICV_CTLR), and GICV_PMR 0xF8.
-pub fn enabled_virtual_interface() -> VirtualInterface {
+pub fn enabled_virtual_cpu_interface() -> VirtualCpuInterface {
     use gicc::CTLR;
-    let mut vi = VirtualInterface::new(VirtConfig::QEMU);
+    let mut vi = VirtualCpuInterface::new(VirtConfig::QEMU);
     vi.write_gich(gich::offset::HCR, gich::HCR::En::SET.value);
     vi.write_gicv(
         gicc::offset::CTLR,
@@ -236,6 +238,6 @@ pub fn enabled_virtual_interface() -> VirtualInterface {
 pub use gich::LR::State::Value as LrState;
 
 /// The state of `vi`'s GICH_LRn.
-pub fn lr_state_of(vi: &VirtualInterface, n: usize) -> LrState {
+pub fn lr_state_of(vi: &VirtualCpuInterface, n: usize) -> LrState {
     gich::lr_state(vi.lr(n))
 }

@@ -139,7 +139,7 @@ impl<'g> Machine<'g> {
     /// What the model's list registers hold now.
     pub fn list_registers(&self) -> Vec<u32> {
         let g = self.gic.lock();
-        let v = g.virtual_interface(0).unwrap();
+        let v = g.virtual_cpu_interface(0).unwrap();
         (0..4).map(|n| v.lr(n)).collect()
     }
 
