@@ -180,15 +180,27 @@ impl Run {
                 } else {
                     Width::Word
                 };
+                // GICC_IAR, GICV_IAR and GICV_AIAR acknowledge; GICC_AIAR is
+                // RAZ/WI here (no Security Extensions). Every other read has
+                // no side effect.
+                let acknowledges = width == Width::Word
+                    && matches!(f, Frame::Gicc | Frame::Gicv)
+                    && (off == c::IAR || off == c::AIAR && f == Frame::Gicv);
+                let before = (!acknowledges).then(|| self.gic.clone());
                 let v = self.gic.read(f, cpu, off, width);
+                if let Some(before) = before {
+                    assert!(
+                        before == self.gic,
+                        "a {width:?} read of {f:?} {off:#x} by CPU {cpu} changed the model"
+                    );
+                }
                 if width == Width::Byte {
                     assert!(v <= 0xFF, "byte read {v:#x}");
                 }
                 if cpu >= cpus {
                     assert_eq!(v, 0, "an absent CPU reads zero");
                 }
-                // GICC_AIAR is RAZ/WI here (no Security Extensions); GICV_AIAR acknowledges.
-                if width == Width::Word && (off == c::IAR || off == c::AIAR && f == Frame::Gicv) {
+                if acknowledges {
                     self.acknowledged(f, cpu, v);
                 }
             }
