@@ -44,7 +44,7 @@ use gic_driver::snapshot::{
 
 use crate::config::{MAX_CPUS, SPECIAL_START};
 use crate::cpu_interface::{self, CpuInterface};
-use crate::distributor::{self, Word, SGI_BITS};
+use crate::distributor::{self, Distributor, Word, SGI_BITS};
 use crate::{Gic, ModelError};
 
 /// Bytes of the per-CPU part of the BASE section.
@@ -60,33 +60,73 @@ const MAX_VIRT_LEN: usize = 1 + MAX_CPUS * (13 + 4 * MAX_LIST_REGISTERS);
 pub const MAX_SNAPSHOT_LEN: usize =
     HEADER_LEN + SECTION_HEADER_LEN + MAX_BASE_LEN + SECTION_HEADER_LEN + MAX_VIRT_LEN;
 
-/// The saved words of one group of 32 interrupts, in the order written.
-fn word_fields(word: &Word) -> [u32; 6] {
-    [
-        word.enabled,
-        word.latch,
-        word.active,
-        word.group,
-        word.edge,
-        word.level,
-    ]
+/// The saved state of one group of 32 interrupts: its [`Word`] and its
+/// pending latch and line level words.
+#[derive(Clone, Copy)]
+struct Saved {
+    word: Word,
+    latch: u32,
+    level: u32,
 }
 
-fn word_write(w: &mut Writer<'_>, word: &Word) {
-    for v in word_fields(word) {
-        w.u32(v);
+impl Saved {
+    /// Word `w` as CPU `cpu` sees it (word 0 is banked).
+    fn of(d: &Distributor, cpu: usize, w: usize) -> Option<Saved> {
+        let word = if w == 0 {
+            d.banked.get(cpu)
+        } else {
+            d.shared.get(w)
+        };
+        let (latch, level) = d.inputs_of(cpu, w);
+        word.map(|&word| Saved { word, latch, level })
     }
-}
 
-fn word_read(c: &mut Cursor<'_>) -> Result<Word, SnapshotError> {
-    Ok(Word {
-        enabled: c.u32()?,
-        latch: c.u32()?,
-        active: c.u32()?,
-        group: c.u32()?,
-        edge: c.u32()?,
-        level: c.u32()?,
-    })
+    /// Stores it as word `w` of CPU `cpu`.
+    fn store(self, d: &mut Distributor, cpu: usize, w: usize) {
+        let word = if w == 0 {
+            d.banked.get_mut(cpu)
+        } else {
+            d.shared.get_mut(w)
+        };
+        if let Some(word) = word {
+            *word = self.word;
+        }
+        if let Some((latch, level)) = d.inputs_mut(cpu, w) {
+            *latch = self.latch;
+            *level = self.level;
+        }
+    }
+
+    /// The words in the order written.
+    fn fields(&self) -> [u32; 6] {
+        let w = &self.word;
+        [w.enabled, self.latch, w.active, w.group, w.edge, self.level]
+    }
+
+    fn write(&self, w: &mut Writer<'_>) {
+        for v in self.fields() {
+            w.u32(v);
+        }
+    }
+
+    fn read(c: &mut Cursor<'_>) -> Result<Saved, SnapshotError> {
+        let enabled = c.u32()?;
+        let latch = c.u32()?;
+        let active = c.u32()?;
+        let group = c.u32()?;
+        let edge = c.u32()?;
+        let level = c.u32()?;
+        Ok(Saved {
+            word: Word {
+                enabled,
+                active,
+                group,
+                edge,
+            },
+            latch,
+            level,
+        })
+    }
 }
 
 /// Fails with `Corrupt` unless `ok`.
@@ -132,20 +172,22 @@ impl Gic {
         w.u8(s.priority_bits);
         w.u16(s.lines as u16);
         w.u32(self.dist.ctlr);
-        for word in self.dist.shared.iter().take(s.words()).skip(1) {
-            word_write(w, word);
+        for n in 1..s.words() {
+            if let Some(saved) = Saved::of(&self.dist, 0, n) {
+                saved.write(w);
+            }
         }
         let spis = 32..s.intids as usize;
         w.bytes(self.dist.priority.get(spis.clone()).unwrap_or(&[]));
         w.bytes(self.dist.targets.get(spis).unwrap_or(&[]));
         for c in 0..cpus.min(MAX_CPUS) {
             if let (Some(word), Some(prio), Some(sgi), Some(cif)) = (
-                self.dist.banked.get(c),
+                Saved::of(&self.dist, c, 0),
                 self.dist.banked_priority.get(c),
                 self.dist.sgi_sources.get(c),
                 self.cpus.get(c),
             ) {
-                word_write(w, word);
+                word.write(w);
                 w.bytes(prio);
                 w.bytes(sgi);
                 w.u32(cif.ctlr);
@@ -200,10 +242,11 @@ impl Gic {
         let d = &mut self.dist;
         d.ctlr = c.u32()?;
         check(d.ctlr & !distributor::CTLR_WRITABLE == 0)?;
-        for (w, word) in d.shared.iter_mut().enumerate().take(s.words()).skip(1) {
-            *word = word_read(c)?;
+        for w in 1..s.words() {
+            let saved = Saved::read(c)?;
             let invalid = !s.valid_mask(w);
-            check(word_fields(word).iter().all(|v| v & invalid == 0))?;
+            check(saved.fields().iter().all(|v| v & invalid == 0))?;
+            saved.store(d, 0, w);
         }
         let n = (s.intids as usize).saturating_sub(32);
         let prio = c.bytes(n)?;
@@ -219,11 +262,11 @@ impl Gic {
             }
         }
         for cpu in 0..(s.cpus as usize).min(MAX_CPUS) {
-            let word = word_read(c)?;
+            let word = Saved::read(c)?;
             // SGIs: always enabled and edge-triggered, no latch, no line.
             check(
-                word.enabled & SGI_BITS == SGI_BITS
-                    && word.edge & SGI_BITS == SGI_BITS
+                word.word.enabled & SGI_BITS == SGI_BITS
+                    && word.word.edge & SGI_BITS == SGI_BITS
                     && word.latch & SGI_BITS == 0
                     && word.level & SGI_BITS == 0,
             )?;
@@ -249,13 +292,12 @@ impl Gic {
                         .enumerate()
                         .all(|(n, a)| a & !CpuInterface::apr_mask(s.pre_bits, n) == 0),
             )?;
-            if let (Some(dw), Some(dp), Some(ds), Some(dc)) = (
-                d.banked.get_mut(cpu),
+            word.store(d, cpu, 0);
+            if let (Some(dp), Some(ds), Some(dc)) = (
                 d.banked_priority.get_mut(cpu),
                 d.sgi_sources.get_mut(cpu),
                 self.cpus.get_mut(cpu),
             ) {
-                *dw = word;
                 dp.copy_from_slice(prio);
                 ds.copy_from_slice(sgi);
                 *dc = cif;

@@ -99,17 +99,31 @@ impl Shape {
 pub(crate) struct Word {
     /// Forwarding enabled (GICD_ISENABLER). SGI bits are always set.
     pub enabled: u32,
-    /// Pending state latched by an edge or GICD_ISPENDR (3.2.4). Never set
-    /// for SGIs, whose pending state is the per-source bits.
-    pub latch: u32,
     /// Active (GICD_ISACTIVER).
     pub active: u32,
     /// Group 1 (GICD_IGROUPR).
     pub group: u32,
     /// Edge-triggered (GICD_ICFGR). SGI bits are always set.
     pub edge: u32,
-    /// Input line level. SGI bits are always clear.
-    pub level: u32,
+}
+
+/// The inputs of the pending state of 32 INTIDs per word (3.2.4), kept
+/// apart from [`Word`] so that the selection reads them as two dense
+/// arrays. Index 0 is unused in the shared copy (word 0 is banked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Inputs<const N: usize> {
+    /// Pending state latched by an edge or GICD_ISPENDR. Never set for
+    /// SGIs, whose pending state is the per-source bits.
+    pub latch: [u32; N],
+    /// Input line levels. SGI bits are always clear.
+    pub level: [u32; N],
+}
+
+impl<const N: usize> Inputs<N> {
+    const RESET: Self = Inputs {
+        latch: [0; N],
+        level: [0; N],
+    };
 }
 
 impl Word {
@@ -118,11 +132,9 @@ impl Word {
     /// `icfgr0_reads_0xaaaaaaaa_and_is_read_only`.
     const BANKED_RESET: Word = Word {
         enabled: SGI_BITS,
-        latch: 0,
         active: 0,
         group: 0,
         edge: SGI_BITS,
-        level: 0,
     };
 }
 
@@ -151,6 +163,10 @@ pub(crate) struct Distributor {
     pub shared: [Word; WORDS],
     /// Word 0 (SGIs and PPIs) for each CPU interface.
     pub banked: [Word; MAX_CPUS],
+    /// Latches and line levels of words 1.. (SPIs); index 0 unused.
+    pub inputs: Inputs<WORDS>,
+    /// Latches and line levels of word 0 (PPIs) for each CPU interface.
+    pub banked_inputs: Inputs<MAX_CPUS>,
     /// SPI priorities, indexed by INTID; 0-31 unused.
     pub priority: [u8; MAX_LINES as usize],
     /// SGI and PPI priorities of each CPU interface.
@@ -169,6 +185,8 @@ impl Distributor {
             ctlr: 0,
             shared: [Word::default(); WORDS],
             banked: [Word::BANKED_RESET; MAX_CPUS],
+            inputs: Inputs::RESET,
+            banked_inputs: Inputs::RESET,
             priority: [0; MAX_LINES as usize],
             banked_priority: [[0; PRIVATE as usize]; MAX_CPUS],
             targets: [0; MAX_LINES as usize],
@@ -206,6 +224,41 @@ impl Distributor {
         }
     }
 
+    /// The latch and line-level words of word `w` as `cpu` sees it.
+    #[inline]
+    pub fn inputs_of(&self, cpu: usize, w: usize) -> (u32, u32) {
+        let (latch, level) = if w == 0 {
+            (
+                self.banked_inputs.latch.get(cpu),
+                self.banked_inputs.level.get(cpu),
+            )
+        } else {
+            (self.inputs.latch.get(w), self.inputs.level.get(w))
+        };
+        (latch.copied().unwrap_or(0), level.copied().unwrap_or(0))
+    }
+
+    /// The latch and line-level words of word `w` as `cpu` sees it, for
+    /// changing.
+    #[inline]
+    pub fn inputs_mut(&mut self, cpu: usize, w: usize) -> Option<(&mut u32, &mut u32)> {
+        if w == 0 {
+            let i = &mut self.banked_inputs;
+            Some((i.latch.get_mut(cpu)?, i.level.get_mut(cpu)?))
+        } else {
+            let i = &mut self.inputs;
+            Some((i.latch.get_mut(w)?, i.level.get_mut(w)?))
+        }
+    }
+
+    /// Applies `f` to the pending latch word holding `id` (of `cpu`, for
+    /// INTIDs 0-31), with the bit of `id`.
+    pub fn update_latch(&mut self, cpu: usize, id: u32, f: impl FnOnce(&mut u32, u32)) {
+        if let Some((latch, _)) = self.inputs_mut(cpu, (id / 32) as usize) {
+            f(latch, 1 << (id % 32));
+        }
+    }
+
     /// Pending bits of word `w` for `cpu`: latched, or a level-sensitive
     /// interrupt whose line is asserted (3.2.4); for SGIs, pending from any
     /// source (4.3.16).
@@ -220,7 +273,8 @@ impl Distributor {
         let Some(b) = word else {
             return 0;
         };
-        let mut p = b.latch | (b.level & !b.edge);
+        let (latch, level) = self.inputs_of(cpu, w);
+        let mut p = latch | (level & !b.edge);
         if w == 0 {
             p = (p & PPI_BITS) | self.sgi_pending_bits(cpu);
         }
@@ -247,7 +301,8 @@ impl Distributor {
         if id < SGIS {
             self.sgi_sources_of(cpu, id) != 0
         } else {
-            id < self.shape.intids && self.bit(cpu, id, |w| w.latch)
+            id < self.shape.intids
+                && self.inputs_of(cpu, (id / 32) as usize).0 & (1 << (id % 32)) != 0
         }
     }
 
@@ -273,7 +328,7 @@ impl Distributor {
 
     /// The level of the input line of `id` (of `cpu`, for PPIs).
     pub fn line_level(&self, cpu: usize, id: u32) -> bool {
-        id < self.shape.intids && self.bit(cpu, id, |w| w.level)
+        id < self.shape.intids && self.inputs_of(cpu, (id / 32) as usize).1 & (1 << (id % 32)) != 0
     }
 
     /// The priority of `id` (banked for INTIDs 0-31).
@@ -321,17 +376,19 @@ impl Distributor {
         if id < SGIS || id >= self.shape.intids {
             return;
         }
-        self.update(cpu, id, |w, bit| {
-            let rising = level && w.level & bit == 0;
+        let edge = self.is_edge(cpu, id);
+        let bit = 1 << (id % 32);
+        if let Some((latch, line)) = self.inputs_mut(cpu, (id / 32) as usize) {
+            let rising = level && *line & bit == 0;
             if level {
-                w.level |= bit;
+                *line |= bit;
             } else {
-                w.level &= !bit;
+                *line &= !bit;
             }
-            if rising && w.edge & bit != 0 {
-                w.latch |= bit;
+            if rising && edge {
+                *latch |= bit;
             }
-        });
+        }
     }
 
     /// The highest-priority pending interrupt for `cpu` (3.2.2, 3.3): among
@@ -350,6 +407,15 @@ impl Distributor {
 
     /// [`highest_pending`](Self::highest_pending) among the interrupts not
     /// in `except` (a hypervisor's listed interrupts).
+    ///
+    /// A pure function of the state, with no cached copy: one branch-free
+    /// pass over the SPI words builds a summary of the words holding any
+    /// pending state (latched, or a level-sensitive line high), and only
+    /// those words are examined bit by bit. A delivered interrupt therefore
+    /// costs about the same with 64 and 1024 lines (`model/benches/delivery.rs`).
+    /// Enforced by `selection_is_the_lowest_priority_value_then_the_lowest_intid`
+    /// (against a line-by-line scan) and the tests named at
+    /// [`highest_pending`](Self::highest_pending).
     pub fn highest_pending_except(
         &self,
         cpu: usize,
@@ -363,16 +429,18 @@ impl Distributor {
         if !(g0 || g1) || cpu >= self.shape.cpus as usize {
             return None;
         }
+        let g0_mask = if g0 { u32::MAX } else { 0 };
+        let g1_mask = if g1 { u32::MAX } else { 0 };
+        // The interrupts of word `w` the Distributor forwards to `cpu`.
+        let forwarded = |b: &Word, w: usize| {
+            b.enabled
+                & self.pending_word(cpu, w)
+                & !b.active
+                & ((!b.group & g0_mask) | (b.group & g1_mask))
+                & !except.word(w)
+        };
         let mut best: Option<(u8, u32)> = None;
-        for w in 0..self.shape.words() {
-            let b = if w == 0 {
-                self.banked.get(cpu)?
-            } else {
-                self.shared.get(w)?
-            };
-            let groups = if g0 { !b.group } else { 0 } | if g1 { b.group } else { 0 };
-            let mut cand =
-                b.enabled & self.pending_word(cpu, w) & !b.active & groups & !except.word(w);
+        let mut consider = |w: usize, mut cand: u32| {
             while cand != 0 {
                 let id = w as u32 * 32 + cand.trailing_zeros();
                 cand &= cand - 1;
@@ -383,6 +451,28 @@ impl Distributor {
                 if best.is_none_or(|(bp, _)| p < bp) {
                     best = Some((p, id));
                 }
+            }
+        };
+        let banked = self.banked.get(cpu)?;
+        consider(0, forwarded(banked, 0));
+        // Only SPI words with a latch set or a line high can hold a
+        // pending SPI: a branch-free pass over the two dense arrays of
+        // latches and levels sums them up in one bit per word (at most 32
+        // words; word 0 is banked), and only those words are examined.
+        let words = self.shape.words().min(WORDS);
+        let latch = self.inputs.latch.get(..words).unwrap_or(&[]);
+        let level = self.inputs.level.get(..words).unwrap_or(&[]);
+        let mut summary = latch
+            .iter()
+            .zip(level)
+            .enumerate()
+            .fold(0u32, |s, (w, (l, v))| s | u32::from(l | v != 0) << (w % 32))
+            & !1;
+        while summary != 0 {
+            let w = summary.trailing_zeros() as usize;
+            summary &= summary - 1;
+            if let Some(b) = self.shared.get(w) {
+                consider(w, forwarded(b, w));
             }
         }
         best.map(|(priority, id)| Candidate {
@@ -413,10 +503,8 @@ impl Distributor {
                 *src &= !(1u8 << (c.source % 8));
             }
         }
-        self.update(cpu, c.id, |w, bit| {
-            w.latch &= !bit;
-            w.active |= bit;
-        });
+        self.update_latch(cpu, c.id, |latch, bit| *latch &= !bit);
+        self.update(cpu, c.id, |w, bit| w.active |= bit);
     }
 
     /// Deactivates `id` (on `cpu`, for SGIs and PPIs); unimplemented IDs

@@ -239,7 +239,7 @@ impl Distributor {
     /// `ispendr_latches_level_interrupt_until_cleared`.
     fn set_pending(&mut self, cpu: usize, id: u32, v: u32) {
         if v != 0 && id >= SGIS {
-            self.update(cpu, id, |w, bit| w.latch |= bit);
+            self.update_latch(cpu, id, |latch, bit| *latch |= bit);
         }
     }
 
@@ -250,7 +250,7 @@ impl Distributor {
     /// `icpendr_of_level_interrupt_with_line_high_leaves_it_pending`.
     fn clear_pending(&mut self, cpu: usize, id: u32, v: u32) {
         if v != 0 && id >= SGIS {
-            self.update(cpu, id, |w, bit| w.latch &= !bit);
+            self.update_latch(cpu, id, |latch, bit| *latch &= !bit);
         }
     }
 
