@@ -14,7 +14,7 @@
 //! None of these can hang or crash the hypervisor.
 
 use gic_driver::regs::gicd;
-use gic_vgic::trap::MmioAccess;
+use gic_vgic::trap::{self, MmioAccess};
 
 use crate::board;
 use crate::inject::{self, Exception};
@@ -22,19 +22,17 @@ use crate::stats::ExitReason;
 use crate::vcpu::GuestRegs;
 use crate::vm::Vm;
 
-/// ESR_EL2.IL: the trapped instruction is 32 bits wide.
-const ESR_IL: u64 = 1 << 25;
-
 /// Handles the data abort whose syndrome is `esr`, `far`, `hpfar`; returns
 /// how it was handled, for the counts.
 pub fn data_abort(vm: &mut Vm, regs: &mut GuestRegs, esr: u64, far: u64, hpfar: u64) -> ExitReason {
-    let il = esr & ESR_IL != 0;
-    // The IPA of the page, for aborts without a syndrome too.
-    let page = ((hpfar >> 4) & ((1 << 36) - 1)) << 12;
+    let il = trap::is_32bit_instruction(esr);
     let gicd_base = board::GICD_BASE as u64;
-    let in_gicd = page == gicd_base;
+    let gicd_size = gicd::offset::FRAME_SIZE as u64;
+    // Where the access went, for aborts without a syndrome too.
+    let ipa = trap::fault_ipa(far, hpfar);
+    let in_gicd = (gicd_base..gicd_base + gicd_size).contains(&ipa);
     match MmioAccess::decode(esr, far, hpfar) {
-        Ok(access) => match access.offset_in(gicd_base, gicd::offset::FRAME_SIZE as u64) {
+        Ok(access) => match access.offset_in(gicd_base, gicd_size) {
             Some(offset) => {
                 vm.gicd_access(offset, &access, regs);
                 regs.elr += 4;

@@ -5,7 +5,10 @@
 
 use core::fmt;
 
-use gic_driver::regs::gicd::offset;
+use gic_driver::regs::gicd::{
+    offset, BIT_ARRAY_BYTES, BYTE_ARRAY_BYTES, ICFGR_BYTES, ID_REGS_GIC400,
+};
+use gic_driver::IntId;
 use heapless::LinearMap;
 
 /// Why the guest exited to EL2.
@@ -42,28 +45,31 @@ const REASONS: [(ExitReason, &str); 8] = [
 ];
 
 /// The GICD registers, by name, with the offsets they span
-/// (IHI 0048B table 4-1).
-const GICD_REGISTERS: [(&str, usize, usize); 19] = [
+/// (IHI 0048B table 4-1; the sizes are the driver's). Offsets outside them
+/// (reserved, or the implementation-defined PPISR/SPISR and NSACR) count as
+/// "other".
+const GICD_REGISTERS: [(&str, usize, usize); 17] = [
     ("CTLR", offset::CTLR, 4),
     ("TYPER", offset::TYPER, 4),
     ("IIDR", offset::IIDR, 4),
-    ("IGROUPR", offset::IGROUPR, 0x80),
-    ("ISENABLER", offset::ISENABLER, 0x80),
-    ("ICENABLER", offset::ICENABLER, 0x80),
-    ("ISPENDR", offset::ISPENDR, 0x80),
-    ("ICPENDR", offset::ICPENDR, 0x80),
-    ("ISACTIVER", offset::ISACTIVER, 0x80),
-    ("ICACTIVER", offset::ICACTIVER, 0x80),
-    ("IPRIORITYR", offset::IPRIORITYR, 0x400),
-    ("ITARGETSR", offset::ITARGETSR, 0x400),
-    ("ICFGR", offset::ICFGR, 0x100),
-    ("PPISR/SPISR", 0xD00, 0x100),
-    ("NSACR", 0xE00, 0x100),
+    ("IGROUPR", offset::IGROUPR, BIT_ARRAY_BYTES),
+    ("ISENABLER", offset::ISENABLER, BIT_ARRAY_BYTES),
+    ("ICENABLER", offset::ICENABLER, BIT_ARRAY_BYTES),
+    ("ISPENDR", offset::ISPENDR, BIT_ARRAY_BYTES),
+    ("ICPENDR", offset::ICPENDR, BIT_ARRAY_BYTES),
+    ("ISACTIVER", offset::ISACTIVER, BIT_ARRAY_BYTES),
+    ("ICACTIVER", offset::ICACTIVER, BIT_ARRAY_BYTES),
+    ("IPRIORITYR", offset::IPRIORITYR, BYTE_ARRAY_BYTES),
+    ("ITARGETSR", offset::ITARGETSR, BYTE_ARRAY_BYTES),
+    ("ICFGR", offset::ICFGR, ICFGR_BYTES),
     ("SGIR", offset::SGIR, 4),
-    ("CPENDSGIR", offset::CPENDSGIR, 0x10),
-    ("SPENDSGIR", offset::SPENDSGIR, 0x10),
-    ("ID registers", 0xFD0, 0x30),
+    ("CPENDSGIR", offset::CPENDSGIR, SGIS),
+    ("SPENDSGIR", offset::SPENDSGIR, SGIS),
+    ("ID registers", offset::PIDR4, 4 * ID_REGS_GIC400.len()),
 ];
+
+/// One byte per SGI in GICD_CPENDSGIR/SPENDSGIR.
+const SGIS: usize = IntId::SGI_COUNT as usize;
 
 fn gicd_index(offset: usize) -> Option<usize> {
     GICD_REGISTERS
@@ -190,7 +196,7 @@ impl fmt::Display for Summary<'_> {
             }
         }
         write!(f, "\nGICD accesses: {}", s.gicd_total())?;
-        let names = GICD_REGISTERS.iter().map(|r| r.0).chain(["reserved"]);
+        let names = GICD_REGISTERS.iter().map(|r| r.0).chain(["other"]);
         for ((name, &r), &w) in names.zip(&s.gicd_reads).zip(&s.gicd_writes) {
             if r + w != 0 {
                 write!(f, ", {name} {r}r/{w}w")?;
