@@ -17,7 +17,7 @@ use gic_vgic::trap::MmioAccess;
 use std::hint::black_box;
 
 fn trapped_access(c: &mut Criterion) {
-    let mut vgic = vgic_with_pending(1);
+    let vgic = vgic_with_pending(1);
     let mut group = c.benchmark_group("vgic_trapped_gicd_access");
     let far = GICD_IPA + d::ISENABLER as u64 + 4;
     let hpfar = GICD_IPA >> 12 << 4;
@@ -44,7 +44,7 @@ fn exit_entry(c: &mut Criterion) {
         let gic = SharedGic::new(Config::qemu_virt(1)).unwrap();
         let mut vif: VirtualInterface<_> = VirtualInterface::new(gic.frame(Frame::Gich, 0));
         vif.init();
-        let mut vgic = vgic_with_pending(n);
+        let vgic = vgic_with_pending(n);
         let flushed = vgic.flush(0, &mut vif).unwrap();
         assert_eq!(u32::from(flushed.listed), n);
         group.bench_with_input(BenchmarkId::new("listed", n), &n, |b, _| {

@@ -31,7 +31,7 @@ fn min_ns(mut f: impl FnMut()) -> f64 {
 fn main() {
     let far = GICD_IPA + d::ISENABLER as u64 + 4;
     let hpfar = GICD_IPA >> 12 << 4;
-    let mut vgic = vgic_with_pending(1);
+    let vgic = vgic_with_pending(1);
     let read = min_ns(|| {
         let a = MmioAccess::decode(black_box(esr(false)), black_box(far), hpfar).unwrap();
         let off = a.offset_in(GICD_IPA, 0x1000).unwrap();
@@ -61,7 +61,7 @@ fn main() {
         let gic = SharedGic::new(Config::qemu_virt(1)).unwrap();
         let mut vif: VirtualInterface<_> = VirtualInterface::new(gic.frame(Frame::Gich, 0));
         vif.init();
-        let mut vgic = vgic_with_pending(n);
+        let vgic = vgic_with_pending(n);
         vgic.flush(0, &mut vif).unwrap();
         let ns = min_ns(|| {
             vgic.fold(0, &mut vif).unwrap();

@@ -145,7 +145,13 @@
 //! work: one whose most urgent interrupt to list appeared or changed, or
 //! one that has listed an interrupt the call changed. The hypervisor sends
 //! each of them that is running a physical SGI so that it exits (its fold
-//! and flush then do the work), and wakes each that waits in WFI. A vCPU
+//! and flush then do the work), and wakes each that waits in WFI. For
+//! this a vCPU counts as running from before its flush, not from its
+//! entry: its flush may read its work flag (lock-free) just before another
+//! CPU sets it, so a kick skipped because it had not entered yet would be
+//! lost until its next exit. (Mark it running, with a full barrier, before
+//! the flush; the kicking CPU reads that mark after the vGIC call, which
+//! set the flag, with a full barrier too.) A vCPU
 //! trapped in WFI waits while [`Vgic::has_pending`] is false; a kick that
 //! arrives between that check and the wait is a pending physical interrupt,
 //! which ends the wait.

@@ -74,6 +74,36 @@ fn gicd_typer_reports_four_vcpus_and_itargetsr0_to_7_read_the_readers_own_bit() 
 }
 
 #[test]
+fn typer_cpunumber_and_the_target_masks_follow_the_vcpu_count_from_1_to_8() {
+    for n in 1..=8u8 {
+        let vgic = gic_vgic::Vgic::new(gic_vgic::VgicConfig {
+            vcpus: n,
+            lines: 288,
+        })
+        .unwrap();
+        let typer = vgic.read(0, offset::TYPER, AccessWidth::Word);
+        assert_eq!((typer >> 5) & 0x7, n as u32 - 1, "{n} vCPUs");
+        let last = n - 1;
+        let own = vgic.read(last, offset::ITARGETSR + 3, AccessWidth::Byte);
+        vgic.write(last, offset::ITARGETSR + 40, AccessWidth::Byte, 0xFF);
+        let spi = vgic.read(0, offset::ITARGETSR + 40, AccessWidth::Byte);
+        vgic.write(0, offset::ITARGETSR + 44, AccessWidth::Word, u32::MAX);
+        let word = vgic.read(last, offset::ITARGETSR + 44, AccessWidth::Word);
+        if n == 1 {
+            // A uniprocessor GIC: GICD_ITARGETSR is RAZ/WI (4.3.12).
+            assert_eq!((own, spi, word), (0, 0, 0));
+        } else {
+            let mask = 0xFFu32 >> (8 - n);
+            assert_eq!(own, 1 << last, "{n} vCPUs: ITARGETSR0 of vCPU {last}");
+            assert_eq!(spi, mask, "{n} vCPUs: an SPI's targets");
+            assert_eq!(word, mask * 0x0101_0101, "{n} vCPUs: a word of targets");
+        }
+        // vCPU numbers beyond the VM read as zero.
+        assert_eq!(vgic.read(n, offset::TYPER, AccessWidth::Word), 0);
+    }
+}
+
+#[test]
 fn itargetsr_bits_of_absent_vcpus_read_as_zero_and_ignore_writes_word_and_byte() {
     let g = physical_gic();
     let m = Smp::new(&g);

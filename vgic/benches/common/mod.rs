@@ -16,7 +16,7 @@ pub fn esr(write: bool) -> u64 {
 /// A guest's distributor with forwarding on and `n` edge-triggered SPIs
 /// (40..) enabled and pending.
 pub fn vgic_with_pending(n: u32) -> Vgic {
-    let mut vgic = Vgic::new(VgicConfig::default()).unwrap();
+    let vgic = Vgic::new(VgicConfig::default()).unwrap();
     let w = AccessWidth::Word;
     vgic.write(0, d::CTLR, w, 1);
     vgic.write(0, d::ICFGR + 8, w, 0xAAAA_AAAA);
