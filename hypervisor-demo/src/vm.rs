@@ -177,8 +177,6 @@ pub struct Cpu {
     pub stats: Stats,
     /// The trap classes logged so far (the first of each is).
     seen: u32,
-    /// The vGIC's completions at the last exit.
-    completed_before: u64,
 }
 
 impl Cpu {
@@ -194,7 +192,6 @@ impl Cpu {
             vif,
             stats: Stats::default(),
             seen: 0,
-            completed_before: 0,
         }
     }
 
@@ -566,6 +563,9 @@ impl Vm {
                 // GICH_MISR still says so.
                 cpu.stats.maintenance += 1;
             }
+            // Whether a list register was in use: only then can the guest
+            // have completed one (the driver's record, no register read).
+            let was_listed = cpu.vif.in_use() != 0;
             let Ok(fold) = self.vgic.fold(v, &mut cpu.vif) else {
                 break Stop::Unexpected;
             };
@@ -575,16 +575,16 @@ impl Vm {
                 let _ = irq::gicd().clear_active(id);
             }
             self.kick(fold.kick, v);
-            let completed = self.vgic.stats().completed;
-            if completed != cpu.completed_before {
+            if was_listed {
                 // QEMU 7.2 (the reference's deviation 11): when the guest's
                 // EOI deactivates a HW = 1 interrupt whose line is still
                 // high, the physical interrupt is pending again but not
                 // signalled until the next write to the physical GIC. One
                 // idempotent write (the timer's GICD_ISENABLER0 bit)
-                // makes QEMU look again.
+                // makes QEMU look again, after any exit that may follow a
+                // completion (asking the vGIC for its count of completions
+                // would take its lock on every exit).
                 let _ = irq::gicd().enable_interrupt(board::VIRT_TIMER_INTID);
-                cpu.completed_before = completed;
             }
             let stop = match exit {
                 Exit::Irq => {
