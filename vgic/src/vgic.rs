@@ -3,8 +3,8 @@
 //! through the driver's [`VirtualInterface`] on the physical CPU that runs
 //! each vCPU. The rules it keeps are in the [crate docs](crate).
 //!
-//! The distributor and every vCPU's bookkeeping sit behind one ticket
-//! lock ([`Inner`]); beside it, per vCPU, two atomic flags let a fold or
+//! The distributor and every vCPU's bookkeeping sit behind one
+//! test-and-set spin lock ([`Inner`]); beside it, per vCPU, two atomic flags let a fold or
 //! flush with nothing to move skip the lock (see the crate docs, "Several
 //! vCPUs").
 
@@ -17,7 +17,7 @@ use gic_driver::virt::{Injection, ListRegister, LrState, VirtualInterface};
 use gic_driver::{Group, IntId, Priority};
 use gic_model::{Config, Frame, Gic, IntIdSet, Width, MAX_CPUS};
 use heapless::Vec;
-use spin::mutex::TicketMutex;
+use spin::mutex::SpinMutex;
 
 use crate::trap::AccessWidth;
 use crate::{Error, Stats};
@@ -184,12 +184,12 @@ impl VcpuFlags {
 ///
 /// `Vgic` is `Sync`: every method takes `&self`, so the CPUs running the
 /// vCPUs share one (a `static`, or a reference). The distributor state is
-/// behind a spin (ticket) lock; what takes it is in the [crate
+/// behind a spin (test-and-set) lock; what takes it is in the [crate
 /// docs](crate), "Several vCPUs".
 #[derive(Debug)]
 pub struct Vgic {
     vcpus: u8,
-    inner: TicketMutex<Inner>,
+    inner: SpinMutex<Inner>,
     flags: [VcpuFlags; MAX_CPUS],
 }
 
@@ -199,7 +199,7 @@ impl Clone for Vgic {
         let inner = self.inner.lock().clone();
         Vgic {
             vcpus: self.vcpus,
-            inner: TicketMutex::new(inner),
+            inner: SpinMutex::new(inner),
             flags: core::array::from_fn(|v| {
                 let f = self.flags.get(v);
                 let load = |a: Option<&AtomicBool>| a.is_some_and(|a| a.load(Ordering::Acquire));
@@ -231,7 +231,7 @@ impl Vgic {
         .map_err(Error::Config)?;
         Ok(Vgic {
             vcpus: config.vcpus,
-            inner: TicketMutex::new(Inner {
+            inner: SpinMutex::new(Inner {
                 dist,
                 vcpus: [VcpuState::default(); MAX_CPUS],
                 forwarded: Vec::new(),
