@@ -401,6 +401,9 @@ impl Vm {
             slot.interface
                 .store(gicd.this_cpu().bits(), Ordering::Release);
         }
+        // Before this CPU first looks at its vCPU's power state and the
+        // run's end (see `kick_cpu`).
+        fence(Ordering::SeqCst);
         Ok(())
     }
 
@@ -418,9 +421,13 @@ impl Vm {
         }
     }
 
-    /// Sends the kick to vCPU `t`'s CPU.
+    /// Sends the kick to vCPU `t`'s CPU, once that CPU has attached.
     fn kick_cpu(&self, t: u8) {
         let Some(slot) = self.slot(t) else { return };
+        // The caller changed what `t`'s CPU waits for (its power state,
+        // the run's end); that CPU stores its interface before it looks.
+        // A full barrier on both sides: one of the two sees the other.
+        fence(Ordering::SeqCst);
         let interface = slot.interface.load(Ordering::Acquire);
         if interface != 0 {
             barrier::dsb(barrier::ISH);
