@@ -39,7 +39,7 @@ pub mod status {
     /// Not every expected interrupt arrived before the deadline.
     pub const TIMEOUT: u32 = 2;
     /// An exception other than an IRQ was taken, the guest exited in a
-    /// way the hypervisor does not handle (or turned its only vCPU off),
+    /// way the hypervisor does not handle (or turned its last vCPU off),
     /// or an external guest could not be started.
     pub const UNEXPECTED_EXCEPTION: u32 = 3;
     /// The demo did not start at EL2 (QEMU without `virtualization=on`).

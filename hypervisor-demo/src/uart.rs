@@ -8,8 +8,9 @@
 //!
 //! [`Console`] is stateless (every write goes straight to the device), so
 //! the panic handler and the exception handlers can print without taking a
-//! lock that the interrupted code might hold. The demo is single-core, so
-//! lines never interleave across CPUs.
+//! lock that the interrupted code might hold. The hypervisor prints here
+//! only on its way out (a failure), so lines of several CPUs rarely meet;
+//! a guest's CPUs share the device as on hardware.
 
 use core::fmt;
 
