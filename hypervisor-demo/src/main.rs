@@ -285,7 +285,7 @@ fn smp_hypercall(_: &Vm, vcpu: u8, regs: &mut GuestRegs) -> Hypercall {
 
 /// The end of phase 3: what each vCPU received, the counts of every CPU,
 /// the verdict.
-fn smp_end(vm: &Vm, vcpu: u8, stop: Stop, stats: &Stats) -> ! {
+fn smp_end(_: &Vm, vcpu: u8, stop: Stop, stats: &Stats) -> ! {
     let (shared, len) = guest::shared_memory();
     mmu::clean_invalidate_range(shared, len);
     let n = vcpu_mpidrs().len();
@@ -348,7 +348,6 @@ fn smp_end(vm: &Vm, vcpu: u8, stop: Stop, stats: &Stats) -> ! {
             stop
         );
     }
-    let _ = vm;
     stats.log();
     verdict::report(result)
 }
