@@ -85,7 +85,7 @@ pub fn busy() -> bool {
 }
 
 /// DAIF.I and DAIF.F: IRQs and FIQs masked.
-const DAIF_IRQ_FIQ: u64 = (1 << 7) | (1 << 6);
+const DAIF_IRQ_FIQ: u64 = DAIF::I::Masked.value | DAIF::F::Masked.value;
 
 // SAFETY: `acquire` masks interrupts, takes `OWNER` and refuses re-entry,
 // so the calls between it and `release` are never interleaved with another

@@ -131,8 +131,8 @@ pub const PHYSICAL: &str = "physical IRQ, line raised to the EL2 handler";
 pub const VIRTUAL: &str = "virtual IRQ, injection to the guest's handler";
 
 /// CNTPCT_EL0 at the IRQ vector's entry, minus CNTHP_CVAL_EL2, for the last
-/// timer interrupt. Written by the handler, read by [`physical`] (plain
-/// loads and stores: with the MMU off this is Device memory).
+/// timer interrupt. Written by the handler, read by [`physical`] on the
+/// same CPU (plain loads and stores: no read-modify-write is needed).
 static SAMPLE: AtomicU64 = AtomicU64::new(0);
 /// How many timer interrupts the handler has taken.
 static TAKEN: AtomicU32 = AtomicU32::new(0);
