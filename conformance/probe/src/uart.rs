@@ -3,18 +3,15 @@
 //! fatal exception.
 
 use core::fmt;
-use core::ptr;
 
-/// PL011 base address on QEMU virt.
-const UART_BASE: usize = 0x0900_0000;
-/// UARTDR, data register.
-const DR: usize = 0x00;
-/// UARTFR, flag register; bit 5 TXFF, transmit FIFO full.
-const FR: usize = 0x18;
-const FR_TXFF: u32 = 1 << 5;
-/// UARTCR, control register: UARTEN (bit 0), TXE (bit 8).
-const CR: usize = 0x30;
-const CR_UARTEN_TXE: u32 = (1 << 8) | 1;
+use qemu_virt_baremetal::pl011::{Pl011, VIRT_BASE};
+
+/// The PL011's registers.
+fn pl011() -> &'static Pl011 {
+    // SAFETY: VIRT_BASE is the PL011's frame on QEMU virt, Device memory
+    // with the MMU off, valid for the whole run.
+    unsafe { Pl011::at(VIRT_BASE) }
+}
 
 /// A `core::fmt::Write` sink on the UART; use [`println!`](crate::println).
 pub struct Console;
@@ -22,31 +19,13 @@ pub struct Console;
 impl Console {
     /// Enables the transmitter (QEMU needs no baud rate).
     pub fn init() {
-        // SAFETY: UART_BASE + CR is the PL011's control register, Device
-        // memory with the MMU off, valid for the whole run.
-        unsafe { ptr::write_volatile((UART_BASE + CR) as *mut u32, CR_UARTEN_TXE) };
-    }
-
-    fn put(byte: u8) {
-        // SAFETY: UART_BASE + FR and + DR are the PL011's flag and data
-        // registers (see `init`).
-        unsafe {
-            while ptr::read_volatile((UART_BASE + FR) as *const u32) & FR_TXFF != 0 {
-                core::hint::spin_loop();
-            }
-            ptr::write_volatile((UART_BASE + DR) as *mut u32, byte as u32);
-        }
+        pl011().enable_transmitter();
     }
 }
 
 impl fmt::Write for Console {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        for byte in s.bytes() {
-            if byte == b'\n' {
-                Self::put(b'\r');
-            }
-            Self::put(byte);
-        }
+        pl011().write_text(s);
         Ok(())
     }
 }
